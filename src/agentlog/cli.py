@@ -1,0 +1,74 @@
+"""The ``agentlog`` command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from agentlog.errors import AgentlogError
+from agentlog.server import Running, run
+from agentlog.settings import Settings
+
+app = typer.Typer(
+    name="agentlog",
+    help="Execution history for AI agents: an OTLP collector on DuckDB, with history and logs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="DuckDB file (or :memory:). Env AGENTLOG_DB.", show_default="agentlog.duckdb"),
+]
+
+
+@app.callback()
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind. Env AGENTLOG_HOST.", show_default="127.0.0.1")] = None,
+    grpc_port: Annotated[int | None, typer.Option(help="OTLP/gRPC port (0 picks a free one).", show_default="4317")] = None,
+    http_port: Annotated[int | None, typer.Option(help="OTLP/HTTP port (0 picks a free one).", show_default="4318")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind with no API keys.")] = False,
+    max_queued_spans: Annotated[int | None, typer.Option(help="Spans waiting to commit before intake answers 'retry later'.")] = None,
+) -> None:
+    """Receive OTLP traces over gRPC and HTTP and commit them to DuckDB."""
+    settings = Settings.load(
+        {
+            "db": db,
+            "host": host,
+            "grpc_port": grpc_port,
+            "http_port": http_port,
+            "insecure": insecure or None,
+            "max_queued_spans": max_queued_spans,
+        }
+    )
+    try:
+        run(settings, on_ready=lambda running: _announce(settings, running))
+    except AgentlogError as error:
+        typer.echo(f"agentlog: {error.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _announce(settings: Settings, running: Running) -> None:
+    host = settings.host
+    typer.echo(f"agentlog: database {running.database.path} (schema version {running.database.schema_version})")
+    typer.echo(f"agentlog: OTLP/gRPC on {host}:{running.grpc_port}")
+    typer.echo(f"agentlog: OTLP/HTTP on http://{host}:{running.http_port}/v1/traces")
+    typer.echo("agentlog: ready; Ctrl+C stops after committing everything received")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

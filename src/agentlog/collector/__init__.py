@@ -1,0 +1,1 @@
+"""Receivers (OTLP/gRPC, OTLP/HTTP), bounded intake and the group-commit writer."""

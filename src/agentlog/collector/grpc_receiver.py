@@ -1,0 +1,84 @@
+"""OTLP/gRPC: ``opentelemetry.proto.collector.trace.v1.TraceService/Export``.
+
+The handler takes the raw request bytes (no deserializer in the method
+handler) so that a malformed message is answered INVALID_ARGUMENT with the
+decoder's own words rather than gRPC's generic INTERNAL. Errors become gRPC
+codes here and only here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from agentlog.collector.intake import Intake
+from agentlog.errors import AgentlogError, InvalidRequest, Overloaded, PayloadTooLarge
+from agentlog.proto import parse_protobuf, response_protobuf
+
+log = logging.getLogger(__name__)
+
+SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""gRPC's own default receive limit, which OTel SDKs also assume."""
+
+GRPC_CODE: dict[type[AgentlogError], grpc.StatusCode] = {
+    InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    PayloadTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Overloaded: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def grpc_code(error: AgentlogError) -> grpc.StatusCode:
+    """The gRPC status code for ``error``: its nearest class in ``GRPC_CODE``, else INTERNAL."""
+    for cls in type(error).__mro__:
+        if cls in GRPC_CODE:
+            return GRPC_CODE[cls]
+    return grpc.StatusCode.INTERNAL
+
+
+def _retry_info(message: str, seconds: float) -> tuple[tuple[str, bytes], ...]:
+    """``grpc-status-details-bin`` carrying RetryInfo, which OTel exporters honour."""
+    retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=max(1, round(seconds))))
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message)
+    status.details.add().Pack(retry)
+    return (("grpc-status-details-bin", status.SerializeToString()),)
+
+
+class TraceService:
+    """The Export method, over an ``Intake``."""
+
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
+
+    async def export(self, body: bytes, context: Any) -> bytes:
+        try:
+            result = await self._intake.export(parse_protobuf(body))
+        except AgentlogError as error:
+            if isinstance(error, Overloaded):
+                context.set_trailing_metadata(_retry_info(error.message, error.retry_after))
+            else:
+                log.info("OTLP/gRPC export refused: %s", error.message)
+            await context.abort(grpc_code(error), error.message)
+            raise  # abort() raises; this line keeps type checkers honest
+        return response_protobuf(result.rejected, result.message)
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        """A generic handler serving the Export method with raw bytes in and out."""
+        method = grpc.unary_unary_rpc_method_handler(self.export)
+        return grpc.method_handlers_generic_handler(SERVICE, {"Export": method})
+
+
+def build_grpc_server(intake: Intake, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Any:
+    """A grpc.aio server with the trace service; the caller adds ports and starts it."""
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+    )
+    server.add_generic_rpc_handlers((TraceService(intake).handler(),))
+    return server

@@ -1,0 +1,87 @@
+"""OTLP/HTTP: ``POST /v1/traces`` with protobuf or JSON bodies, gzip or not.
+
+Responses use the request's content type, as the OTLP specification asks:
+an ``ExportTraceServiceResponse`` on success, a ``google.rpc.Status`` on error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from google.rpc import status_pb2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from agentlog.collector.body import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES, decode_content, read_body
+from agentlog.collector.grpc_receiver import grpc_code
+from agentlog.collector.intake import Intake
+from agentlog.errors import AgentlogError, Overloaded, UnsupportedMediaType, http_status
+from agentlog.proto import parse_json, parse_protobuf, response_json, response_protobuf
+
+log = logging.getLogger(__name__)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+def _media_type(request: Request) -> str:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type in (PROTOBUF, "application/protobuf"):
+        return PROTOBUF
+    if media_type == JSON:
+        return JSON
+    raise UnsupportedMediaType(
+        f"Content-Type {content_type!r} is not supported; send {PROTOBUF} or {JSON}"
+    )
+
+
+def _error_response(error: AgentlogError, media_type: str) -> Response:
+    code = grpc_code(error).value[0]
+    if media_type == JSON:
+        body = orjson.dumps({"code": code, "message": error.message})
+    else:
+        body = status_pb2.Status(code=code, message=error.message).SerializeToString()
+    headers = {}
+    if isinstance(error, Overloaded):
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return Response(body, status_code=http_status(error), media_type=media_type, headers=headers)
+
+
+class TracesEndpoint:
+    """The ``/v1/traces`` handler over an ``Intake``, with its body limits."""
+
+    def __init__(
+        self,
+        intake: Intake,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    ) -> None:
+        self._intake = intake
+        self._max_body_bytes = max_body_bytes
+        self._max_decompressed_bytes = max_decompressed_bytes
+
+    async def __call__(self, request: Request) -> Response:
+        media_type = JSON
+        try:
+            media_type = _media_type(request)
+            raw = await read_body(request.stream(), request.headers.get("content-length"), self._max_body_bytes)
+            body = decode_content(raw, request.headers.get("content-encoding"), self._max_decompressed_bytes)
+            pb_request = parse_json(body) if media_type == JSON else parse_protobuf(body)
+            result = await self._intake.export(pb_request)
+        except AgentlogError as error:
+            if not isinstance(error, Overloaded):
+                log.info("OTLP/HTTP export refused: %s", error.message)
+            return _error_response(error, media_type)
+        if media_type == JSON:
+            return Response(response_json(result.rejected, result.message), media_type=JSON)
+        return Response(response_protobuf(result.rejected, result.message), media_type=PROTOBUF)
+
+
+def build_http_app(endpoint: TracesEndpoint) -> Starlette:
+    """The OTLP/HTTP application: one route."""
+    return Starlette(routes=[Route("/v1/traces", endpoint, methods=["POST"])])

@@ -1,0 +1,172 @@
+"""The group-commit writer: many requests, one transaction, each answered on commit.
+
+Receivers call ``await writer.write(table)``. The call returns only after the
+transaction holding those spans has committed (acknowledged means committed),
+and raises ``Overloaded`` at once when the queue already holds
+``max_queued_spans``: intake is bounded, memory with it.
+
+One thread owns the write cursor. While it commits one group, new requests
+queue up; its next transaction takes all of them (up to ``max_batch_spans``).
+So the busier the server, the bigger each transaction and the fewer fsyncs
+per span, with no timer adding latency when it is idle.
+
+Should a group fail, its requests are retried one by one so that one bad
+request cannot fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from agentlog.errors import Overloaded, ShuttingDown, StoreError
+from agentlog.store import Database, insert_spans
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_QUEUED_SPANS = 200_000
+"""About 100 MiB of decoded agent spans: bounded, and a few seconds of peak load."""
+
+DEFAULT_MAX_BATCH_SPANS = 50_000
+"""Spans per transaction: big enough to amortise the commit, small enough to keep p99 low."""
+
+RETRY_AFTER_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class _Pending:
+    table: pa.Table
+    future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+
+
+class SpanWriter:
+    """Owns the write cursor; commits queued span tables in groups."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS,
+        max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS,
+    ) -> None:
+        self._database = database
+        self._max_queued_spans = max_queued_spans
+        self._max_batch_spans = max_batch_spans
+        self._pending: deque[_Pending] = deque()
+        self._queued_spans = 0
+        self._closing = False
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="agentlog-writer", daemon=True)
+        self.committed_spans = 0
+        self.transactions = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def write(self, table: pa.Table) -> None:
+        """Queue ``table`` and wait until it is committed. Overloaded when the queue is full."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(table, loop.create_future(), loop)
+        with self._condition:
+            if self._closing:
+                raise ShuttingDown("agentlog is shutting down", retry_after=RETRY_AFTER_SECONDS)
+            rows = table.num_rows
+            # An empty queue always admits one request, however large: the
+            # body limits bound a request, and it must be able to get in.
+            if self._queued_spans and self._queued_spans + rows > self._max_queued_spans:
+                raise Overloaded(
+                    f"intake is full ({self._queued_spans} spans waiting to commit); retry later",
+                    retry_after=RETRY_AFTER_SECONDS,
+                )
+            self._queued_spans += rows
+            self._pending.append(pending)
+            self._condition.notify()
+        # Shielded: a client that disconnects does not cancel its commit.
+        await asyncio.shield(pending.future)
+
+    def close(self) -> None:
+        """Commit everything queued, then stop the thread. New writes get ShuttingDown."""
+        with self._condition:
+            self._closing = True
+            self._condition.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def queued_spans(self) -> int:
+        return self._queued_spans
+
+    def _run(self) -> None:
+        cursor = self._database.cursor()
+        try:
+            while True:
+                group = self._take_group()
+                if not group:
+                    return
+                self._commit_group(cursor, group)
+        finally:
+            cursor.close()
+
+    def _take_group(self) -> list[_Pending]:
+        with self._condition:
+            while not self._pending and not self._closing:
+                self._condition.wait()
+            group: list[_Pending] = []
+            rows = 0
+            while self._pending and (not group or rows + self._pending[0].table.num_rows <= self._max_batch_spans):
+                item = self._pending.popleft()
+                group.append(item)
+                rows += item.table.num_rows
+            return group
+
+    def _commit_group(self, cursor: Any, group: list[_Pending]) -> None:
+        error = self._commit(cursor, [item.table for item in group])
+        if error is None:
+            self._finish(group, None)
+        elif len(group) == 1:
+            self._finish(group, error)
+        else:
+            for item in group:
+                self._finish([item], self._commit(cursor, [item.table]))
+
+    def _commit(self, cursor: Any, tables: list[pa.Table]) -> StoreError | None:
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            insert_spans(cursor, tables)
+            cursor.execute("COMMIT")
+        except Exception as error:  # noqa: BLE001 - any database failure fails these requests, not the writer
+            log.exception("commit of %d span table(s) failed", len(tables))
+            self._rollback(cursor)
+            return StoreError(f"the database refused the spans: {error}")
+        self.transactions += 1
+        self.committed_spans += sum(table.num_rows for table in tables)
+        return None
+
+    @staticmethod
+    def _rollback(cursor: Any) -> None:
+        try:
+            cursor.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - no transaction left to roll back is fine
+            log.debug("rollback after a failed commit found no transaction", exc_info=True)
+
+    def _finish(self, group: list[_Pending], error: StoreError | None) -> None:
+        with self._condition:
+            self._queued_spans -= sum(item.table.num_rows for item in group)
+        for item in group:
+            item.loop.call_soon_threadsafe(_resolve, item.future, error)
+
+
+def _resolve(future: asyncio.Future[None], error: StoreError | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

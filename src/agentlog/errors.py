@@ -1,0 +1,81 @@
+"""The errors agentlog raises, and the one place they become HTTP statuses.
+
+::
+
+    AgentlogError
+    ├── InvalidRequest          malformed OTLP, bad parameters          400 / INVALID_ARGUMENT
+    │   └── UnsupportedMediaType  a content type or encoding we do not read  415
+    ├── PayloadTooLarge         body or decompressed body over the limit  413 / RESOURCE_EXHAUSTED
+    ├── Overloaded              intake is full; retry after a delay      503 / UNAVAILABLE
+    ├── ShuttingDown            the server is stopping                  503 / UNAVAILABLE
+    ├── NotFound                an unknown run                           404 / NOT_FOUND
+    └── StoreError              the database refused a write            500 / INTERNAL
+        └── SchemaTooNew        the file was written by a newer agentlog
+
+gRPC codes are mapped in ``agentlog.collector.grpc_receiver``; HTTP statuses
+here, in ``HTTP_STATUS``.
+"""
+
+from __future__ import annotations
+
+
+class AgentlogError(Exception):
+    """Base of every error agentlog raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(AgentlogError):
+    """The request cannot be read: malformed protobuf or JSON, bad parameters."""
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """A Content-Type or Content-Encoding agentlog does not read."""
+
+
+class PayloadTooLarge(AgentlogError):
+    """A body, or what it decompresses to, is larger than the configured limit."""
+
+
+class Overloaded(AgentlogError):
+    """Intake is at its bound; the sender should retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ShuttingDown(Overloaded):
+    """The server is stopping and accepts no new work; another instance may."""
+
+
+class NotFound(AgentlogError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+
+class StoreError(AgentlogError):
+    """The database refused an operation that should have worked."""
+
+
+class SchemaTooNew(StoreError):
+    """The database file was written by a newer agentlog than this one."""
+
+
+HTTP_STATUS: dict[type[AgentlogError], int] = {
+    UnsupportedMediaType: 415,
+    InvalidRequest: 400,
+    PayloadTooLarge: 413,
+    Overloaded: 503,
+    NotFound: 404,
+    StoreError: 500,
+}
+
+
+def http_status(error: AgentlogError) -> int:
+    """The HTTP status for ``error``: the entry of its nearest class in ``HTTP_STATUS``."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500

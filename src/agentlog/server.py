@@ -1,0 +1,142 @@
+"""``agentlog serve``: every listener on one event loop, and an orderly stop.
+
+Start: open and migrate the database, start the writer, bind OTLP/gRPC and
+OTLP/HTTP. Stop (SIGINT/SIGTERM): stop accepting, let in-flight requests
+finish (each waits for its commit), commit what is queued, checkpoint, close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from agentlog.collector.grpc_receiver import build_grpc_server
+from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
+from agentlog.collector.intake import Intake
+from agentlog.collector.writer import SpanWriter
+from agentlog.errors import AgentlogError
+from agentlog.settings import Settings
+from agentlog.store import Database
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 10.0
+"""How long in-flight requests get to finish on shutdown."""
+
+
+class RefusedToServe(AgentlogError):
+    """The settings would expose the server unsafely."""
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: ``serve`` owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Running:
+    """Where a started server listens; what tests and the CLI print."""
+
+    database: Database
+    grpc_port: int
+    http_port: int
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse a non-loopback bind without credentials unless ``--insecure`` says so."""
+    if not settings.loopback_only and not settings.insecure:
+        raise RefusedToServe(
+            f"refusing to listen on {settings.host} without API keys: anyone who can reach it "
+            "could write and read your runs. Bind 127.0.0.1, or pass --insecure if you mean it."
+        )
+
+
+async def serve(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), then shut down cleanly."""
+    check_exposure(settings)
+    database = Database.open(settings.db)
+    writer = SpanWriter(
+        database, max_queued_spans=settings.max_queued_spans, max_batch_spans=settings.max_batch_spans
+    )
+    writer.start()
+    intake = Intake(writer, max_attribute_length=settings.max_attribute_length)
+    try:
+        await _serve_listeners(settings, database, writer, intake, on_ready)
+    finally:
+        writer.close()
+        database.close()
+        log.info("stopped: %d spans committed in %d transactions", writer.committed_spans, writer.transactions)
+
+
+async def _serve_listeners(
+    settings: Settings,
+    database: Database,
+    writer: SpanWriter,
+    intake: Intake,
+    on_ready: Callable[[Running], None] | None,
+) -> None:
+    grpc_server = build_grpc_server(intake, max_message_bytes=settings.max_grpc_message_bytes)
+    grpc_port = grpc_server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
+    http_socket = _bind(settings.host, settings.http_port)
+    endpoint = TracesEndpoint(
+        intake,
+        max_body_bytes=settings.max_http_body_bytes,
+        max_decompressed_bytes=settings.max_decompressed_bytes,
+    )
+    http_server = _Uvicorn(
+        uvicorn.Config(build_http_app(endpoint), log_level="warning", lifespan="off", timeout_graceful_shutdown=int(GRACE_SECONDS))
+    )
+    await grpc_server.start()
+    http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
+    running = Running(database, grpc_port, http_socket.getsockname()[1])
+    with _stop_on_signals(running.stop):
+        if on_ready is not None:
+            on_ready(running)
+        await running.stop.wait()
+    log.info("stopping: no new requests; finishing those in flight")
+    http_server.should_exit = True
+    await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread; embedders stop us through the event
+        return
+    loop = asyncio.get_running_loop()
+    handled = (signal.SIGINT, signal.SIGTERM)
+    for signum in handled:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+
+
+def run(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> Any:
+    """Blocking entry point for the CLI."""
+    return asyncio.run(serve(settings, on_ready))

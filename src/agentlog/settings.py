@@ -1,0 +1,70 @@
+"""Configuration, read once into a frozen object. Nothing else reads ``os.environ``.
+
+Precedence: command-line options, then ``AGENTLOG_*`` environment variables,
+then the defaults below.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from agentlog.collector.body import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES
+from agentlog.collector.grpc_receiver import DEFAULT_MAX_MESSAGE_BYTES
+from agentlog.collector.writer import DEFAULT_MAX_BATCH_SPANS, DEFAULT_MAX_QUEUED_SPANS
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH
+
+ENV_PREFIX = "AGENTLOG_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``agentlog serve`` can be told. Field ``x`` reads env ``AGENTLOG_X``."""
+
+    db: str = "agentlog.duckdb"
+    host: str = "127.0.0.1"
+    grpc_port: int = 4317
+    http_port: int = 4318
+    insecure: bool = False
+    max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS
+    max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS
+    max_grpc_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_http_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
+    max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then the environment, then ``overrides`` whose value is not None."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(ENV_PREFIX + field.name.upper())
+            if raw is not None:
+                values[field.name] = _parse(field.name, raw, type(getattr(cls(), field.name)))
+        settings = replace(cls(), **values)
+        return replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+
+    @property
+    def loopback_only(self) -> bool:
+        """True when ``host`` is a loopback address (or ``localhost``)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+    return raw

@@ -1,0 +1,60 @@
+"""Opening the DuckDB file: settings, migrations, and a cursor per thread.
+
+One ``Database`` owns the file read-write for the life of the process; DuckDB
+lets no other process open it meanwhile. Each thread that reads or writes
+takes its own cursor (DuckDB connections are not shared across threads).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from agentlog.errors import StoreError
+from agentlog.store.migrate import migrate
+
+MEMORY = ":memory:"
+
+# DuckDB checkpoints (folds the WAL into the file) when the WAL passes this
+# size. The default 16 MB checkpoints every few group commits under load and
+# each one stalls the writer; 64 MB measured ~1.4x more sustained inserts per
+# second in bench/ingest while recovery after a crash stays quick.
+CHECKPOINT_THRESHOLD = "64MB"
+
+
+class Database:
+    """A migrated DuckDB database, file or ``:memory:``."""
+
+    def __init__(self, connection: Any, path: str) -> None:
+        self._connection = connection
+        self.path = path
+        self.schema_version = migrate(connection)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        text = str(path)
+        if text != MEMORY:
+            Path(text).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(text)
+        except duckdb.IOException as error:
+            raise StoreError(f"cannot open {text}: {error}") from None
+        connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        return cls(connection, text)
+
+    def cursor(self) -> Any:
+        """A new cursor on the same database, for use by one thread."""
+        return self._connection.cursor()
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file."""
+        self._connection.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        """Checkpoint and close; the file is complete on disk afterwards."""
+        if self.path != MEMORY:
+            self.checkpoint()
+        self._connection.close()

@@ -1,0 +1,80 @@
+"""Schema versions: numbered .sql files applied in order, each in its own transaction.
+
+``migrations/NNNN_name.sql`` is version NNNN. The table ``agentlog_schema``
+records what was applied; opening a database applies whatever is newer, so a
+file written by an older agentlog upgrades itself. A file written by a newer
+agentlog is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentlog.errors import SchemaTooNew
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+_CREATE_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS agentlog_schema (
+    version    INTEGER PRIMARY KEY,
+    name       VARCHAR NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """The migrations in ``directory``, by version."""
+    found = []
+    for path in directory.iterdir():
+        match = _FILE_NAME.match(path.name)
+        if match:
+            found.append(Migration(int(match.group(1)), path.stem, path.read_text()))
+    found.sort(key=lambda migration: migration.version)
+    return found
+
+
+def current_version(connection: Any) -> int:
+    """The newest applied version; 0 for an empty database."""
+    connection.execute(_CREATE_VERSION_TABLE)
+    row = connection.execute("SELECT coalesce(max(version), 0) FROM agentlog_schema").fetchone()
+    return int(row[0])
+
+
+def migrate(connection: Any, migrations: list[Migration] | None = None) -> int:
+    """Apply every migration newer than the database; return the version it is now at."""
+    migrations = load_migrations() if migrations is None else migrations
+    version = current_version(connection)
+    newest = migrations[-1].version if migrations else 0
+    if version > newest:
+        raise SchemaTooNew(
+            f"this database is at schema version {version}; this agentlog knows up to {newest}. "
+            "Upgrade agentlog to open it."
+        )
+    for migration in migrations:
+        if migration.version <= version:
+            continue
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            connection.execute(migration.sql)
+            connection.execute(
+                "INSERT INTO agentlog_schema (version, name) VALUES (?, ?)",
+                [migration.version, migration.name],
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        version = migration.version
+    return version

@@ -1,0 +1,91 @@
+"""Shared fixtures: a real agentlog server on ephemeral loopback ports, and span factories."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentlog.server import Running, serve
+from agentlog.settings import Settings
+
+
+@dataclass
+class ServerHandle:
+    """A server running in a background thread of this test process."""
+
+    settings: Settings
+    running: Running
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+
+    @property
+    def grpc_endpoint(self) -> str:
+        return f"127.0.0.1:{self.running.grpc_port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.running.http_port}/v1/traces"
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Read the live database through a cursor of its own (as a reader thread would)."""
+        cursor = self.running.database.cursor()
+        try:
+            return list(cursor.execute(sql, params or []).fetchall())
+        finally:
+            cursor.close()
+
+    def span_count(self) -> int:
+        return int(self.query("SELECT count(*) FROM spans")[0][0])
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.running.stop.set)
+            self.thread.join(timeout=30)
+            assert not self.thread.is_alive(), "server did not stop within 30 s"
+
+
+def start_server(**overrides: Any) -> ServerHandle:
+    """Start ``serve`` on a thread with its own event loop; return once it listens."""
+    settings = Settings.load({"grpc_port": 0, "http_port": 0, **overrides}, environ={})
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    def on_ready(running: Running) -> None:
+        box["running"] = running
+        box["loop"] = asyncio.get_running_loop()
+        ready.set()
+
+    def target() -> None:
+        try:
+            asyncio.run(serve(settings, on_ready))
+        except BaseException as error:
+            box["error"] = error
+            ready.set()
+            raise
+
+    thread = threading.Thread(target=target, name="agentlog-test-server", daemon=True)
+    thread.start()
+    assert ready.wait(timeout=30), "server did not start within 30 s"
+    if "error" in box:
+        raise box["error"]
+    return ServerHandle(settings, box["running"], box["loop"], thread)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "agentlog.duckdb"
+
+
+@pytest.fixture
+def server(db_path: Path) -> Iterator[ServerHandle]:
+    handle = start_server(db=str(db_path))
+    try:
+        yield handle
+    finally:
+        handle.stop()
