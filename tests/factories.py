@@ -76,7 +76,9 @@ def make_span(
     return span
 
 
-def make_request(spans: list[Span], service_name: str = "test-agent", scope: str = "tests") -> ExportTraceServiceRequest:
+def make_request(
+    spans: list[Span], service_name: str = "test-agent", scope: str = "tests"
+) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     resource_spans.resource.attributes.extend(key_values({"service.name": service_name}))
@@ -90,7 +92,9 @@ def make_request(spans: list[Span], service_name: str = "test-agent", scope: str
 def agent_spans(count: int, trace_id: bytes | None = None) -> list[Span]:
     """A root and ``count - 1`` children in one trace, with agent-like attributes."""
     trace_id = trace_id or new_trace_id()
-    root = make_span(trace_id=trace_id, name="invoke_agent bug-triager", attributes={"gen_ai.agent.name": "bug-triager"})
+    root = make_span(
+        trace_id=trace_id, name="invoke_agent bug-triager", attributes={"gen_ai.agent.name": "bug-triager"}
+    )
     children = [
         make_span(
             trace_id=trace_id,

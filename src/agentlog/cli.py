@@ -36,11 +36,19 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log mor
 @app.command()
 def serve(
     db: DbOption = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind. Env AGENTLOG_HOST.", show_default="127.0.0.1")] = None,
-    grpc_port: Annotated[int | None, typer.Option(help="OTLP/gRPC port (0 picks a free one).", show_default="4317")] = None,
-    http_port: Annotated[int | None, typer.Option(help="OTLP/HTTP port (0 picks a free one).", show_default="4318")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind. Env AGENTLOG_HOST.", show_default="127.0.0.1")
+    ] = None,
+    grpc_port: Annotated[
+        int | None, typer.Option(help="OTLP/gRPC port (0 picks a free one).", show_default="4317")
+    ] = None,
+    http_port: Annotated[
+        int | None, typer.Option(help="OTLP/HTTP port (0 picks a free one).", show_default="4318")
+    ] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind with no API keys.")] = False,
-    max_queued_spans: Annotated[int | None, typer.Option(help="Spans waiting to commit before intake answers 'retry later'.")] = None,
+    max_queued_spans: Annotated[
+        int | None, typer.Option(help="Spans waiting to commit before intake answers 'retry later'.")
+    ] = None,
 ) -> None:
     """Receive OTLP traces over gRPC and HTTP and commit them to DuckDB."""
     settings = Settings.load(

@@ -78,9 +78,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), then shut down cleanly."""
     check_exposure(settings)
     database = Database.open(settings.db)
-    writer = SpanWriter(
-        database, max_queued_spans=settings.max_queued_spans, max_batch_spans=settings.max_batch_spans
-    )
+    writer = SpanWriter(database, max_queued_spans=settings.max_queued_spans, max_batch_spans=settings.max_batch_spans)
     writer.start()
     intake = Intake(writer, max_attribute_length=settings.max_attribute_length)
     try:
@@ -107,7 +105,9 @@ async def _serve_listeners(
         max_decompressed_bytes=settings.max_decompressed_bytes,
     )
     http_server = _Uvicorn(
-        uvicorn.Config(build_http_app(endpoint), log_level="warning", lifespan="off", timeout_graceful_shutdown=int(GRACE_SECONDS))
+        uvicorn.Config(
+            build_http_app(endpoint), log_level="warning", lifespan="off", timeout_graceful_shutdown=int(GRACE_SECONDS)
+        )
     )
     await grpc_server.start()
     http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))

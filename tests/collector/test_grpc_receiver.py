@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from typing import Any
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
@@ -69,7 +71,9 @@ def test_children_before_parents_and_a_trace_over_many_requests(server: ServerHa
     spans = agent_spans(6)
     for span in reversed(spans):  # root last, one span per request
         export_raw(server.grpc_endpoint, make_request([span]).SerializeToString())
-    rows = server.query("SELECT count(*), count(DISTINCT trace_id), count(*) FILTER (parent_span_id IS NULL) FROM spans")
+    rows = server.query(
+        "SELECT count(*), count(DISTINCT trace_id), count(*) FILTER (parent_span_id IS NULL) FROM spans"
+    )
     assert rows == [(6, 1, 1)]
 
 
@@ -86,8 +90,6 @@ def test_invalid_ids_are_partial_success_and_the_rest_stored(server: ServerHandl
     good = agent_spans(2)
     bad = make_span(trace_id=b"\x01" * 3, name="short-trace-id")
     zero = make_span(span_id=b"\x00" * 8, name="zero-span-id")
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-
     raw = export_raw(server.grpc_endpoint, make_request([*good, bad, zero]).SerializeToString())
     response = ExportTraceServiceResponse.FromString(raw)
     assert response.partial_success.rejected_spans == 2
@@ -125,8 +127,6 @@ def test_overload_is_unavailable_with_retry_info(db_path: Any) -> None:
     # A writer that cannot keep up is simulated by a queue bound smaller than two requests.
     handle = start_server(db=str(db_path), max_queued_spans=1)
     try:
-        import threading
-
         results: list[Any] = []
         bodies = [make_request(agent_spans(50)).SerializeToString() for _ in range(16)]
 
@@ -145,7 +145,7 @@ def test_overload_is_unavailable_with_retry_info(db_path: Any) -> None:
         refused = [r for r in results if r != "ok"]
         accepted = results.count("ok")
         assert accepted >= 1
-        assert refused, 'a queue bound of one span must refuse concurrent requests'
+        assert refused, "a queue bound of one span must refuse concurrent requests"
         for error in refused:
             assert error.code() == grpc.StatusCode.UNAVAILABLE
             details = dict(error.trailing_metadata())["grpc-status-details-bin"]
@@ -169,4 +169,7 @@ def test_sdk_exporter_reports_success_only_after_commit(server: ServerHandle) ->
     assert exporter.export(spans) is SpanExportResult.SUCCESS  # type: ignore[arg-type]
     assert server.span_count() == 20
     exporter.shutdown()
-    assert json.loads(server.query("SELECT resource_attributes FROM spans LIMIT 1")[0][0])["telemetry.sdk.language"] == "python"
+    assert (
+        json.loads(server.query("SELECT resource_attributes FROM spans LIMIT 1")[0][0])["telemetry.sdk.language"]
+        == "python"
+    )

@@ -34,9 +34,7 @@ def _media_type(request: Request) -> str:
         return PROTOBUF
     if media_type == JSON:
         return JSON
-    raise UnsupportedMediaType(
-        f"Content-Type {content_type!r} is not supported; send {PROTOBUF} or {JSON}"
-    )
+    raise UnsupportedMediaType(f"Content-Type {content_type!r} is not supported; send {PROTOBUF} or {JSON}")
 
 
 def _error_response(error: AgentlogError, media_type: str) -> Response:
@@ -65,7 +63,7 @@ class TracesEndpoint:
         self._max_body_bytes = max_body_bytes
         self._max_decompressed_bytes = max_decompressed_bytes
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         media_type = JSON
         try:
             media_type = _media_type(request)
@@ -84,4 +82,4 @@ class TracesEndpoint:
 
 def build_http_app(endpoint: TracesEndpoint) -> Starlette:
     """The OTLP/HTTP application: one route."""
-    return Starlette(routes=[Route("/v1/traces", endpoint, methods=["POST"])])
+    return Starlette(routes=[Route("/v1/traces", endpoint.handle, methods=["POST"])])

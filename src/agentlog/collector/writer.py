@@ -141,7 +141,7 @@ class SpanWriter:
             cursor.execute("BEGIN TRANSACTION")
             insert_spans(cursor, tables)
             cursor.execute("COMMIT")
-        except Exception as error:  # noqa: BLE001 - any database failure fails these requests, not the writer
+        except Exception as error:
             log.exception("commit of %d span table(s) failed", len(tables))
             self._rollback(cursor)
             return StoreError(f"the database refused the spans: {error}")
@@ -153,7 +153,7 @@ class SpanWriter:
     def _rollback(cursor: Any) -> None:
         try:
             cursor.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - no transaction left to roll back is fine
+        except Exception:
             log.debug("rollback after a failed commit found no transaction", exc_info=True)
 
     def _finish(self, group: list[_Pending], error: StoreError | None) -> None:

@@ -15,9 +15,7 @@ import base64
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
-JSONValue: TypeAlias = (
-    str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
-)
+JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
 TRUNCATION_MARK = "…[agentlog: truncated {cut} of {total} characters]"
 
