@@ -62,10 +62,11 @@ def serve(
         }
     )
     try:
-        run(settings, on_ready=lambda running: _announce(settings, running))
+        committed = run(settings, on_ready=lambda running: _announce(settings, running))
     except AgentlogError as error:
         typer.echo(f"agentlog: {error.message}", err=True)
         raise typer.Exit(2) from None
+    typer.echo(f"agentlog: stopped; {committed} spans committed this session")
 
 
 def _announce(settings: Settings, running: Running) -> None:

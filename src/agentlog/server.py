@@ -15,7 +15,6 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import uvicorn
 
@@ -74,8 +73,8 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
-async def serve(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), then shut down cleanly."""
+async def serve(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed."""
     check_exposure(settings)
     database = Database.open(settings.db)
     writer = SpanWriter(database, max_queued_spans=settings.max_queued_spans, max_batch_spans=settings.max_batch_spans)
@@ -87,6 +86,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         writer.close()
         database.close()
         log.info("stopped: %d spans committed in %d transactions", writer.committed_spans, writer.transactions)
+    return writer.committed_spans
 
 
 async def _serve_listeners(
@@ -137,6 +137,6 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(signum)
 
 
-def run(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> Any:
-    """Blocking entry point for the CLI."""
+def run(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> int:
+    """Blocking entry point for the CLI; returns the number of spans committed."""
     return asyncio.run(serve(settings, on_ready))
