@@ -54,6 +54,7 @@ def test_decoded_columns_carry_every_span_field() -> None:
         "dropped_attributes_count": 4,
         "dropped_events_count": 5,
         "dropped_links_count": 6,
+        "is_pending": False,
     }
     assert orjson.loads(row["events"]) == [
         {

@@ -10,7 +10,7 @@ from tests.factories import agent_spans, make_request, make_span
 def _insert(database: Database, *requests: object, tenant: str = "default") -> None:
     cursor = database.cursor()
     cursor.execute("BEGIN")
-    insert_spans(cursor, [to_arrow(decode_spans(request), tenant) for request in requests])
+    insert_spans(cursor, [to_arrow(decode_spans(request), tenant) for request in requests], 1)
     cursor.execute("COMMIT")
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
-from agentlog.store import Database, insert_spans
+from agentlog.store import Database, insert_spans, last_commit_seq
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class SpanWriter:
         self._thread = threading.Thread(target=self._run, name="agentlog-writer", daemon=True)
         self.committed_spans = 0
         self.transactions = 0
+        self._commit_seq = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -105,6 +106,7 @@ class SpanWriter:
 
     def _run(self) -> None:
         cursor = self._database.cursor()
+        self._commit_seq = last_commit_seq(cursor)
         try:
             while True:
                 group = self._take_group()
@@ -139,14 +141,15 @@ class SpanWriter:
     def _commit(self, cursor: Any, tables: list[pa.Table]) -> StoreError | None:
         try:
             cursor.execute("BEGIN TRANSACTION")
-            insert_spans(cursor, tables)
+            new_spans = insert_spans(cursor, tables, self._commit_seq + 1)
             cursor.execute("COMMIT")
         except Exception as error:
             log.exception("commit of %d span table(s) failed", len(tables))
             self._rollback(cursor)
             return StoreError(f"the database refused the spans: {error}")
+        self._commit_seq += 1
         self.transactions += 1
-        self.committed_spans += sum(table.num_rows for table in tables)
+        self.committed_spans += new_spans
         return None
 
     @staticmethod

@@ -17,12 +17,15 @@ from typing import Any
 import orjson
 
 from agentlog.proto.anyvalue import JSONValue, attributes_to_python
+from agentlog.proto.conventions import LOGFIRE_PENDING_PARENT
 from agentlog.proto.ids import (
     InvalidId,
     parent_span_id_to_int,
+    parse_span_id_hex,
     span_id_to_int,
     trace_id_to_int,
 )
+from agentlog.proto.normalize import CANONICAL_COLUMNS, STATUS_ERROR, Canonical, normalize, pending_target
 
 # How many rejection reasons a response repeats; the count is always exact.
 MAX_REASONS = 5
@@ -56,6 +59,9 @@ class SpanBatch:
     dropped_attributes_count: list[int] = field(default_factory=list)
     dropped_events_count: list[int] = field(default_factory=list)
     dropped_links_count: list[int] = field(default_factory=list)
+    is_pending: list[bool] = field(default_factory=list)
+    canonical: list[Canonical] = field(default_factory=list)
+    """One ``Canonical`` row per span; ``canonical_columns()`` turns them into columns."""
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
 
@@ -66,6 +72,12 @@ class SpanBatch:
         self.rejected += 1
         if len(self.reasons) < MAX_REASONS:
             self.reasons.append(reason)
+
+    def canonical_columns(self) -> dict[str, list[Any]]:
+        """The canonical rows as columns, named as ``CANONICAL_COLUMNS``."""
+        if not self.canonical:
+            return {name: [] for name in CANONICAL_COLUMNS}
+        return dict(zip(CANONICAL_COLUMNS, map(list, zip(*self.canonical, strict=True)), strict=True))
 
     @property
     def rejection_message(self) -> str:
@@ -78,8 +90,9 @@ class SpanBatch:
 
 
 SPAN_COLUMNS: tuple[str, ...] = tuple(
-    name for name in SpanBatch.__dataclass_fields__ if name not in ("rejected", "reasons")
+    name for name in SpanBatch.__dataclass_fields__ if name not in ("rejected", "reasons", "canonical")
 )
+"""The columns of a batch as stored, in order, before the canonical ones."""
 
 
 def _dumps(value: JSONValue) -> str:
@@ -118,13 +131,30 @@ def _append_span(
     scope_name: str | None,
     scope_version: str | None,
 ) -> None:
+    attributes = attributes_to_python(pb_span.attributes, max_length)
+    marker = pending_target(attributes)
     try:
         trace_id = trace_id_to_int(pb_span.trace_id)
         span_id = span_id_to_int(pb_span.span_id)
         parent = parent_span_id_to_int(pb_span.parent_span_id)
+        if marker == "parent":  # logfire: the marker is a child of the span it announces
+            span_id, parent = _logfire_marked_span(parent, attributes.get(LOGFIRE_PENDING_PARENT))
     except InvalidId as error:
         batch.reject(f"span {pb_span.name!r}: {error}")
         return
+    status = pb_span.status
+    batch.canonical.append(
+        normalize(
+            pb_span.name,
+            attributes,
+            status.code,
+            status.message,
+            _exception(pb_span.events, max_length) if status.code == STATUS_ERROR and pb_span.events else None,
+            pb_span.start_time_unix_nano,
+            max_length,
+        )
+    )
+    batch.is_pending.append(marker is not None)
     batch.trace_id.append(trace_id)
     batch.span_id.append(span_id)
     batch.parent_span_id.append(parent)
@@ -134,14 +164,13 @@ def _append_span(
     batch.kind.append(pb_span.kind)
     batch.start_time_unix_nano.append(pb_span.start_time_unix_nano)
     batch.end_time_unix_nano.append(pb_span.end_time_unix_nano)
-    status = pb_span.status
     batch.status_code.append(status.code)
     batch.status_message.append(status.message or None)
     batch.service_name.append(service_name)
     batch.resource_attributes.append(resource_json)
     batch.scope_name.append(scope_name)
     batch.scope_version.append(scope_version)
-    batch.attributes.append(_dumps(attributes_to_python(pb_span.attributes, max_length)))
+    batch.attributes.append(_dumps(attributes))
     batch.events.append(_events_json(pb_span.events, max_length) if pb_span.events else None)
     batch.links.append(_links_json(pb_span.links, max_length) if pb_span.links else None)
     batch.dropped_attributes_count.append(pb_span.dropped_attributes_count)
@@ -177,3 +206,20 @@ def _links_json(pb_links: Any, max_length: int) -> str:
             for link in pb_links
         ]
     )
+
+
+def _logfire_marked_span(marker_parent: int | None, pending_parent: JSONValue) -> tuple[int, int | None]:
+    """(span id, parent id) of the span a logfire pending-span marker announces."""
+    if marker_parent is None:
+        raise InvalidId("a logfire pending span must have the span it announces as parent")
+    parent = None
+    if isinstance(pending_parent, str) and pending_parent.strip("0"):
+        parent = parse_span_id_hex(pending_parent)
+    return marker_parent, parent
+
+
+def _exception(pb_events: Any, max_length: int) -> dict[str, JSONValue] | None:
+    for event in pb_events:
+        if event.name == "exception":
+            return attributes_to_python(event.attributes, max_length)
+    return None

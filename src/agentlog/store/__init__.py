@@ -5,6 +5,6 @@ so that moving to DuckLake later is a change of this one package.
 """
 
 from agentlog.store.database import MEMORY, Database
-from agentlog.store.spans import insert_spans, to_arrow
+from agentlog.store.spans import insert_spans, last_commit_seq, to_arrow
 
-__all__ = ["MEMORY", "Database", "insert_spans", "to_arrow"]
+__all__ = ["MEMORY", "Database", "insert_spans", "last_commit_seq", "to_arrow"]

@@ -1,15 +1,18 @@
-"""Inserting span rows: one vectorised, idempotent INSERT per group of requests."""
+"""Inserting span rows and folding them into run summaries, in the caller's transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agentlog.proto import SpanBatch
 
 _U64_MASK = (1 << 64) - 1
+_QUERIES = Path(__file__).parent / "queries"
 
 # Arrow has no 128-bit unsigned integer: the trace id travels as two halves and
 # is put back together by the INSERT.
@@ -38,42 +41,103 @@ ARROW_SCHEMA = pa.schema(
         ("dropped_attributes_count", pa.uint32()),
         ("dropped_events_count", pa.uint32()),
         ("dropped_links_count", pa.uint32()),
+        ("is_pending", pa.bool_()),
+        # canonical columns (agentlog.proto.normalize.Canonical)
+        ("node_type", pa.string()),
+        ("agent_name", pa.string()),
+        ("agent_id", pa.string()),
+        ("model", pa.string()),
+        ("provider", pa.string()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("cache_read_tokens", pa.int64()),
+        ("reasoning_tokens", pa.int64()),
+        ("total_tokens", pa.int64()),
+        ("usage_aggregated", pa.bool_()),
+        ("cost_usd", pa.decimal128(38, 12)),
+        ("cost_source", pa.string()),
+        ("input", pa.string()),
+        ("output", pa.string()),
+        ("user_id", pa.string()),
+        ("session_id", pa.string()),
+        ("tool_name", pa.string()),
+        ("error_type", pa.string()),
+        ("error_message", pa.string()),
     ]
 )
 
-# OR IGNORE: a span already stored (a client's retry) is skipped, never doubled.
-INSERT_SPANS = """
-INSERT OR IGNORE INTO spans
-SELECT
-    tenant_id,
-    (trace_id_hi::UHUGEINT << 64) | trace_id_lo,
-    span_id, parent_span_id, trace_state, flags, name, kind,
-    start_time_unix_nano, end_time_unix_nano, status_code, status_message,
-    service_name, resource_attributes, scope_name, scope_version,
-    attributes, events, links,
-    dropped_attributes_count, dropped_events_count, dropped_links_count
+_STORED = [name for name in ARROW_SCHEMA.names if name not in ("trace_id_hi", "trace_id_lo", "is_pending")]
+_TRACE_ID = "(trace_id_hi::UHUGEINT << 64) | trace_id_lo"
+
+# OR IGNORE: a span already stored (a client's retry) is skipped, never doubled;
+# RETURNING hands back exactly the spans that were new, for the roll-up (the
+# trace id in halves again: Arrow would turn a UHUGEINT into a lossy decimal).
+INSERT_SPANS = f"""
+INSERT OR IGNORE INTO spans ({", ".join(["tenant_id", "trace_id", *_STORED[1:]])})
+SELECT tenant_id, {_TRACE_ID}, {", ".join(_STORED[1:])}
 FROM span_batch
+WHERE NOT is_pending
+RETURNING tenant_id, (trace_id >> 64)::UBIGINT AS trace_id_hi, (trace_id & {_U64_MASK})::UBIGINT AS trace_id_lo,
+          span_id, parent_span_id, name, start_time_unix_nano, end_time_unix_nano,
+          status_code, status_message, service_name, node_type, agent_name, agent_id, model,
+          input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
+          usage_aggregated, cost_usd, cost_source, input, output, user_id, session_id,
+          error_type, error_message
 """
+
+INSERT_MARKERS = f"""
+INSERT OR IGNORE INTO pending_spans
+SELECT tenant_id, {_TRACE_ID}, span_id, parent_span_id, name, start_time_unix_nano, node_type, attributes
+FROM span_batch
+WHERE is_pending
+"""
+
+# A marker's job is done once its span is stored.
+DELETE_ANSWERED_MARKERS = """
+DELETE FROM pending_spans
+USING new_spans
+WHERE pending_spans.tenant_id = new_spans.tenant_id
+  AND pending_spans.trace_id = (new_spans.trace_id_hi::UHUGEINT << 64) | new_spans.trace_id_lo
+  AND pending_spans.span_id = new_spans.span_id
+"""
+
+FOLD_RUNS = (_QUERIES / "fold_runs.sql").read_text()
 
 
 def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
     """One request's spans as an Arrow table in ``ARROW_SCHEMA``."""
     n = len(batch)
-    columns = {
+    columns: dict[str, Any] = {
         "tenant_id": [tenant_id] * n,
         "trace_id_hi": [trace_id >> 64 for trace_id in batch.trace_id],
         "trace_id_lo": [trace_id & _U64_MASK for trace_id in batch.trace_id],
     }
+    canonical = batch.canonical_columns()
     for field in ARROW_SCHEMA.names[3:]:
-        columns[field] = getattr(batch, field)
+        columns[field] = canonical[field] if field in canonical else getattr(batch, field)
     return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)
 
 
-def insert_spans(cursor: Any, tables: Sequence[pa.Table]) -> None:
-    """Insert the spans of ``tables`` in the caller's transaction; duplicates are skipped."""
+def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> int:
+    """Insert spans and markers, fold them into ``runs``; returns how many spans were new."""
     span_batch = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     cursor.register("span_batch", span_batch)
     try:
-        cursor.execute(INSERT_SPANS)
+        new_spans = cursor.execute(INSERT_SPANS).to_arrow_table()
+        cursor.register("new_spans", new_spans)
+        try:
+            if pc.any(span_batch.column("is_pending")).as_py():
+                cursor.execute(INSERT_MARKERS)
+            cursor.execute(DELETE_ANSWERED_MARKERS)
+            cursor.execute(FOLD_RUNS, [commit_seq])
+        finally:
+            cursor.unregister("new_spans")
     finally:
         cursor.unregister("span_batch")
+    return int(new_spans.num_rows)
+
+
+def last_commit_seq(cursor: Any) -> int:
+    """The newest commit_seq in the database (0 when empty): where a restarted writer continues."""
+    row = cursor.execute("SELECT coalesce(max(commit_seq), 0) FROM runs").fetchone()
+    return int(row[0])

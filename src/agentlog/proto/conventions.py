@@ -1,0 +1,178 @@
+"""Which attribute keys mean what, in which order: the one precedence table.
+
+Instrumentations disagree on names (DESIGN.md, "Attribute conventions read at
+ingest"). For every canonical column the keys below are tried in order and
+the first present value wins. The order is: the OpenTelemetry GenAI semantic
+conventions (current, then deprecated names), OpenInference, OpenLLMetry
+(``traceloop.*``), Langfuse, then Logfire / pydantic-ai specifics.
+
+=================  ===========================================================
+column             keys, first match wins
+=================  ===========================================================
+node_type          gen_ai.operation.name, openinference.span.kind,
+                   traceloop.span.kind, langfuse.observation.type
+                   (values mapped by the tables below); then shape: a model
+                   and token usage -> llm, a tool name -> tool, an agent name
+                   on a span named "invoke_agent ..."/"agent run" -> agent
+agent_name         see AGENT_NAME
+model              see MODEL
+tokens             see INPUT_TOKENS ... TOTAL_TOKENS; AGGREGATED_* mark usage
+                   that sums the children (never added to run totals)
+cost (USD)         see REPORTED_COST; else priced from model and tokens
+input / output     see INPUT / OUTPUT
+user / session     see USER_ID / SESSION_ID
+tool name          see TOOL_NAME; an OpenLLMetry/Langfuse tool span's own name
+error              status ERROR; ERROR_TYPE, exception event, status message
+=================  ===========================================================
+"""
+
+from __future__ import annotations
+
+NODE_TYPES = (
+    "agent", "llm", "tool", "retriever", "embedding", "chain",
+    "reranker", "guardrail", "evaluator", "prompt", "span",
+)  # fmt: skip
+
+# gen_ai.operation.name (GenAI semconv)
+GENAI_OPERATION = {
+    "chat": "llm",
+    "text_completion": "llm",
+    "generate_content": "llm",
+    "completion": "llm",
+    "embeddings": "embedding",
+    "retrieval": "retriever",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "invoke_workflow": "chain",
+}
+
+# openinference.span.kind
+OPENINFERENCE_KIND = {
+    "LLM": "llm",
+    "CHAIN": "chain",
+    "TOOL": "tool",
+    "AGENT": "agent",
+    "RETRIEVER": "retriever",
+    "EMBEDDING": "embedding",
+    "RERANKER": "reranker",
+    "GUARDRAIL": "guardrail",
+    "EVALUATOR": "evaluator",
+    "PROMPT": "prompt",
+}
+
+# traceloop.span.kind (OpenLLMetry); its LLM spans carry llm.request.type instead.
+TRACELOOP_KIND = {"workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool"}
+TRACELOOP_REQUEST_TYPE = {"chat": "llm", "completion": "llm", "embedding": "embedding", "rerank": "reranker"}
+
+# langfuse.observation.type
+LANGFUSE_TYPE = {
+    "generation": "llm",
+    "agent": "agent",
+    "tool": "tool",
+    "chain": "chain",
+    "retriever": "retriever",
+    "embedding": "embedding",
+    "evaluator": "evaluator",
+    "guardrail": "guardrail",
+    "span": "span",
+    "event": "span",
+}
+
+NODE_TYPE_KEYS = (
+    ("gen_ai.operation.name", GENAI_OPERATION),
+    ("openinference.span.kind", OPENINFERENCE_KIND),
+    ("traceloop.span.kind", TRACELOOP_KIND),
+    ("llm.request.type", TRACELOOP_REQUEST_TYPE),
+    ("langfuse.observation.type", LANGFUSE_TYPE),
+)
+
+AGENT_NAME = ("gen_ai.agent.name", "agent.name", "agent_name", "traceloop.workflow.name", "langfuse.trace.name")
+AGENT_ID = ("gen_ai.agent.id", "agent.id")
+MODEL = (
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "llm.model_name",
+    "langfuse.observation.model.name",
+    "llm.response.model",
+    "llm.request.model",
+)
+PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+
+INPUT_TOKENS = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "llm.token_count.prompt",
+    "llm.usage.prompt_tokens",
+)
+OUTPUT_TOKENS = (
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.completion",
+    "llm.usage.completion_tokens",
+)
+CACHE_READ_TOKENS = (
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
+    "llm.token_count.prompt_details.cache_read",
+)
+REASONING_TOKENS = (
+    "gen_ai.usage.reasoning.output_tokens",
+    "gen_ai.usage.reasoning_tokens",
+    "llm.token_count.completion_details.reasoning",
+)
+TOTAL_TOKENS = ("gen_ai.usage.total_tokens", "llm.token_count.total", "llm.usage.total_tokens")
+
+# pydantic-ai puts a run's cumulative usage on its agent span under this prefix.
+AGGREGATED_INPUT_TOKENS = ("gen_ai.aggregated_usage.input_tokens",)
+AGGREGATED_OUTPUT_TOKENS = ("gen_ai.aggregated_usage.output_tokens",)
+AGGREGATED_CACHE_READ_TOKENS = ("gen_ai.aggregated_usage.cache_read.input_tokens",)
+AGGREGATED_REASONING_TOKENS = ("gen_ai.aggregated_usage.reasoning.output_tokens",)
+
+# Langfuse keeps usage and cost as JSON objects.
+LANGFUSE_USAGE = "langfuse.observation.usage_details"
+LANGFUSE_USAGE_KEYS = {
+    "input": ("input", "prompt_tokens", "input_tokens"),
+    "output": ("output", "completion_tokens", "output_tokens"),
+    "cache_read": ("input_cached_tokens", "cache_read_input_tokens", "input_cache_read"),
+    "reasoning": ("output_reasoning_tokens", "reasoning_tokens", "output_reasoning"),
+    "total": ("total", "total_tokens"),
+}
+LANGFUSE_COST = "langfuse.observation.cost_details"
+
+REPORTED_COST = ("gen_ai.usage.cost", "llm.cost.total", "operation.cost")
+
+INPUT = (
+    "gen_ai.input.messages",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.prompt",
+    "input.value",
+    "traceloop.entity.input",
+    "langfuse.observation.input",
+    "tool_arguments",
+)
+OUTPUT = (
+    "gen_ai.output.messages",
+    "gen_ai.tool.call.result",
+    "gen_ai.completion",
+    "output.value",
+    "traceloop.entity.output",
+    "langfuse.observation.output",
+    "final_result",
+    "tool_response",
+)
+
+USER_ID = ("user.id", "enduser.id", "traceloop.association.properties.user_id", "langfuse.user.id")
+SESSION_ID = (
+    "gen_ai.conversation.id",
+    "session.id",
+    "traceloop.association.properties.session_id",
+    "langfuse.session.id",
+)
+TOOL_NAME = ("gen_ai.tool.name", "tool.name", "gen_ai_tool_name")
+ERROR_TYPE = ("error.type", "exception.type")
+
+# Live status markers: a span that stands for another span still running.
+AGENTLOG_SPAN_TYPE = "agentlog.span_type"  # "pending": same ids as the span it announces
+LOGFIRE_SPAN_TYPE = "logfire.span_type"  # "pending_span": child of the span it announces
+LOGFIRE_PENDING_PARENT = "logfire.pending_parent_id"

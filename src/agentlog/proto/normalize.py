@@ -1,0 +1,251 @@
+"""A span's attributes -> agentlog's canonical columns, whatever the convention.
+
+Pure: a dict of attributes in, a ``Canonical`` out. Which keys are read, and
+in which order, is the table in ``conventions``; this module only applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+import orjson
+
+from agentlog.proto import conventions as c
+from agentlog.proto.anyvalue import JSONValue, truncate
+from agentlog.proto.pricing import price_usd
+
+STATUS_ERROR = 2
+# Money is kept to the pico-dollar: exact for every per-token price on record.
+USD_QUANTUM = Decimal("1e-12")
+
+Attributes = Mapping[str, JSONValue]
+
+
+class Canonical(NamedTuple):
+    """The canonical columns of one span (see the spans table for their meaning)."""
+
+    node_type: str
+    agent_name: str | None
+    agent_id: str | None
+    model: str | None
+    provider: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_tokens: int | None
+    reasoning_tokens: int | None
+    total_tokens: int | None
+    usage_aggregated: bool
+    cost_usd: Decimal | None
+    cost_source: str | None
+    input: str | None
+    output: str | None
+    user_id: str | None
+    session_id: str | None
+    tool_name: str | None
+    error_type: str | None
+    error_message: str | None
+
+
+CANONICAL_COLUMNS: tuple[str, ...] = Canonical._fields
+
+
+class Usage(NamedTuple):
+    input: int | None
+    output: int | None
+    cache_read: int | None
+    reasoning: int | None
+    total: int | None
+    aggregated: bool
+
+
+def normalize(
+    name: str,
+    attributes: Attributes,
+    status_code: int,
+    status_message: str,
+    exception: Attributes | None,
+    start_time_unix_nano: int,
+    max_length: int,
+) -> Canonical:
+    """Canonical columns of one span. ``exception`` is its first exception event's attributes."""
+    node_type = _node_type(name, attributes)
+    model = _first_str(attributes, c.MODEL)
+    provider = _first_str(attributes, c.PROVIDER)
+    usage = _usage(attributes)
+    cost, source = _cost(attributes, usage, model, provider, start_time_unix_nano)
+    error_type = error_message = None
+    if status_code == STATUS_ERROR:
+        error_type = _first_str(attributes, c.ERROR_TYPE) or _first_str(exception or {}, ("exception.type",))
+        error_message = status_message or _first_str(exception or {}, ("exception.message",)) or error_type
+    tool_name = _first_str(attributes, c.TOOL_NAME)
+    if tool_name is None and node_type == "tool":
+        tool_name = _first_str(attributes, ("traceloop.entity.name",)) or name
+    return Canonical(
+        node_type,
+        _first_str(attributes, c.AGENT_NAME),
+        _first_str(attributes, c.AGENT_ID),
+        model,
+        provider,
+        usage.input,
+        usage.output,
+        usage.cache_read,
+        usage.reasoning,
+        usage.total,
+        usage.aggregated,
+        cost,
+        source,
+        _text(attributes, c.INPUT, max_length),
+        _text(attributes, c.OUTPUT, max_length),
+        _first_str(attributes, c.USER_ID),
+        _first_str(attributes, c.SESSION_ID),
+        tool_name,
+        error_type,
+        error_message,
+    )
+
+
+def pending_target(attributes: Attributes) -> str | None:
+    """For a live-status marker: ``"self"`` (agentlog's) or ``"parent"`` (logfire's); else None."""
+    if attributes.get(c.AGENTLOG_SPAN_TYPE) == "pending":
+        return "self"
+    if attributes.get(c.LOGFIRE_SPAN_TYPE) == "pending_span":
+        return "parent"
+    return None
+
+
+def _node_type(name: str, attributes: Attributes) -> str:
+    for key, mapping in c.NODE_TYPE_KEYS:
+        value = attributes.get(key)
+        if isinstance(value, str):
+            found = mapping.get(value) or mapping.get(value.upper()) or mapping.get(value.lower())
+            if found:
+                return found
+    if _first_str(attributes, c.TOOL_NAME):
+        return "tool"
+    if _first_str(attributes, c.MODEL) and _first_int(attributes, c.INPUT_TOKENS + c.OUTPUT_TOKENS) is not None:
+        return "llm"
+    if name.startswith("invoke_agent") or name in ("agent run", "agent_run"):
+        return "agent"
+    return "span"
+
+
+def _usage(attributes: Attributes) -> Usage:
+    input_tokens = _first_int(attributes, c.INPUT_TOKENS)
+    output_tokens = _first_int(attributes, c.OUTPUT_TOKENS)
+    cache_read = _first_int(attributes, c.CACHE_READ_TOKENS)
+    reasoning = _first_int(attributes, c.REASONING_TOKENS)
+    total = _first_int(attributes, c.TOTAL_TOKENS)
+    aggregated = False
+    if input_tokens is None and output_tokens is None:
+        input_tokens = _first_int(attributes, c.AGGREGATED_INPUT_TOKENS)
+        output_tokens = _first_int(attributes, c.AGGREGATED_OUTPUT_TOKENS)
+        if input_tokens is not None or output_tokens is not None:
+            aggregated = True
+            cache_read = _first_int(attributes, c.AGGREGATED_CACHE_READ_TOKENS)
+            reasoning = _first_int(attributes, c.AGGREGATED_REASONING_TOKENS)
+    if input_tokens is None and output_tokens is None:
+        langfuse = _langfuse_usage(attributes.get(c.LANGFUSE_USAGE))
+        if langfuse is not None:
+            return langfuse
+    if total is None and (input_tokens is not None or output_tokens is not None):
+        total = (input_tokens or 0) + (output_tokens or 0)
+    return Usage(input_tokens, output_tokens, cache_read, reasoning, total, aggregated)
+
+
+def _langfuse_usage(value: JSONValue) -> Usage | None:
+    details = _json_object(value)
+    if not details:
+        return None
+    found = {field: _first_int(details, keys) for field, keys in c.LANGFUSE_USAGE_KEYS.items()}
+    if found["input"] is None and found["output"] is None:
+        return None
+    total = found["total"]
+    if total is None:
+        total = (found["input"] or 0) + (found["output"] or 0)
+    return Usage(found["input"], found["output"], found["cache_read"], found["reasoning"], total, False)
+
+
+def _cost(
+    attributes: Attributes, usage: Usage, model: str | None, provider: str | None, start: int
+) -> tuple[Decimal | None, str | None]:
+    reported = _reported_cost(attributes)
+    if reported is not None:
+        return reported.quantize(USD_QUANTUM), "reported"
+    if usage.input is None and usage.output is None:
+        return None, None
+    if usage.aggregated or model is None:
+        return None, "unknown"
+    computed = price_usd(model, provider, usage.input or 0, usage.cache_read or 0, usage.output or 0, start)
+    return (computed.quantize(USD_QUANTUM), "computed") if computed is not None else (None, "unknown")
+
+
+def _reported_cost(attributes: Attributes) -> Decimal | None:
+    for key in c.REPORTED_COST:
+        value = _decimal(attributes.get(key))
+        if value is not None:
+            return value
+    details = _json_object(attributes.get(c.LANGFUSE_COST))
+    if details:
+        total = _decimal(details.get("total"))
+        if total is not None:
+            return total
+        parts = [_decimal(v) for v in details.values()]
+        if parts and all(part is not None for part in parts):
+            return sum((part for part in parts if part is not None), Decimal(0))
+    return None
+
+
+def _decimal(value: JSONValue) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        try:
+            result = Decimal(str(value))  # str(): the float's shortest repr, not its binary expansion
+        except InvalidOperation:
+            return None
+        return result if result.is_finite() and result >= 0 else None
+    return None
+
+
+def _json_object(value: JSONValue) -> Mapping[str, JSONValue] | None:
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def _first_str(attributes: Mapping[str, Any], keys: Sequence[str]) -> str | None:
+    for key in keys:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _first_int(attributes: Mapping[str, Any], keys: Sequence[str]) -> int | None:
+    for key in keys:
+        value = attributes.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            return value if value >= 0 else None
+        if isinstance(value, float) and value.is_integer() and value >= 0:
+            return int(value)
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return None
+
+
+def _text(attributes: Attributes, keys: Sequence[str], max_length: int) -> str | None:
+    for key in keys:
+        value = attributes.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            return value
+        return truncate(orjson.dumps(value).decode(), max_length)
+    return None

@@ -1,0 +1,90 @@
+-- Fold the spans and markers of one transaction into `runs`.
+-- new_spans: the spans this transaction inserted (duplicates already dropped);
+-- span_batch rows with is_pending: its live-status markers. $1: its commit_seq.
+-- A marker shares its key with the span it announces; `marker` (false < true)
+-- lets the real span's values win over the marker's.
+-- Usage and cost count only on spans whose usage is their own: not on agent
+-- or chain spans, which report the sum of their children, nor on
+-- aggregated-usage spans.
+INSERT INTO runs
+WITH source AS (
+    SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
+           start_time_unix_nano, end_time_unix_nano,
+           status_code, status_message, service_name, node_type, agent_name, agent_id, model,
+           input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
+           usage_aggregated, cost_usd, cost_source, input, output, user_id, session_id,
+           error_type, error_message, false AS is_marker
+    FROM new_spans
+    UNION ALL
+    SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
+           start_time_unix_nano, NULL, 0, NULL, service_name, node_type, agent_name, agent_id, NULL,
+           NULL, NULL, NULL, NULL, NULL,
+           false, NULL, NULL, input, NULL, user_id, session_id,
+           NULL, NULL, true
+    FROM span_batch
+    WHERE is_pending
+),
+keyed AS (
+    SELECT *,
+        (start_time_unix_nano::UHUGEINT << 64) | span_id AS start_key,
+        (end_time_unix_nano::UHUGEINT << 64) | span_id AS end_key,
+        NOT is_marker AND parent_span_id IS NULL AS is_root,
+        NOT is_marker AND parent_span_id IS NOT NULL AS is_node,
+        NOT is_marker AND NOT coalesce(usage_aggregated, false)
+            AND coalesce(node_type, 'span') NOT IN ('agent', 'chain') AS own_usage
+    FROM source
+)
+SELECT
+    tenant_id,
+    trace_id,
+    min({'key': start_key, 'span_id': span_id, 'name': name, 'status_code': status_code,
+         'status_message': status_message, 'agent_name': agent_name, 'input': input, 'output': output,
+         'end_ns': end_time_unix_nano}) FILTER (is_root),
+    min({'key': start_key, 'marker': is_marker, 'name': agent_name, 'id': agent_id, 'input': input,
+         'output': output}) FILTER (agent_name IS NOT NULL),
+    min({'key': start_key, 'marker': is_marker, 'name': service_name}) FILTER (service_name IS NOT NULL),
+    min({'key': start_key, 'marker': is_marker, 'id': user_id}) FILTER (user_id IS NOT NULL),
+    min({'key': start_key, 'marker': is_marker, 'id': session_id}) FILTER (session_id IS NOT NULL),
+    min({'key': end_key, 'span_id': span_id, 'node': name, 'type': coalesce(error_type, 'error'),
+         'message': error_message}) FILTER (NOT is_marker AND status_code = 2),
+    max({'key': end_key, 'failed': status_code = 2}) FILTER (is_node),
+    min(start_time_unix_nano),
+    count(*) FILTER (NOT is_marker),
+    count(*) FILTER (is_node),
+    count(*) FILTER (is_node AND status_code = 2),
+    coalesce(sum(input_tokens) FILTER (own_usage), 0),
+    coalesce(sum(output_tokens) FILTER (own_usage), 0),
+    coalesce(sum(cache_read_tokens) FILTER (own_usage), 0),
+    coalesce(sum(reasoning_tokens) FILTER (own_usage), 0),
+    coalesce(sum(total_tokens) FILTER (own_usage), 0),
+    coalesce(sum(cost_usd) FILTER (own_usage), 0),
+    count(*) FILTER (own_usage AND cost_source = 'reported'),
+    count(*) FILTER (own_usage AND cost_source = 'computed'),
+    count(*) FILTER (own_usage AND cost_source = 'unknown'),
+    coalesce(list_sort(list_distinct(list(model) FILTER (own_usage AND model IS NOT NULL))), []),
+    $1
+FROM keyed
+GROUP BY tenant_id, trace_id
+ON CONFLICT (tenant_id, trace_id) DO UPDATE SET
+    root = least(runs.root, excluded.root),
+    agent = least(runs.agent, excluded.agent),
+    service = least(runs.service, excluded.service),
+    "user" = least(runs."user", excluded."user"),
+    "session" = least(runs."session", excluded."session"),
+    first_error = least(runs.first_error, excluded.first_error),
+    last_node = greatest(runs.last_node, excluded.last_node),
+    started_ns = least(runs.started_ns, excluded.started_ns),
+    span_count = runs.span_count + excluded.span_count,
+    node_count = runs.node_count + excluded.node_count,
+    failed_nodes = runs.failed_nodes + excluded.failed_nodes,
+    input_tokens = runs.input_tokens + excluded.input_tokens,
+    output_tokens = runs.output_tokens + excluded.output_tokens,
+    cache_read_tokens = runs.cache_read_tokens + excluded.cache_read_tokens,
+    reasoning_tokens = runs.reasoning_tokens + excluded.reasoning_tokens,
+    total_tokens = runs.total_tokens + excluded.total_tokens,
+    cost_usd = runs.cost_usd + excluded.cost_usd,
+    reported_cost_nodes = runs.reported_cost_nodes + excluded.reported_cost_nodes,
+    computed_cost_nodes = runs.computed_cost_nodes + excluded.computed_cost_nodes,
+    unknown_cost_nodes = runs.unknown_cost_nodes + excluded.unknown_cost_nodes,
+    models = list_sort(list_distinct(list_concat(runs.models, excluded.models))),
+    commit_seq = excluded.commit_seq
