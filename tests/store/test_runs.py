@@ -302,7 +302,7 @@ def _two_runs() -> list[Span]:
 
 
 def _runs_without_seq(store: Store) -> list[tuple[Any, ...]]:
-    return store.table("SELECT * EXCLUDE (commit_seq) FROM runs ORDER BY trace_id")
+    return store.table("SELECT * EXCLUDE (commit_seq, first_seq) FROM runs ORDER BY trace_id")
 
 
 REFERENCE = _two_runs()

@@ -73,8 +73,8 @@ _TRACE_ID = "(trace_id_hi::UHUGEINT << 64) | trace_id_lo"
 # RETURNING hands back exactly the spans that were new, for the roll-up (the
 # trace id in halves again: Arrow would turn a UHUGEINT into a lossy decimal).
 INSERT_SPANS = f"""
-INSERT OR IGNORE INTO spans ({", ".join(["tenant_id", "trace_id", *_STORED[1:]])})
-SELECT tenant_id, {_TRACE_ID}, {", ".join(_STORED[1:])}
+INSERT OR IGNORE INTO spans ({", ".join(["tenant_id", "trace_id", *_STORED[1:], "commit_seq"])})
+SELECT tenant_id, {_TRACE_ID}, {", ".join(_STORED[1:])}, $1
 FROM span_batch
 WHERE NOT is_pending
 RETURNING tenant_id, (trace_id >> 64)::UBIGINT AS trace_id_hi, (trace_id & {_U64_MASK})::UBIGINT AS trace_id_lo,
@@ -87,7 +87,7 @@ RETURNING tenant_id, (trace_id >> 64)::UBIGINT AS trace_id_hi, (trace_id & {_U64
 
 INSERT_MARKERS = f"""
 INSERT OR IGNORE INTO pending_spans
-SELECT tenant_id, {_TRACE_ID}, span_id, parent_span_id, name, start_time_unix_nano, node_type, attributes
+SELECT tenant_id, {_TRACE_ID}, span_id, parent_span_id, name, start_time_unix_nano, node_type, attributes, $1
 FROM span_batch
 WHERE is_pending
 """
@@ -123,18 +123,21 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
     span_batch = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     cursor.register("span_batch", span_batch)
     try:
-        new_spans = cursor.execute(INSERT_SPANS).to_arrow_table()
-        cursor.register("new_spans", new_spans)
+        returned = cursor.execute(INSERT_SPANS, [commit_seq]).to_arrow_table()
+        # Copied into DuckDB before any join: DuckDB pushes join filters into
+        # Arrow scans as Python ints, which overflow on ids above 2**63.
+        cursor.register("returned_spans", returned)
         try:
-            if pc.any(span_batch.column("is_pending")).as_py():
-                cursor.execute(INSERT_MARKERS)
-            cursor.execute(DELETE_ANSWERED_MARKERS)
-            cursor.execute(FOLD_RUNS, [commit_seq])
+            cursor.execute("CREATE OR REPLACE TEMP TABLE new_spans AS SELECT * FROM returned_spans")
         finally:
-            cursor.unregister("new_spans")
+            cursor.unregister("returned_spans")
+        if pc.any(span_batch.column("is_pending")).as_py():
+            cursor.execute(INSERT_MARKERS, [commit_seq])
+        cursor.execute(DELETE_ANSWERED_MARKERS)
+        cursor.execute(FOLD_RUNS, [commit_seq])
     finally:
         cursor.unregister("span_batch")
-    return int(new_spans.num_rows)
+    return int(returned.num_rows)
 
 
 def last_commit_seq(cursor: Any) -> int:

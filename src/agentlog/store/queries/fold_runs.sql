@@ -62,6 +62,7 @@ SELECT
     count(*) FILTER (own_usage AND cost_source = 'computed'),
     count(*) FILTER (own_usage AND cost_source = 'unknown'),
     coalesce(list_sort(list_distinct(list(model) FILTER (own_usage AND model IS NOT NULL))), []),
+    $1,
     $1
 FROM keyed
 GROUP BY tenant_id, trace_id
@@ -87,4 +88,5 @@ ON CONFLICT (tenant_id, trace_id) DO UPDATE SET
     computed_cost_nodes = runs.computed_cost_nodes + excluded.computed_cost_nodes,
     unknown_cost_nodes = runs.unknown_cost_nodes + excluded.unknown_cost_nodes,
     models = list_sort(list_distinct(list_concat(runs.models, excluded.models))),
-    commit_seq = excluded.commit_seq
+    commit_seq = excluded.commit_seq,
+    first_seq = least(runs.first_seq, excluded.first_seq)
