@@ -29,6 +29,10 @@ class ServerHandle:
         return f"127.0.0.1:{self.running.grpc_port}"
 
     @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.running.api_port}"
+
+    @property
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.running.http_port}/v1/traces"
 
@@ -52,7 +56,7 @@ class ServerHandle:
 
 def start_server(**overrides: Any) -> ServerHandle:
     """Start ``serve`` on a thread with its own event loop; return once it listens."""
-    settings = Settings.load({"grpc_port": 0, "http_port": 0, **overrides}, environ={})
+    settings = Settings.load({"grpc_port": 0, "http_port": 0, "api_port": 0, **overrides}, environ={})
     ready = threading.Event()
     box: dict[str, Any] = {}
 

@@ -45,6 +45,9 @@ def serve(
     http_port: Annotated[
         int | None, typer.Option(help="OTLP/HTTP port (0 picks a free one).", show_default="4318")
     ] = None,
+    api_port: Annotated[
+        int | None, typer.Option(help="API, web page and WebSocket port (0 picks a free one).", show_default="8000")
+    ] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind with no API keys.")] = False,
     max_queued_spans: Annotated[
         int | None, typer.Option(help="Spans waiting to commit before intake answers 'retry later'.")
@@ -57,6 +60,7 @@ def serve(
             "host": host,
             "grpc_port": grpc_port,
             "http_port": http_port,
+            "api_port": api_port,
             "insecure": insecure or None,
             "max_queued_spans": max_queued_spans,
         }
@@ -74,6 +78,7 @@ def _announce(settings: Settings, running: Running) -> None:
     typer.echo(f"agentlog: database {running.database.path} (schema version {running.database.schema_version})")
     typer.echo(f"agentlog: OTLP/gRPC on {host}:{running.grpc_port}")
     typer.echo(f"agentlog: OTLP/HTTP on http://{host}:{running.http_port}/v1/traces")
+    typer.echo(f"agentlog: API and web page on http://{host}:{running.api_port}/")
     typer.echo("agentlog: ready; Ctrl+C stops after committing everything received")
     sys.stdout.flush()
 

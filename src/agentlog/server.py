@@ -15,16 +15,20 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 
+from agentlog.api.app import build_api_app
+from agentlog.api.live import LiveFeed
 from agentlog.collector.grpc_receiver import build_grpc_server
 from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
 from agentlog.collector.intake import Intake
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError
+from agentlog.query import Reader
 from agentlog.settings import Settings
-from agentlog.store import Database
+from agentlog.store import Database, last_commit_seq
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ class Running:
     database: Database
     grpc_port: int
     http_port: int
+    api_port: int
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -77,11 +82,20 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed."""
     check_exposure(settings)
     database = Database.open(settings.db)
-    writer = SpanWriter(database, max_queued_spans=settings.max_queued_spans, max_batch_spans=settings.max_batch_spans)
+    loop = asyncio.get_running_loop()
+    cursor = database.cursor()
+    feed = LiveFeed(last_commit_seq(cursor))
+    cursor.close()
+    writer = SpanWriter(
+        database,
+        max_queued_spans=settings.max_queued_spans,
+        max_batch_spans=settings.max_batch_spans,
+        on_commit=lambda seq: _publish(loop, feed, seq),
+    )
     writer.start()
     intake = Intake(writer, max_attribute_length=settings.max_attribute_length)
     try:
-        await _serve_listeners(settings, database, writer, intake, on_ready)
+        await _serve_listeners(settings, database, intake, feed, on_ready)
     finally:
         writer.close()
         database.close()
@@ -89,11 +103,16 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     return writer.committed_spans
 
 
+def _publish(loop: asyncio.AbstractEventLoop, feed: LiveFeed, seq: int) -> None:
+    """From the writer thread: tell the live feed, on its event loop, that ``seq`` committed."""
+    loop.call_soon_threadsafe(feed.publish, seq)
+
+
 async def _serve_listeners(
     settings: Settings,
     database: Database,
-    writer: SpanWriter,
     intake: Intake,
+    feed: LiveFeed,
     on_ready: Callable[[Running], None] | None,
 ) -> None:
     grpc_server = build_grpc_server(intake, max_message_bytes=settings.max_grpc_message_bytes)
@@ -104,21 +123,26 @@ async def _serve_listeners(
         max_body_bytes=settings.max_http_body_bytes,
         max_decompressed_bytes=settings.max_decompressed_bytes,
     )
-    http_server = _Uvicorn(
-        uvicorn.Config(
-            build_http_app(endpoint), log_level="warning", lifespan="off", timeout_graceful_shutdown=int(GRACE_SECONDS)
-        )
-    )
+    http_server = _uvicorn(build_http_app(endpoint))
+    api_socket = _bind(settings.host, settings.api_port)
+    api_server = _uvicorn(build_api_app(Reader(database), feed, schema_version=database.schema_version))
     await grpc_server.start()
     http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
-    running = Running(database, grpc_port, http_socket.getsockname()[1])
+    api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
+    running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1])
     with _stop_on_signals(running.stop):
         if on_ready is not None:
             on_ready(running)
         await running.stop.wait()
     log.info("stopping: no new requests; finishing those in flight")
     http_server.should_exit = True
-    await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task)
+    api_server.should_exit = True
+    await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task, api_task)
+
+
+def _uvicorn(app: Any) -> _Uvicorn:
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=int(GRACE_SECONDS))
+    return _Uvicorn(config)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ class Settings:
     host: str = "127.0.0.1"
     grpc_port: int = 4317
     http_port: int = 4318
+    api_port: int = 8000
     insecure: bool = False
     max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS
     max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +56,10 @@ class SpanWriter:
         *,
         max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS,
         max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS,
+        on_commit: Callable[[int], None] | None = None,
     ) -> None:
         self._database = database
+        self._on_commit = on_commit
         self._max_queued_spans = max_queued_spans
         self._max_batch_spans = max_batch_spans
         self._pending: deque[_Pending] = deque()
@@ -99,6 +102,11 @@ class SpanWriter:
             self._condition.notify()
         if self._thread.is_alive():
             self._thread.join()
+
+    @property
+    def commit_seq(self) -> int:
+        """The last committed transaction's sequence number."""
+        return self._commit_seq
 
     @property
     def queued_spans(self) -> int:
@@ -150,6 +158,8 @@ class SpanWriter:
         self._commit_seq += 1
         self.transactions += 1
         self.committed_spans += new_spans
+        if self._on_commit is not None:
+            self._on_commit(self._commit_seq)
         return None
 
     @staticmethod

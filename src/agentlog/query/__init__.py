@@ -1,0 +1,27 @@
+"""The read side: history, logs, stats, metrics and live events over the store.
+
+Every function takes a DuckDB cursor and a ``Scope`` (tenant, optional user)
+and returns plain JSON-able dicts, so the API and the CLI show the same thing.
+"""
+
+from agentlog.query.history import HistoryPage, HistoryQuery, list_runs
+from agentlog.query.logs import LogsQuery, run_logs
+from agentlog.query.metrics import MetricsQuery, agent_metrics
+from agentlog.query.reader import Reader
+from agentlog.query.scope import LOCAL, Scope
+from agentlog.query.stats import StatsQuery, run_stats
+
+__all__ = [
+    "LOCAL",
+    "HistoryPage",
+    "HistoryQuery",
+    "LogsQuery",
+    "MetricsQuery",
+    "Reader",
+    "Scope",
+    "StatsQuery",
+    "agent_metrics",
+    "list_runs",
+    "run_logs",
+    "run_stats",
+]

@@ -1,0 +1,103 @@
+"""``/api/v1/agents/...``: history, logs, stats and metrics. Handlers only parse and delegate."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from agentlog.api import params
+from agentlog.api.responses import ORJSONResponse
+from agentlog.errors import InvalidRequest
+from agentlog.query import (
+    HistoryQuery,
+    LogsQuery,
+    MetricsQuery,
+    Reader,
+    Scope,
+    StatsQuery,
+    agent_metrics,
+    list_runs,
+    run_logs,
+    run_stats,
+)
+from agentlog.query import history as history_module
+from agentlog.query import logs as logs_module
+from agentlog.query import stats as stats_module
+
+
+def scope_of(request: Request) -> Scope:
+    """Whose data this request may read: set by the auth middleware, else the local tenant."""
+    scope = getattr(request.state, "scope", None)
+    return scope if isinstance(scope, Scope) else Scope()
+
+
+def reader_of(request: Request) -> Reader:
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+async def get_history(request: Request) -> Response:
+    q = request.query_params
+    query = HistoryQuery(
+        agent_id=params.text(q, "agent_id"),
+        user_id=params.text(q, "user_id"),
+        session_id=params.text(q, "session_id"),
+        status=params.choice(q, "status", history_module.STATUSES),
+        since_ns=params.time(q, "since"),
+        until_ns=params.time(q, "until"),
+        skip=params.integer(q, "skip", 0, 0, history_module.MAX_SKIP),
+        limit=params.integer(q, "limit", history_module.DEFAULT_LIMIT, 1, history_module.MAX_LIMIT),
+        cursor=params.text(q, "cursor"),
+    )
+    page = await reader_of(request).read(list_runs, scope_of(request), query)
+    headers = {}
+    if page.next_cursor is not None:
+        kept = [(k, v) for k, v in q.multi_items() if k not in ("cursor", "skip")]
+        url = request.url.replace(query=urlencode([*kept, ("cursor", page.next_cursor)]))
+        headers["Link"] = f'<{url}>; rel="next"'
+        headers["X-Next-Cursor"] = page.next_cursor
+    return ORJSONResponse(page.runs, headers=headers)
+
+
+async def get_logs(request: Request) -> Response:
+    q = request.query_params
+    run_id = params.text(q, "run_id")
+    if run_id is None:
+        raise InvalidRequest("run_id is required")
+    query = LogsQuery(
+        run_id=run_id,
+        limit=params.integer(q, "limit", logs_module.DEFAULT_LIMIT, 1, logs_module.MAX_LIMIT),
+        cursor=params.text(q, "cursor"),
+    )
+    logs = await reader_of(request).read(run_logs, scope_of(request), query)
+    headers = {}
+    if logs["next_cursor"] is not None:
+        url = request.url.replace(
+            query=urlencode({"run_id": run_id, "limit": query.limit, "cursor": logs["next_cursor"]})
+        )
+        headers["Link"] = f'<{url}>; rel="next"'
+        headers["X-Next-Cursor"] = logs["next_cursor"]
+    return ORJSONResponse(logs, headers=headers)
+
+
+async def get_stats(request: Request) -> Response:
+    q = request.query_params
+    query = StatsQuery(
+        user_id=params.text(q, "user_id"),
+        agent_id=params.text(q, "agent_id"),
+        days=params.integer(q, "days", stats_module.DEFAULT_DAYS, 1, stats_module.MAX_DAYS),
+    )
+    reader = reader_of(request)
+    return ORJSONResponse(await reader.read(run_stats, scope_of(request), query, reader.clock()))
+
+
+async def get_metrics(request: Request) -> Response:
+    q = request.query_params
+    query = MetricsQuery(
+        agent_id=params.text(q, "agent_id") or params.text(q, "flow_id"),
+        days=params.integer(q, "days", stats_module.DEFAULT_DAYS, 1, stats_module.MAX_DAYS),
+    )
+    reader = reader_of(request)
+    return ORJSONResponse(await reader.read(agent_metrics, scope_of(request), query, reader.clock()))

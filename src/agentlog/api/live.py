@@ -1,0 +1,110 @@
+"""``WS /api/v1/agents/live``: run and node events pushed as they commit.
+
+The writer publishes each commit's sequence number to the ``LiveFeed``; each
+connection then reads the events of the commits it has not seen (in a worker
+thread, like every read) and sends them as one message:
+``{"cursor": "<seq>", "events": [...]}``. A client that reconnects with
+``?cursor=<last cursor>`` gets everything committed since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from agentlog.api import params
+from agentlog.api.errors import error_code
+from agentlog.errors import AgentlogError, InvalidRequest
+from agentlog.query.live import LiveFilter, events, latest_cursor
+from agentlog.query.logs import parse_run_id
+from agentlog.query.reader import Reader
+from agentlog.query.scope import Scope
+
+log = logging.getLogger(__name__)
+
+POLICY_VIOLATION = 1008  # WebSocket close code for a request we refuse
+
+
+class LiveFeed:
+    """The newest committed sequence number, and a way to wait for a newer one."""
+
+    def __init__(self, seq: int = 0) -> None:
+        self.seq = seq
+        self._changed = asyncio.Event()
+
+    def publish(self, seq: int) -> None:
+        """Called on the event loop after each commit."""
+        if seq > self.seq:
+            self.seq = seq
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def wait_beyond(self, seq: int) -> int:
+        while self.seq <= seq:
+            await self._changed.wait()
+        return self.seq
+
+
+def _live_filter(websocket: WebSocket) -> tuple[LiveFilter, int | None]:
+    q = websocket.query_params
+    run_id = params.text(q, "run_id")
+    cursor = params.text(q, "cursor")
+    after = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidRequest("cursor must be a cursor this feed sent (a number)")
+        after = int(cursor)
+    live = LiveFilter(
+        agent_id=params.text(q, "agent_id"),
+        user_id=params.text(q, "user_id"),
+        trace_id=parse_run_id(run_id) if run_id else None,
+    )
+    return live, after
+
+
+async def live_events(websocket: WebSocket) -> None:
+    scope = getattr(websocket.state, "scope", None)
+    scope = scope if isinstance(scope, Scope) else Scope()
+    reader: Reader = websocket.app.state.reader
+    feed: LiveFeed = websocket.app.state.feed
+    await websocket.accept()
+    try:
+        live, after = _live_filter(websocket)
+    except AgentlogError as error:
+        await websocket.send_json({"error": {"code": error_code(error), "message": error.message}})
+        await websocket.close(POLICY_VIOLATION, error.message[:120])
+        return
+    if after is None:
+        after = await reader.read(latest_cursor)
+    await websocket.send_json({"cursor": str(after), "events": []})
+    disconnected = asyncio.ensure_future(_until_disconnect(websocket))
+    try:
+        while not disconnected.done():
+            upto = max(feed.seq, after)
+            if upto > after:
+                found = await reader.read(events, scope, live, after, upto)
+                if found:
+                    await websocket.send_json({"cursor": str(upto), "events": found})
+                after = upto
+            waiting = asyncio.ensure_future(feed.wait_beyond(after))
+            await asyncio.wait({waiting, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        disconnected.cancel()
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):
+                await websocket.close()
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    """Reads (and ignores) client messages until it goes away."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return

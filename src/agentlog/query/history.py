@@ -1,0 +1,147 @@
+"""Execution history: runs newest first, filtered and paged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from agentlog.errors import InvalidRequest
+from agentlog.query.pages import decode_cursor, encode_cursor
+from agentlog.query.scope import Scope
+from agentlog.query.timefmt import human_duration, iso_utc
+
+HISTORY_SQL = (Path(__file__).parent / "sql" / "history.sql").read_text()
+STATUSES = ("running", "success", "failed")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_SKIP = 100_000
+PREVIEW_CHARS = 200
+"""History shows input and output shortened to this many characters; logs show them in full."""
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """What to list. ``None`` means no filter."""
+
+    agent_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    status: str | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+    skip: int = 0
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    runs: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
+    """One page of runs; ``next_cursor`` is None on the last page."""
+    after_ns = after_trace = None
+    if query.cursor is not None:
+        position = decode_cursor(query.cursor, "history")
+        after_ns, after_trace = _history_position(position)
+    params = {
+        "tenant": scope.tenant_id,
+        "user_scope": scope.user_id,
+        "agent": query.agent_id,
+        "user": query.user_id,
+        "session": query.session_id,
+        "status": query.status,
+        "since": query.since_ns,
+        "until": query.until_ns,
+        "after_ns": after_ns,
+        "after_trace": after_trace,
+        "limit": query.limit + 1,  # one more tells whether there is a next page
+        "skip": query.skip,
+    }
+    result = cursor.execute(HISTORY_SQL, params)
+    names = [column[0] for column in result.description]
+    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    next_cursor = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        next_cursor = encode_cursor("history", {"s": last["started_ns"], "t": last["run_id"]})
+    return HistoryPage([run_item(row) for row in rows], next_cursor)
+
+
+def _history_position(position: dict[str, Any]) -> tuple[int, int]:
+    started, run_id = position.get("s"), position.get("t")
+    if not isinstance(started, int) or not isinstance(run_id, str):
+        raise InvalidRequest("cursor is not valid for this listing")
+    try:
+        return started, int(run_id, 16)
+    except ValueError:
+        raise InvalidRequest("cursor is not valid for this listing") from None
+
+
+def run_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A run as the history endpoint shows it: the seed's fields first, then the rest."""
+    duration_ms = _duration_ms(row)
+    return {
+        "run_id": row["run_id"],
+        "status": row["status"],
+        "started_at": iso_utc(row["started_ns"]),
+        "duration": human_duration(duration_ms),
+        "input": preview(row["input"]),
+        "output": preview(row["output"]),
+        "node_count": row["node_count"],
+        "tokens_used": row["total_tokens"],
+        "cost_cents": cents(row["cost_usd"]),
+        "agent_id": row["agent"],
+        "user_id": row["user_id"],
+        "session_id": row["session_id"],
+        "ended_at": iso_utc(row["ended_ns"]),
+        "duration_ms": duration_ms,
+        "cost_usd": usd(row["cost_usd"]),
+        "cost_source": row["cost_source"],
+        "tokens": tokens(row),
+        "models": row["models"],
+        "successful_nodes": row["successful_nodes"],
+        "failed_nodes": row["failed_nodes"],
+        "error": error(row),
+    }
+
+
+def _duration_ms(row: dict[str, Any]) -> float | None:
+    if row["ended_ns"] is None:
+        return None
+    return float(row["ended_ns"] - row["started_ns"]) / 1_000_000
+
+
+def preview(text: str | None) -> str | None:
+    if text is None or len(text) <= PREVIEW_CHARS:
+        return text
+    return text[:PREVIEW_CHARS] + "…"
+
+
+def cents(usd_amount: Decimal | None) -> float | None:
+    return None if usd_amount is None else float(usd_amount * 100)
+
+
+def usd(usd_amount: Decimal | None) -> float | None:
+    return None if usd_amount is None else float(usd_amount)
+
+
+def tokens(row: dict[str, Any]) -> dict[str, int | None]:
+    return {
+        "input": row["input_tokens"],
+        "output": row["output_tokens"],
+        "cache_read": row["cache_read_tokens"],
+        "reasoning": row["reasoning_tokens"],
+        "total": row["total_tokens"],
+    }
+
+
+def error(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row["error_type"] is None and row["error_message"] is None:
+        return None
+    return {"node": row["error_node"], "type": row["error_type"], "message": row["error_message"]}

@@ -1,0 +1,74 @@
+"""Live events: what the commits after a cursor changed, as run and node events.
+
+A cursor is a commit sequence number. ``events(after, upto)`` lists, per
+commit range: ``run.started`` (a run's first commit), ``node.started`` (a
+live-status marker), ``node.finished`` (a stored span), ``run.finished`` (the
+root span arrived). A client that reconnects with the last cursor it saw gets
+everything committed since; a node that started and finished meanwhile shows
+as finished only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentlog.query.history import run_item
+from agentlog.query.logs import node_json
+from agentlog.query.scope import Scope
+
+_SQL = Path(__file__).parent / "sql"
+RUNS_SQL = (_SQL / "live_runs.sql").read_text()
+NODES_SQL = (_SQL / "live_nodes.sql").read_text()
+LATEST_SQL = "SELECT coalesce(max(commit_seq), 0) FROM runs"
+
+
+@dataclass(frozen=True)
+class LiveFilter:
+    agent_id: str | None = None
+    user_id: str | None = None
+    trace_id: int | None = None
+
+
+def latest_cursor(cursor: Any) -> int:
+    """The newest commit: where a client without a cursor starts."""
+    return int(cursor.execute(LATEST_SQL).fetchone()[0])
+
+
+def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -> list[dict[str, Any]]:
+    """Events for commits in (after, upto]: per run, started, its nodes, finished (or updated)."""
+    params = {"tenant": scope.tenant_id, "user_scope": scope.user_id, "after": after, "upto": upto}
+    runs = _rows(cursor, RUNS_SQL, {**params, "agent": live.agent_id, "user": live.user_id, "trace": live.trace_id})
+    if not runs:
+        return []
+    nodes = _rows(cursor, NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]})
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for node in nodes:
+        by_run.setdefault(f"{node['trace_id']:032x}", []).append(node)
+    out: list[dict[str, Any]] = []
+    for run in runs:
+        out.extend(_run_events(run, by_run.get(run["run_id"], [])))
+    return out
+
+
+def _run_events(run: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    item = run_item(run)
+    run_id = run["run_id"]
+    listed: list[dict[str, Any]] = []
+    if run["started_in_range"]:
+        listed.append({"type": "run.started", "run_id": run_id, "run": item})
+    for node in nodes:  # the root is the run, not a node: the query leaves it out
+        kind = "node.started" if node["running"] else "node.finished"
+        listed.append({"type": kind, "run_id": run_id, "node": node_json(node, depth=None)})
+    if run["finished_in_range"]:
+        listed.append({"type": "run.finished", "run_id": run_id, "run": item})
+    elif not run["started_in_range"]:
+        listed.append({"type": "run.updated", "run_id": run_id, "run": item})
+    return listed
+
+
+def _rows(cursor: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    result = cursor.execute(sql, params)
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

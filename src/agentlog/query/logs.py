@@ -1,0 +1,208 @@
+"""Execution logs: one run's nodes in tree order, page by page, with its errors and summary."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agentlog.errors import InvalidRequest, NotFound
+from agentlog.proto.ids import InvalidId, parse_trace_id_hex
+from agentlog.proto.normalize import STATUS_ERROR
+from agentlog.query.history import cents, run_item, tokens, usd
+from agentlog.query.pages import decode_cursor, encode_cursor
+from agentlog.query.scope import Scope
+from agentlog.query.timefmt import human_duration, iso_utc
+
+_SQL = Path(__file__).parent / "sql"
+RUN_SQL = (_SQL / "run.sql").read_text()
+SKELETON_SQL = (_SQL / "run_skeleton.sql").read_text()
+NODES_SQL = (_SQL / "run_nodes.sql").read_text()
+ERRORS_SQL = (_SQL / "run_errors.sql").read_text()
+
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 2000
+MAX_ERRORS = 100
+"""Errors listed per run: the first ones tell the story; the count is always exact."""
+
+
+@dataclass(frozen=True)
+class LogsQuery:
+    run_id: str
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class _Node:
+    span_id: int
+    parent: int | None
+    start: int
+    running: bool
+
+
+def parse_run_id(run_id: str) -> int:
+    """A run id as the trace id integer; InvalidRequest for anything that cannot be one."""
+    try:
+        return parse_trace_id_hex(run_id.strip().lower())
+    except InvalidId:
+        raise InvalidRequest(f"run_id must be 32 hexadecimal digits (a trace id), got {run_id!r}") from None
+
+
+def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
+    """The logs of one run; NotFound if it does not exist for ``scope``."""
+    trace = parse_run_id(query.run_id)
+    offset = _offset(query.cursor)
+    run = _run(cursor, scope, trace, query.run_id)
+    where = {"tenant": scope.tenant_id, "trace": trace, "first_seq": run["first_seq"], "last_seq": run["commit_seq"]}
+    order = tree_order(_skeleton(cursor, where), run["root_span_id"])
+    page = order[offset : offset + query.limit]
+    rows = _node_rows(cursor, where, [f"{node.span_id:016x}" for node, _ in page])
+    nodes = [node_json(rows[f"{node.span_id:016x}"], depth) for node, depth in page if f"{node.span_id:016x}" in rows]
+    running = sum(1 for node, _ in order if node.running)
+    next_offset = offset + query.limit
+    summary_item = run_item(run)
+    return {
+        "run_id": run["run_id"],
+        "status": run["status"],
+        "agent_id": run["agent"],
+        "nodes": nodes,
+        "errors": _errors(cursor, where),
+        "final_output": run["output"],
+        "summary": {
+            "total_nodes": len(order),
+            "successful_nodes": run["successful_nodes"],
+            "failed_nodes": run["failed_nodes"],
+            "running_nodes": running,
+            "total_duration": summary_item["duration"],
+            "duration_ms": summary_item["duration_ms"],
+            "tokens": summary_item["tokens"],
+            "cost_cents": summary_item["cost_cents"],
+            "cost_usd": summary_item["cost_usd"],
+            "cost_source": summary_item["cost_source"],
+        },
+        "run": summary_item,
+        "next_cursor": encode_cursor("logs", {"o": next_offset, "r": run["run_id"]})
+        if next_offset < len(order)
+        else None,
+    }
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    offset = decode_cursor(cursor, "logs").get("o")
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidRequest("cursor is not valid for this listing")
+    return offset
+
+
+def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
+    result = cursor.execute(RUN_SQL, {"tenant": scope.tenant_id, "trace": trace, "user_scope": scope.user_id})
+    names = [column[0] for column in result.description]
+    row = result.fetchone()
+    if row is None:
+        raise NotFound(f"no run with run_id {run_id!r}")
+    return dict(zip(names, row, strict=True))
+
+
+def _skeleton(cursor: Any, where: dict[str, Any]) -> list[_Node]:
+    rows = cursor.execute(SKELETON_SQL, where).fetchall()
+    stored = {row[0] for row in rows if not row[3]}
+    # A marker whose span is stored is stale (it arrived late): the span wins.
+    return [_Node(*row) for row in rows if not (row[3] and row[0] in stored)]
+
+
+def tree_order(nodes: list[_Node], root_span_id: int | None) -> list[tuple[_Node, int]]:
+    """Nodes depth-first, siblings by start time, with depth (the root's children are 1).
+
+    The root itself is the run, not a node. Spans whose parent has not arrived
+    (or any other parentless span) hang under the root, so nothing is hidden.
+    """
+    ids = {node.span_id for node in nodes}
+    children: dict[int | None, list[_Node]] = defaultdict(list)
+    for node in nodes:
+        if node.span_id == root_span_id:
+            continue
+        parent = node.parent if node.parent in ids and node.parent != node.span_id else root_span_id
+        children[parent].append(node)
+    for siblings in children.values():
+        siblings.sort(key=lambda node: (node.start, node.span_id))
+    order: list[tuple[_Node, int]] = []
+    stack = [(node, 1) for node in reversed(children.get(root_span_id, []))]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if node.span_id in seen:  # a cycle in broken input: show each span once
+            continue
+        seen.add(node.span_id)
+        order.append((node, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(node.span_id, [])))
+    # Anything unreachable (a cycle detached from the root) still gets listed.
+    order.extend((node, 1) for node in sorted(nodes, key=lambda n: (n.start, n.span_id))
+                 if node.span_id not in seen and node.span_id != root_span_id)  # fmt: skip
+    return order
+
+
+def _node_rows(cursor: Any, where: dict[str, Any], ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    result = cursor.execute(NODES_SQL, {**where, "ids": ids})
+    names = [column[0] for column in result.description]
+    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:  # a stored span wins over a stale marker with its id
+        if row["span_id"] not in by_id or not row["running"]:
+            by_id[row["span_id"]] = row
+    return by_id
+
+
+def node_json(row: dict[str, Any], depth: int | None) -> dict[str, Any]:
+    """One node in the seed's shape (id, type, input, output, time, status) and the rest.
+
+    ``depth`` is None where the tree is not known (live events)."""
+    running = row["running"]
+    duration_ms = None if running else (row["end_time_unix_nano"] - row["start_time_unix_nano"]) / 1_000_000
+    failed = row["status_code"] == STATUS_ERROR
+    return {
+        "id": row["name"],
+        "type": row["node_type"] or "span",
+        "input": row["input"],
+        "output": row["output"],
+        "time": human_duration(duration_ms) if not running else None,
+        "status": "running" if running else ("failed" if failed else "completed"),
+        "span_id": row["span_id"],
+        "parent_span_id": row["parent_span_id"],
+        "depth": depth,
+        "started_at": iso_utc(row["start_time_unix_nano"]),
+        "ended_at": None if running else iso_utc(row["end_time_unix_nano"]),
+        "duration_ms": duration_ms,
+        "model": row["model"],
+        "tool": row["tool_name"],
+        "tokens": tokens(row),
+        "cost": {"usd": usd(row["cost_usd"]), "cents": cents(row["cost_usd"]), "source": row["cost_source"]},
+        "usage_aggregated": bool(row["usage_aggregated"]),
+        "error": {"type": row["error_type"], "message": row["error_message"]} if failed else None,
+        "attributes": orjson.loads(row["attributes"]) if row["attributes"] else {},
+        "events": _events(row["events"]),
+    }
+
+
+def _events(events_json: str | None) -> list[dict[str, Any]]:
+    if not events_json:
+        return []
+    events: list[dict[str, Any]] = orjson.loads(events_json)
+    for event in events:
+        event["time"] = iso_utc(event.pop("time_unix_nano", None))
+    return events
+
+
+def _errors(cursor: Any, where: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = cursor.execute(ERRORS_SQL, {**where, "limit": MAX_ERRORS}).fetchall()
+    return [
+        {"node": name, "span_id": span_id, "type": kind, "message": message, "time": iso_utc(ended)}
+        for span_id, name, kind, message, ended in rows
+    ]

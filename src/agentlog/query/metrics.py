@@ -1,0 +1,74 @@
+"""Agent performance over the last ``days``: durations, error rates, tokens, cost; by node type, model, tool."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentlog.query.history import usd
+from agentlog.query.scope import Scope
+from agentlog.query.timefmt import days_ago, iso_utc
+
+_SQL = Path(__file__).parent / "sql"
+RUNS_SQL = (_SQL / "metrics_runs.sql").read_text()
+NODES_SQL = (_SQL / "metrics_nodes.sql").read_text()
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class MetricsQuery:
+    agent_id: str | None = None
+    days: int = DEFAULT_DAYS
+
+
+def agent_metrics(cursor: Any, scope: Scope, query: MetricsQuery, now_ns: int) -> dict[str, Any]:
+    """One entry per agent with runs in the window (only ``agent_id``'s when given)."""
+    since = days_ago(query.days, now_ns)
+    params = {"tenant": scope.tenant_id, "user_scope": scope.user_id, "agent": query.agent_id, "since": since}
+    facets: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for row in _rows(cursor, NODES_SQL, params):
+        facets[row["agent"]][row["facet"]].append(_facet(row))
+    agents = [_agent(row, facets[row["agent"]]) for row in _rows(cursor, RUNS_SQL, params)]
+    return {"agent_id": query.agent_id, "days": query.days, "since": iso_utc(since), "agents": agents}
+
+
+def _rows(cursor: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    result = cursor.execute(sql, params)
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _agent(row: dict[str, Any], facets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    finished = row["failed_runs"] + row["successful_runs"]
+    p50, p95, p99 = row["duration_quantiles"] or (None, None, None)
+    return {
+        "agent_id": row["agent"],
+        "runs": row["runs"],
+        "successful_runs": row["successful_runs"],
+        "failed_runs": row["failed_runs"],
+        "error_rate": row["failed_runs"] / finished if finished else None,
+        "duration_ms": {"avg": row["avg_duration_ms"], "p50": p50, "p95": p95, "p99": p99},
+        "tokens_per_run": float(row["tokens_per_run"]) if row["tokens_per_run"] is not None else None,
+        "cost_per_run_usd": usd(row["cost_per_run_usd"]),
+        "total_tokens": int(row["total_tokens"]),
+        "cost_usd": usd(row["cost_usd"]),
+        "by_node_type": facets.get("type", []),
+        "by_model": facets.get("model", []),
+        "tools": facets.get("tool", []),
+    }
+
+
+def _facet(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": row["name"],
+        "calls": row["calls"],
+        "errors": row["errors"],
+        "error_rate": row["errors"] / row["calls"] if row["calls"] else None,
+        "avg_duration_ms": row["avg_duration_ms"],
+        "p95_duration_ms": row["p95_duration_ms"],
+        "input_tokens": int(row["input_tokens"]),
+        "output_tokens": int(row["output_tokens"]),
+        "cost_usd": usd(row["cost_usd"]),
+    }

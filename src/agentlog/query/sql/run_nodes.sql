@@ -1,0 +1,17 @@
+-- Full rows of some spans of one run ($ids as hex, the page being shown).
+SELECT printf('%016x', span_id) AS span_id, printf('%016x', parent_span_id) AS parent_span_id,
+       name, node_type, status_code, status_message, start_time_unix_nano, end_time_unix_nano,
+       model, provider, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
+       usage_aggregated, cost_usd, cost_source, input, output, tool_name, error_type, error_message,
+       attributes, events, false AS running
+FROM spans
+WHERE tenant_id = $tenant AND trace_id = $trace AND commit_seq BETWEEN $first_seq AND $last_seq
+  AND list_contains($ids, printf('%016x', span_id))
+UNION ALL
+SELECT printf('%016x', span_id), printf('%016x', parent_span_id),
+       name, node_type, 0, NULL, start_time_unix_nano, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, attributes->>'$."input.value"', NULL, NULL, NULL, NULL,
+       attributes, NULL, true
+FROM pending_spans
+WHERE tenant_id = $tenant AND trace_id = $trace AND list_contains($ids, printf('%016x', span_id))

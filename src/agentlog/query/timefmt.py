@@ -1,0 +1,61 @@
+"""Times and durations as people and the seed's JSON read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from agentlog.errors import InvalidRequest
+
+_NS = 1_000_000_000
+_MS_PER_MINUTE = 60_000
+_MS_PER_HOUR = 3_600_000
+
+
+def iso_utc(unix_nano: int | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, to the millisecond: ``2025-08-21T10:02:03.250Z``."""
+    if unix_nano is None:
+        return None
+    moment = datetime.fromtimestamp(unix_nano // 1000 / 1_000_000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def human_duration(ms: float | None) -> str | None:
+    """The seed's duration strings: ``120ms``, ``8s``, ``45.2s``, ``3m 5s``, ``2h 4m``."""
+    if ms is None:
+        return None
+    if ms < 1000:
+        return f"{round(ms)}ms"
+    if ms < _MS_PER_MINUTE:
+        seconds = round(ms / 1000, 1)
+        return f"{seconds:g}s" if seconds < 60 else "1m 0s"
+    if ms < _MS_PER_HOUR:
+        minutes, rest = divmod(round(ms / 1000), 60)
+        return f"{minutes}m {rest}s"
+    hours, rest = divmod(round(ms / 1000 / 60), 60)
+    return f"{hours}h {rest}m"
+
+
+def parse_time(text: str, name: str) -> int:
+    """An ISO 8601 date or date-time (naive means UTC) as Unix nanoseconds; 400 if it is not one."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be an ISO 8601 date or date-time, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)) * 1000
+    except OverflowError:
+        raise InvalidRequest(f"{name} is out of range: {text!r}") from None
+
+
+def days_ago(days: int, now_ns: int) -> int:
+    """Unix nanoseconds ``days`` before ``now_ns``."""
+    return now_ns - days * 86_400 * _NS
+
+
+def ns_to_ms(ns: int | None) -> float | None:
+    return None if ns is None else ns / 1_000_000
