@@ -324,3 +324,19 @@ def test_runs_roll_up_identically_whatever_the_order_and_batching(order: list[in
     assert actual.table(running) == [(0,)]
     expected.database.close()
     actual.database.close()
+
+
+def test_a_remote_agent_with_no_llm_spans_counts_its_own_usage(store: Store) -> None:
+    # GenAI semconv: invoke_agent of a hosted assistant reports the agent's usage on the agent span.
+    agent = make_span(
+        name="invoke_agent Math Tutor",
+        start=T0,
+        attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "Math Tutor",
+                    "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 420,
+                    "gen_ai.usage.output_tokens": 80},
+    )  # fmt: skip
+    store.add(agent, make_span(trace_id=agent.trace_id, parent_span_id=agent.span_id, name="step", start=T0 + 1))
+    run = store.run()
+    assert (run["input_tokens"], run["output_tokens"], run["total_tokens"]) == (420, 80, 500)
+    assert run["cost_usd"] == Decimal("0.00185")
+    assert run["cost_source"] == "computed"

@@ -93,6 +93,8 @@ MODEL = (
     "gen_ai.response.model",
     "gen_ai.request.model",
     "llm.model_name",
+    "embedding.model_name",
+    "reranker.model_name",
     "langfuse.observation.model.name",
     "llm.response.model",
     "llm.request.model",
@@ -114,11 +116,13 @@ OUTPUT_TOKENS = (
 CACHE_READ_TOKENS = (
     "gen_ai.usage.cache_read.input_tokens",
     "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.details.cache_read_tokens",  # pydantic-ai passes provider details through
     "llm.token_count.prompt_details.cache_read",
 )
 REASONING_TOKENS = (
     "gen_ai.usage.reasoning.output_tokens",
     "gen_ai.usage.reasoning_tokens",
+    "gen_ai.usage.details.reasoning_tokens",
     "llm.token_count.completion_details.reasoning",
 )
 TOTAL_TOKENS = ("gen_ai.usage.total_tokens", "llm.token_count.total", "llm.usage.total_tokens")
@@ -126,21 +130,43 @@ TOTAL_TOKENS = ("gen_ai.usage.total_tokens", "llm.token_count.total", "llm.usage
 # pydantic-ai puts a run's cumulative usage on its agent span under this prefix.
 AGGREGATED_INPUT_TOKENS = ("gen_ai.aggregated_usage.input_tokens",)
 AGGREGATED_OUTPUT_TOKENS = ("gen_ai.aggregated_usage.output_tokens",)
-AGGREGATED_CACHE_READ_TOKENS = ("gen_ai.aggregated_usage.cache_read.input_tokens",)
-AGGREGATED_REASONING_TOKENS = ("gen_ai.aggregated_usage.reasoning.output_tokens",)
+AGGREGATED_CACHE_READ_TOKENS = (
+    "gen_ai.aggregated_usage.cache_read.input_tokens",
+    "gen_ai.aggregated_usage.details.cache_read_tokens",
+)
+AGGREGATED_REASONING_TOKENS = (
+    "gen_ai.aggregated_usage.reasoning.output_tokens",
+    "gen_ai.aggregated_usage.details.reasoning_tokens",
+)
+# pydantic-ai before gen_ai.aggregated_usage put the run's cumulative usage on
+# its "agent run" span under plain gen_ai.usage.* keys.
+AGGREGATED_USAGE_SPAN_NAMES = frozenset({"agent run"})
+# Usage on agent and chain spans is often their children's sum (GenAI semconv's
+# invoke_agent of a remote agent is the exception): a run counts it only when
+# none of its other spans reports usage (see store/queries/fold_runs.sql).
+FALLBACK_USAGE_NODE_TYPES = ("agent", "chain")
 
-# Langfuse keeps usage and cost as JSON objects.
+# Langfuse keeps usage and cost as JSON objects. Its own usage types ("input",
+# "output", "input_cache_read", "output_reasoning", ...) are disjoint buckets that
+# sum to the total; its OpenAI integration passes OpenAI's usage object through
+# (prompt_tokens includes cached ones, details nested).
 LANGFUSE_USAGE = "langfuse.observation.usage_details"
-LANGFUSE_USAGE_KEYS = {
-    "input": ("input", "prompt_tokens", "input_tokens"),
-    "output": ("output", "completion_tokens", "output_tokens"),
-    "cache_read": ("input_cached_tokens", "cache_read_input_tokens", "input_cache_read"),
-    "reasoning": ("output_reasoning_tokens", "reasoning_tokens", "output_reasoning"),
-    "total": ("total", "total_tokens"),
-}
+LANGFUSE_CACHE_READ_BUCKETS = ("input_cache_read", "input_cached_tokens", "cache_read_input_tokens")
+LANGFUSE_REASONING_BUCKETS = ("output_reasoning", "output_reasoning_tokens")
+OPENAI_USAGE_INPUT = ("prompt_tokens", "input_tokens")
+OPENAI_USAGE_OUTPUT = ("completion_tokens", "output_tokens")
+OPENAI_USAGE_TOTAL = ("total_tokens", "total")
+OPENAI_CACHE_READ = (("prompt_tokens_details", "cached_tokens"), ("input_tokens_details", "cached_tokens"),
+                     ("input_token_details", "cache_read"))  # fmt: skip
+OPENAI_REASONING = (("completion_tokens_details", "reasoning_tokens"), ("output_tokens_details", "reasoning_tokens"),
+                    ("output_token_details", "reasoning"))  # fmt: skip
 LANGFUSE_COST = "langfuse.observation.cost_details"
 
 REPORTED_COST = ("gen_ai.usage.cost", "llm.cost.total", "operation.cost")
+
+# OpenLLMetry flattens messages: gen_ai.prompt.0.role, gen_ai.prompt.0.content, ...
+FLATTENED_INPUT_PREFIX = "gen_ai.prompt."
+FLATTENED_OUTPUT_PREFIX = "gen_ai.completion."
 
 INPUT = (
     "gen_ai.input.messages",

@@ -74,6 +74,8 @@ def normalize(
     model = _first_str(attributes, c.MODEL)
     provider = _first_str(attributes, c.PROVIDER)
     usage = _usage(attributes)
+    if name in c.AGGREGATED_USAGE_SPAN_NAMES and usage.total is not None:
+        usage = usage._replace(aggregated=True)
     cost, source = _cost(attributes, usage, model, provider, start_time_unix_nano)
     error_type = error_message = None
     if status_code == STATUS_ERROR:
@@ -96,8 +98,8 @@ def normalize(
         usage.aggregated,
         cost,
         source,
-        _text(attributes, c.INPUT, max_length),
-        _text(attributes, c.OUTPUT, max_length),
+        _text(attributes, c.INPUT, max_length) or _flattened(attributes, c.FLATTENED_INPUT_PREFIX, max_length),
+        _text(attributes, c.OUTPUT, max_length) or _flattened(attributes, c.FLATTENED_OUTPUT_PREFIX, max_length),
         _first_str(attributes, c.USER_ID),
         _first_str(attributes, c.SESSION_ID),
         tool_name,
@@ -158,13 +160,53 @@ def _langfuse_usage(value: JSONValue) -> Usage | None:
     details = _json_object(value)
     if not details:
         return None
-    found = {field: _first_int(details, keys) for field, keys in c.LANGFUSE_USAGE_KEYS.items()}
-    if found["input"] is None and found["output"] is None:
+    if "input" in details or "output" in details:
+        return _langfuse_buckets(details)
+    input_tokens = _first_int(details, c.OPENAI_USAGE_INPUT)
+    output_tokens = _first_int(details, c.OPENAI_USAGE_OUTPUT)
+    if input_tokens is None and output_tokens is None:
         return None
-    total = found["total"]
+    total = _first_int(details, c.OPENAI_USAGE_TOTAL)
     if total is None:
-        total = (found["input"] or 0) + (found["output"] or 0)
-    return Usage(found["input"], found["output"], found["cache_read"], found["reasoning"], total, False)
+        total = (input_tokens or 0) + (output_tokens or 0)
+    cache_read = _nested_int(details, c.OPENAI_CACHE_READ)
+    reasoning = _nested_int(details, c.OPENAI_REASONING)
+    return Usage(input_tokens, output_tokens, cache_read, reasoning, total, False)
+
+
+def _langfuse_buckets(details: Mapping[str, JSONValue]) -> Usage | None:
+    """Langfuse's disjoint usage types -> inclusive input/output as GenAI semconv counts them."""
+    if _first_int(details, ("input", "output")) is None:
+        return None
+    input_tokens = _sum_buckets(details, "input")
+    output_tokens = _sum_buckets(details, "output")
+    total = _first_int(details, ("total",))
+    if total is None:
+        total = input_tokens + output_tokens
+    cache_read = _first_int(details, c.LANGFUSE_CACHE_READ_BUCKETS)
+    reasoning = _first_int(details, c.LANGFUSE_REASONING_BUCKETS)
+    return Usage(input_tokens, output_tokens, cache_read, reasoning, total, False)
+
+
+def _sum_buckets(details: Mapping[str, JSONValue], direction: str) -> int:
+    prefix = direction + "_"
+    return sum(
+        count
+        for key in details
+        if key == direction or key.startswith(prefix)
+        for count in (_first_int(details, (key,)),)
+        if count is not None
+    )
+
+
+def _nested_int(details: Mapping[str, JSONValue], paths: Sequence[tuple[str, str]]) -> int | None:
+    for outer, inner in paths:
+        nested = details.get(outer)
+        if isinstance(nested, dict):
+            value = _first_int(nested, (inner,))
+            if value is not None:
+                return value
+    return None
 
 
 def _cost(
@@ -227,17 +269,33 @@ def _first_str(attributes: Mapping[str, Any], keys: Sequence[str]) -> str | None
 
 
 def _first_int(attributes: Mapping[str, Any], keys: Sequence[str]) -> int | None:
+    """The first value among ``keys`` that is a non-negative whole number (int, float or decimal string)."""
     for key in keys:
         value = attributes.get(key)
         if value is None or isinstance(value, bool):
             continue
-        if isinstance(value, int):
-            return value if value >= 0 else None
+        if isinstance(value, int) and value >= 0:
+            return value
         if isinstance(value, float) and value.is_integer() and value >= 0:
             return int(value)
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdecimal():
             return int(value)
     return None
+
+
+def _flattened(attributes: Attributes, prefix: str, max_length: int) -> str | None:
+    """OpenLLMetry's ``gen_ai.prompt.0.role`` / ``.content`` ... as a JSON list of messages."""
+    messages: dict[int, dict[str, JSONValue]] = {}
+    for key, value in attributes.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, field = key[len(prefix) :].partition(".")
+        if index.isdecimal() and field:
+            messages.setdefault(int(index), {})[field] = value
+    if not messages:
+        return None
+    ordered = [messages[index] for index in sorted(messages)]
+    return truncate(orjson.dumps(ordered).decode(), max_length)
 
 
 def _text(attributes: Attributes, keys: Sequence[str], max_length: int) -> str | None:

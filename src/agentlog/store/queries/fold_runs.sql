@@ -3,9 +3,10 @@
 -- span_batch rows with is_pending: its live-status markers. $1: its commit_seq.
 -- A marker shares its key with the span it announces; `marker` (false < true)
 -- lets the real span's values win over the marker's.
--- Usage and cost count only on spans whose usage is their own: not on agent
--- or chain spans, which report the sum of their children, nor on
--- aggregated-usage spans.
+-- Usage and cost add up over spans whose usage is their own (own_usage); on
+-- agent and chain spans it goes to the fallback_* columns, which a run uses
+-- only when no other span reports usage (migration 0008); aggregated usage
+-- (gen_ai.aggregated_usage.*) never counts.
 INSERT INTO runs
 WITH source AS (
     SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
@@ -31,7 +32,9 @@ keyed AS (
         NOT is_marker AND parent_span_id IS NULL AS is_root,
         NOT is_marker AND parent_span_id IS NOT NULL AS is_node,
         NOT is_marker AND NOT coalesce(usage_aggregated, false)
-            AND coalesce(node_type, 'span') NOT IN ('agent', 'chain') AS own_usage
+            AND coalesce(node_type, 'span') NOT IN ('agent', 'chain') AS own_usage,
+        NOT is_marker AND NOT coalesce(usage_aggregated, false)
+            AND node_type IN ('agent', 'chain') AS fallback_usage
     FROM source
 )
 SELECT
@@ -63,7 +66,17 @@ SELECT
     count(*) FILTER (own_usage AND cost_source = 'unknown'),
     coalesce(list_sort(list_distinct(list(model) FILTER (own_usage AND model IS NOT NULL))), []),
     $1,
-    $1
+    $1,
+    count(*) FILTER (own_usage AND total_tokens IS NOT NULL),
+    coalesce(sum(input_tokens) FILTER (fallback_usage), 0),
+    coalesce(sum(output_tokens) FILTER (fallback_usage), 0),
+    coalesce(sum(cache_read_tokens) FILTER (fallback_usage), 0),
+    coalesce(sum(reasoning_tokens) FILTER (fallback_usage), 0),
+    coalesce(sum(total_tokens) FILTER (fallback_usage), 0),
+    coalesce(sum(cost_usd) FILTER (fallback_usage), 0),
+    count(*) FILTER (fallback_usage AND cost_source = 'reported'),
+    count(*) FILTER (fallback_usage AND cost_source = 'computed'),
+    count(*) FILTER (fallback_usage AND cost_source = 'unknown')
 FROM keyed
 GROUP BY tenant_id, trace_id
 ON CONFLICT (tenant_id, trace_id) DO UPDATE SET
@@ -89,4 +102,14 @@ ON CONFLICT (tenant_id, trace_id) DO UPDATE SET
     unknown_cost_nodes = runs.unknown_cost_nodes + excluded.unknown_cost_nodes,
     models = list_sort(list_distinct(list_concat(runs.models, excluded.models))),
     commit_seq = excluded.commit_seq,
-    first_seq = least(runs.first_seq, excluded.first_seq)
+    first_seq = least(runs.first_seq, excluded.first_seq),
+    usage_spans = runs.usage_spans + excluded.usage_spans,
+    fallback_input_tokens = runs.fallback_input_tokens + excluded.fallback_input_tokens,
+    fallback_output_tokens = runs.fallback_output_tokens + excluded.fallback_output_tokens,
+    fallback_cache_read_tokens = runs.fallback_cache_read_tokens + excluded.fallback_cache_read_tokens,
+    fallback_reasoning_tokens = runs.fallback_reasoning_tokens + excluded.fallback_reasoning_tokens,
+    fallback_total_tokens = runs.fallback_total_tokens + excluded.fallback_total_tokens,
+    fallback_cost_usd = runs.fallback_cost_usd + excluded.fallback_cost_usd,
+    fallback_reported_cost_nodes = runs.fallback_reported_cost_nodes + excluded.fallback_reported_cost_nodes,
+    fallback_computed_cost_nodes = runs.fallback_computed_cost_nodes + excluded.fallback_computed_cost_nodes,
+    fallback_unknown_cost_nodes = runs.fallback_unknown_cost_nodes + excluded.fallback_unknown_cost_nodes
