@@ -38,10 +38,15 @@ def latest_cursor(cursor: Any) -> int:
 
 def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -> list[dict[str, Any]]:
     """Events for commits in (after, upto]: per run, started, its nodes, finished (or updated)."""
-    params = {"tenant": scope.tenant_id, "user_scope": scope.user_id, "after": after, "upto": upto}
-    runs = _rows(cursor, RUNS_SQL, {**params, "agent": live.agent_id, "user": live.user_id, "trace": live.trace_id})
+    params = {"tenant": scope.tenant_id, "after": after, "upto": upto}
+    runs = _rows(
+        cursor,
+        RUNS_SQL,
+        {**params, "user_scope": scope.user_id, "agent": live.agent_id, "user": live.user_id, "trace": live.trace_id},
+    )
     if not runs:
         return []
+    # The runs are already scoped and filtered: their nodes need only the trace list.
     nodes = _rows(cursor, NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]})
     by_run: dict[str, list[dict[str, Any]]] = {}
     for node in nodes:
