@@ -45,7 +45,7 @@ class ServerHandle:
             cursor.close()
 
     def span_count(self) -> int:
-        return int(self.query("SELECT count(*) FROM spans")[0][0])
+        return int(self.query("SELECT count(*) FROM stored_spans")[0][0])
 
     def stop(self) -> None:
         if self.thread.is_alive():

@@ -53,7 +53,9 @@ def span_keys(spans: list[Any]) -> set[SpanKey]:
 def stored_keys(db: Path) -> set[SpanKey]:
     """Every (trace_id, span_id) in the file, read by a fresh DuckDB connection of this process."""
     with duckdb.connect(str(db), read_only=True) as connection:
-        return {(int(t), int(s)) for t, s in connection.execute("SELECT trace_id, span_id FROM spans").fetchall()}
+        return {
+            (int(t), int(s)) for t, s in connection.execute("SELECT trace_id, span_id FROM stored_spans").fetchall()
+        }
 
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -397,7 +399,7 @@ def test_sigkill_under_load_loses_no_acknowledged_span(tmp_path: Path) -> None:
     stored = stored_keys(db)
     missing = load.acked_keys - stored
     assert not missing, f"{len(missing)} of {len(load.acked_keys)} acknowledged spans lost in the crash"
-    ((transactions,),) = query(db, "SELECT count(DISTINCT commit_seq) FROM spans")
+    ((transactions,),) = query(db, "SELECT count(DISTINCT commit_seq) FROM stored_spans")
     assert transactions > 1, "the kill should come after several group commits"
 
 

@@ -48,7 +48,7 @@ def test_sdk_exporter_spans_land_with_typed_attributes(server: ServerHandle) -> 
                   json_type(attributes, '$.b'), json_type(attributes, '$.s'), attributes->'$.arr',
                   events->>'$[0].name', events->>'$[0].attributes."exception.message"',
                   end_time_unix_nano >= start_time_unix_nano
-           FROM spans ORDER BY start_time_unix_nano"""
+           FROM stored_spans ORDER BY start_time_unix_nano"""
     )
     assert rows == [
         ("invoke_agent triager", True, "triage-svc", "agent", "2.1", 0, None, 1,
@@ -56,7 +56,7 @@ def test_sdk_exporter_spans_land_with_typed_attributes(server: ServerHandle) -> 
         ("chat gpt-4o", False, "triage-svc", "agent", "2.1", 2, "model refused", 1,
          None, None, None, None, None, "exception", "boom", True),
     ]  # fmt: skip
-    (same_trace,) = server.query("SELECT count(DISTINCT trace_id) = 1 FROM spans")[0]
+    (same_trace,) = server.query("SELECT count(DISTINCT trace_id) = 1 FROM stored_spans")[0]
     assert same_trace
 
 
@@ -72,7 +72,7 @@ def test_children_before_parents_and_a_trace_over_many_requests(server: ServerHa
     for span in reversed(spans):  # root last, one span per request
         export_raw(server.grpc_endpoint, make_request([span]).SerializeToString())
     rows = server.query(
-        "SELECT count(*), count(DISTINCT trace_id), count(*) FILTER (parent_span_id IS NULL) FROM spans"
+        "SELECT count(*), count(DISTINCT trace_id), count(*) FILTER (parent_span_id IS NULL) FROM stored_spans"
     )
     assert rows == [(6, 1, 1)]
 
@@ -170,6 +170,6 @@ def test_sdk_exporter_reports_success_only_after_commit(server: ServerHandle) ->
     assert server.span_count() == 20
     exporter.shutdown()
     assert (
-        json.loads(server.query("SELECT resource_attributes FROM spans LIMIT 1")[0][0])["telemetry.sdk.language"]
+        json.loads(server.query("SELECT resource_attributes FROM stored_spans LIMIT 1")[0][0])["telemetry.sdk.language"]
         == "python"
     )

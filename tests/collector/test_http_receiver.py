@@ -80,7 +80,7 @@ def test_sdk_http_exporter_with_gzip(server: ServerHandle) -> None:
             pass
     provider.shutdown()
     rows = server.query(
-        "SELECT name, service_name, attributes->>'$.\"gen_ai.usage.input_tokens\"' FROM spans ORDER BY name"
+        "SELECT name, service_name, attributes->>'$.\"gen_ai.usage.input_tokens\"' FROM stored_spans ORDER BY name"
     )
     assert rows == [("child", "http-agent", None), ("root", "http-agent", "120")]
 
@@ -95,14 +95,16 @@ def test_otlp_json_body_is_stored_typed_and_answered_in_json(server: ServerHandl
                   attributes->>'$.count', json_type(attributes, '$.ratio'), attributes->'$.ok',
                   attributes->'$.blob', attributes->'$.list', attributes->'$.map',
                   events->>'$[0].attributes."exception.type"', start_time_unix_nano
-           FROM spans WHERE parent_span_id IS NULL"""
+           FROM stored_spans WHERE parent_span_id IS NULL"""
     )
     assert rows == [
         ("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", 2, 2, "tool failed",
          "9007199254740993", "DOUBLE", "true", '{"bytesValue":"AAEC"}', '["a",2]', '{"k":"v"}',
          "KeyError", 1544712660000000000),
     ]  # fmt: skip
-    (parent,) = server.query("SELECT printf('%016x', parent_span_id) FROM spans WHERE parent_span_id IS NOT NULL")[0]
+    (parent,) = server.query(
+        "SELECT printf('%016x', parent_span_id) FROM stored_spans WHERE parent_span_id IS NOT NULL"
+    )[0]
     assert parent == "eee19b7ec3c1b174"
 
 

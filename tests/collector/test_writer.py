@@ -18,7 +18,7 @@ def _table(spans: int = 10) -> object:
 
 
 def _count(database: Database) -> int:
-    return int(database.cursor().execute("SELECT count(*) FROM spans").fetchone()[0])
+    return int(database.cursor().execute("SELECT count(*) FROM stored_spans").fetchone()[0])
 
 
 def test_concurrent_writes_share_transactions_and_all_commit(db_path: Path) -> None:

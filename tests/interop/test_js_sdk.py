@@ -69,7 +69,7 @@ def _send(protocol: str, endpoint: str, run_tag: str) -> dict[str, Any]:
 
 def _json_types(server: ServerHandle, span_id: int, keys: list[str]) -> dict[str, str | None]:
     columns = ", ".join(f"json_type(attributes, '$.\"{key}\"')" for key in keys)
-    (row,) = server.query(f"SELECT {columns} FROM spans WHERE span_id = ?", [span_id])
+    (row,) = server.query(f"SELECT {columns} FROM stored_spans WHERE span_id = ?", [span_id])
     return dict(zip(keys, row, strict=True))
 
 
@@ -85,7 +85,7 @@ def test_js_sdk_trace_is_stored_linked_and_typed(server: ServerHandle, protocol:
         f"""SELECT name, trace_id, span_id, parent_span_id, flags, kind, status_code, status_message, service_name,
                   scope_name, scope_version, start_time_unix_nano, end_time_unix_nano,
                   attributes, events, resource_attributes
-           FROM spans WHERE json_extract_string(attributes, '$."{RUN_TAG_KEY}"') = ?""",
+           FROM stored_spans WHERE json_extract_string(attributes, '$."{RUN_TAG_KEY}"') = ?""",
         [run_tag],
     )
     columns = [

@@ -117,7 +117,7 @@ def test_totals_are_the_sum_over_llm_nodes_and_aggregates_are_not_doubled(store:
     # The agent span's aggregated 3000/300 repeats the chat spans' usage: not added again.
     assert (run["input_tokens"], run["output_tokens"], run["total_tokens"]) == (3000, 300, 3300)
     nodes = store.table(
-        "SELECT sum(input_tokens), sum(output_tokens), sum(cost_usd) FROM spans WHERE node_type = 'llm'"
+        "SELECT sum(input_tokens), sum(output_tokens), sum(cost_usd) FROM stored_spans WHERE node_type = 'llm'"
     )
     assert nodes == [(3000, 300, run["cost_usd"])]
     # gpt-4o: $2.50 per million input tokens, $10 per million output tokens.
@@ -158,7 +158,9 @@ def test_reported_cost_wins_and_unknown_models_stay_unknown(store: Store) -> Non
     assert run["cost_usd"] == Decimal("0.125")
     assert run["cost_source"] == "partial"  # one node's cost is unknown: the total is a lower bound
     assert (run["input_tokens"], run["output_tokens"]) == (17, 8)
-    rows = store.table("SELECT model, cost_usd, cost_source FROM spans WHERE parent_span_id IS NOT NULL ORDER BY model")
+    rows = store.table(
+        "SELECT model, cost_usd, cost_source FROM stored_spans WHERE parent_span_id IS NOT NULL ORDER BY model"
+    )
     assert rows == [("gpt-4o", Decimal("0.125"), "reported"), ("in-house-llm-v9", None, "unknown")]
 
 
@@ -251,7 +253,7 @@ def test_a_pending_marker_shows_a_running_run_and_never_lingers(store: Store) ->
     assert run["started_ns"] == T0
     store.add(_marker(spans[3]))  # the tool starts
     assert store.table("SELECT count(*) FROM pending_spans") == [(2,)]
-    assert store.table("SELECT count(*) FROM spans") == [(0,)]
+    assert store.table("SELECT count(*) FROM stored_spans") == [(0,)]
     store.add(*spans)
     assert store.table("SELECT count(*) FROM pending_spans") == [(0,)]
     run = store.run()
@@ -302,7 +304,7 @@ def _two_runs() -> list[Span]:
 
 
 def _runs_without_seq(store: Store) -> list[tuple[Any, ...]]:
-    return store.table("SELECT * EXCLUDE (commit_seq, first_seq) FROM runs ORDER BY trace_id")
+    return store.table("SELECT * EXCLUDE (commit_seq, first_seq) FROM run_rollups ORDER BY trace_id")
 
 
 REFERENCE = _two_runs()
@@ -320,7 +322,7 @@ def test_runs_roll_up_identically_whatever_the_order_and_batching(order: list[in
         actual.add(*shuffled[start:end])
     assert _runs_without_seq(actual) == _runs_without_seq(expected)
     # A marker that arrives after its span may stay in the table, but never shows a node as running.
-    running = "SELECT count(*) FROM pending_spans ANTI JOIN spans USING (tenant_id, trace_id, span_id)"
+    running = "SELECT count(*) FROM pending_spans ANTI JOIN stored_spans USING (tenant_id, trace_id, span_id)"
     assert actual.table(running) == [(0,)]
     expected.database.close()
     actual.database.close()

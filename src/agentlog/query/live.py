@@ -21,7 +21,7 @@ from agentlog.query.scope import Scope
 _SQL = Path(__file__).parent / "sql"
 RUNS_SQL = (_SQL / "live_runs.sql").read_text()
 NODES_SQL = (_SQL / "live_nodes.sql").read_text()
-LATEST_SQL = "SELECT coalesce(max(commit_seq), 0) FROM runs"
+LATEST_SQL = "SELECT coalesce(max(commit_seq), 0) FROM run_rollups"
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ _TRACE_ID = "(trace_id_hi::UHUGEINT << 64) | trace_id_lo"
 # RETURNING hands back exactly the spans that were new, for the roll-up (the
 # trace id in halves again: Arrow would turn a UHUGEINT into a lossy decimal).
 INSERT_SPANS = f"""
-INSERT OR IGNORE INTO spans ({", ".join(["tenant_id", "trace_id", *_STORED[1:], "commit_seq"])})
+INSERT OR IGNORE INTO stored_spans ({", ".join(["tenant_id", "trace_id", *_STORED[1:], "commit_seq"])})
 SELECT tenant_id, {_TRACE_ID}, {", ".join(_STORED[1:])}, $1
 FROM span_batch
 WHERE NOT is_pending
@@ -142,5 +142,5 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
 
 def last_commit_seq(cursor: Any) -> int:
     """The newest commit_seq in the database (0 when empty): where a restarted writer continues."""
-    row = cursor.execute("SELECT coalesce(max(commit_seq), 0) FROM runs").fetchone()
+    row = cursor.execute("SELECT coalesce(max(commit_seq), 0) FROM run_rollups").fetchone()
     return int(row[0])

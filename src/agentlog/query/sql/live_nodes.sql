@@ -4,7 +4,7 @@ SELECT printf('%016x', span_id) AS span_id, printf('%016x', parent_span_id) AS p
        model, provider, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
        usage_aggregated, cost_usd, cost_source, input, output, tool_name, error_type, error_message,
        attributes, events, false AS running, trace_id, commit_seq
-FROM spans
+FROM stored_spans
 WHERE tenant_id = $tenant AND commit_seq > $after AND commit_seq <= $upto
   AND list_contains($traces, printf('%032x', trace_id))
   AND parent_span_id IS NOT NULL

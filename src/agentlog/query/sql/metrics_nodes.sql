@@ -12,7 +12,7 @@ n AS (
            (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6 AS duration_ms,
            s.input_tokens, s.output_tokens, s.total_tokens, s.cost_usd,
            NOT coalesce(s.usage_aggregated, false) AND coalesce(s.node_type, 'span') NOT IN ('agent', 'chain') AS own_usage
-    FROM spans s
+    FROM stored_spans s
     JOIN r ON s.tenant_id = r.tenant_id AND s.trace_id = r.trace_id
     WHERE s.tenant_id = $tenant
       AND s.parent_span_id IS NOT NULL

@@ -4,7 +4,7 @@ SELECT printf('%016x', span_id) AS span_id, printf('%016x', parent_span_id) AS p
        model, provider, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
        usage_aggregated, cost_usd, cost_source, input, output, tool_name, error_type, error_message,
        attributes, events, false AS running
-FROM spans
+FROM stored_spans
 WHERE tenant_id = $tenant AND trace_id = $trace AND commit_seq BETWEEN $first_seq AND $last_seq
   AND list_contains($ids, printf('%016x', span_id))
 UNION ALL
