@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from agentlog import commands
 from agentlog.errors import AgentlogError
 from agentlog.server import Running, run
 from agentlog.settings import Settings
@@ -81,6 +82,9 @@ def _announce(settings: Settings, running: Running) -> None:
     typer.echo(f"agentlog: API and web page on http://{host}:{running.api_port}/")
     typer.echo("agentlog: ready; Ctrl+C stops after committing everything received")
     sys.stdout.flush()
+
+
+commands.register(app)
 
 
 def main() -> None:

@@ -19,16 +19,19 @@ from typing import Any
 
 import uvicorn
 
+from agentlog import discovery
 from agentlog.api.app import build_api_app
 from agentlog.api.live import LiveFeed
 from agentlog.collector.grpc_receiver import build_grpc_server
 from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
 from agentlog.collector.intake import Intake
+from agentlog.collector.retention import RetentionScheduler
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError
 from agentlog.query import Reader
 from agentlog.settings import Settings
 from agentlog.store import Database, last_commit_seq
+from agentlog.store.schedules import Schedule
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +98,17 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     writer.start()
     intake = Intake(writer, max_attribute_length=settings.max_attribute_length)
     try:
-        await _serve_listeners(settings, database, intake, feed, on_ready)
+        await _serve_listeners(settings, database, writer, intake, feed, on_ready)
     finally:
         writer.close()
         database.close()
         log.info("stopped: %d spans committed in %d transactions", writer.committed_spans, writer.transactions)
     return writer.committed_spans
+
+
+def default_schedule(settings: Settings) -> Schedule:
+    """The retention every tenant without its own schedule follows."""
+    return Schedule("*", settings.retention_days, settings.retention_every_seconds)
 
 
 def _publish(loop: asyncio.AbstractEventLoop, feed: LiveFeed, seq: int) -> None:
@@ -111,6 +119,7 @@ def _publish(loop: asyncio.AbstractEventLoop, feed: LiveFeed, seq: int) -> None:
 async def _serve_listeners(
     settings: Settings,
     database: Database,
+    writer: SpanWriter,
     intake: Intake,
     feed: LiveFeed,
     on_ready: Callable[[Running], None] | None,
@@ -125,15 +134,24 @@ async def _serve_listeners(
     )
     http_server = _uvicorn(build_http_app(endpoint))
     api_socket = _bind(settings.host, settings.api_port)
-    api_server = _uvicorn(build_api_app(Reader(database), feed, schema_version=database.schema_version))
+    api = build_api_app(
+        Reader(database),
+        feed,
+        schema_version=database.schema_version,
+        write=writer.run_task,
+        default_schedule=default_schedule(settings),
+    )
+    api_server = _uvicorn(api)
     await grpc_server.start()
     http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
     api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
     running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1])
-    with _stop_on_signals(running.stop):
+    scheduler = asyncio.create_task(RetentionScheduler(writer, default_schedule(settings)).run_forever())
+    with _stop_on_signals(running.stop), discovery.announced(settings, running):
         if on_ready is not None:
             on_ready(running)
         await running.stop.wait()
+    scheduler.cancel()
     log.info("stopping: no new requests; finishing those in flight")
     http_server.should_exit = True
     api_server.should_exit = True

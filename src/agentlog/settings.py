@@ -25,11 +25,14 @@ class Settings:
     """Everything ``agentlog serve`` can be told. Field ``x`` reads env ``AGENTLOG_X``."""
 
     db: str = "agentlog.duckdb"
+    url: str = ""  # the CLI: a running server's API; empty means find it beside the database
     host: str = "127.0.0.1"
     grpc_port: int = 4317
     http_port: int = 4318
     api_port: int = 8000
     insecure: bool = False
+    retention_days: int = 30
+    retention_every_seconds: int = 3600
     max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS
     max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS
     max_grpc_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from agentlog.api import agents
+from agentlog.api import agents, operations
 from agentlog.api.errors import EXCEPTION_HANDLERS
 from agentlog.api.live import LiveFeed, live_events
 from agentlog.api.openapi import openapi_schema
+from agentlog.api.operations import Write
 from agentlog.api.responses import ORJSONResponse
 from agentlog.api.web import index
 from agentlog.query import Reader
+from agentlog.store.schedules import Schedule
 
 
 async def healthz(request: Request) -> Response:
@@ -26,8 +30,16 @@ async def openapi(request: Request) -> Response:
     return ORJSONResponse(openapi_schema())
 
 
-def build_api_app(reader: Reader, feed: LiveFeed, *, schema_version: int) -> Starlette:
-    """The API on top of ``reader``; ``feed`` carries commit notifications for the WebSocket."""
+def build_api_app(
+    reader: Reader,
+    feed: LiveFeed,
+    *,
+    schema_version: int,
+    write: Write[Any] | None = None,
+    default_schedule: Schedule | None = None,
+) -> Starlette:
+    """The API on top of ``reader``; ``feed`` carries commit notifications for the WebSocket;
+    ``write`` runs maintenance on the writer thread (None: a read-only API)."""
     app = Starlette(
         routes=[
             Route("/", index),
@@ -38,10 +50,18 @@ def build_api_app(reader: Reader, feed: LiveFeed, *, schema_version: int) -> Sta
             Route("/api/v1/agents/stats", agents.get_stats),
             Route("/api/v1/agents/metrics", agents.get_metrics),
             WebSocketRoute("/api/v1/agents/live", live_events),
+            Route("/api/v1/sql", operations.post_sql, methods=["POST"]),
+            Route("/api/v1/export", operations.get_export),
+            Route("/api/v1/executions/cleanup", operations.post_cleanup, methods=["POST"]),
+            Route("/api/v1/executions/schedule", operations.get_schedule),
+            Route("/api/v1/executions/schedule", operations.post_schedule, methods=["POST"]),
+            Route("/api/v1/executions/reprice", operations.post_reprice, methods=["POST"]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.reader = reader
     app.state.feed = feed
     app.state.schema_version = schema_version
+    app.state.write = write
+    app.state.default_schedule = default_schedule or Schedule("default", 30, 3600)
     return app

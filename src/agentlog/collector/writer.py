@@ -22,7 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -30,6 +30,7 @@ from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.store import Database, insert_spans, last_commit_seq
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_MAX_QUEUED_SPANS = 200_000
 """About 100 MiB of decoded agent spans: bounded, and a few seconds of peak load."""
@@ -44,6 +45,13 @@ RETRY_AFTER_SECONDS = 1.0
 class _Pending:
     table: pa.Table
     future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+
+
+@dataclass(slots=True)
+class _Task:
+    fn: Callable[[Any], Any]
+    future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
 
 
@@ -63,6 +71,7 @@ class SpanWriter:
         self._max_queued_spans = max_queued_spans
         self._max_batch_spans = max_batch_spans
         self._pending: deque[_Pending] = deque()
+        self._tasks: deque[_Task] = deque()
         self._queued_spans = 0
         self._closing = False
         self._condition = threading.Condition()
@@ -95,6 +104,19 @@ class SpanWriter:
         # Shielded: a client that disconnects does not cancel its commit.
         await asyncio.shield(pending.future)
 
+    async def run_task(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(cursor)`` on the writer thread between commits (maintenance that must not
+        conflict with ingest: retention, repricing). ``fn`` manages its own transactions."""
+        loop = asyncio.get_running_loop()
+        task = _Task(fn, loop.create_future(), loop)
+        with self._condition:
+            if self._closing:
+                raise ShuttingDown("agentlog is shutting down", retry_after=RETRY_AFTER_SECONDS)
+            self._tasks.append(task)
+            self._condition.notify()
+        result: T = await task.future
+        return result
+
     def close(self) -> None:
         """Commit everything queued, then stop the thread. New writes get ShuttingDown."""
         with self._condition:
@@ -117,17 +139,32 @@ class SpanWriter:
         self._commit_seq = last_commit_seq(cursor)
         try:
             while True:
-                group = self._take_group()
-                if not group:
+                work = self._take_work()
+                if isinstance(work, _Task):
+                    self._run_task(cursor, work)
+                elif work:
+                    self._commit_group(cursor, work)
+                else:
                     return
-                self._commit_group(cursor, group)
         finally:
             cursor.close()
 
-    def _take_group(self) -> list[_Pending]:
+    def _run_task(self, cursor: Any, task: _Task) -> None:
+        try:
+            result = task.fn(cursor)
+        except Exception as error:
+            log.exception("writer task failed")
+            task.loop.call_soon_threadsafe(_settle, task.future, None, error)
+        else:
+            task.loop.call_soon_threadsafe(_settle, task.future, result, None)
+
+    def _take_work(self) -> _Task | list[_Pending]:
+        """The next task, else the next group of requests; [] once closing and drained."""
         with self._condition:
-            while not self._pending and not self._closing:
+            while not self._pending and not self._tasks and not self._closing:
                 self._condition.wait()
+            if self._tasks:
+                return self._tasks.popleft()
             group: list[_Pending] = []
             rows = 0
             while self._pending and (not group or rows + self._pending[0].table.num_rows <= self._max_batch_spans):
@@ -173,13 +210,13 @@ class SpanWriter:
         with self._condition:
             self._queued_spans -= sum(item.table.num_rows for item in group)
         for item in group:
-            item.loop.call_soon_threadsafe(_resolve, item.future, error)
+            item.loop.call_soon_threadsafe(_settle, item.future, None, error)
 
 
-def _resolve(future: asyncio.Future[None], error: StoreError | None) -> None:
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.done():
         return
     if error is None:
-        future.set_result(None)
+        future.set_result(result)
     else:
         future.set_exception(error)

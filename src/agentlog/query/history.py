@@ -44,6 +44,8 @@ class HistoryPage:
 
 def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
     """One page of runs; ``next_cursor`` is None on the last page."""
+    if query.status is not None and query.status not in STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}; got {query.status!r}")
     after_ns = after_trace = None
     if query.cursor is not None:
         position = decode_cursor(query.cursor, "history")

@@ -44,6 +44,16 @@ class _Node:
     running: bool
 
 
+MIN_PREFIX = 8
+"""Shortest run id prefix accepted (as git takes short commit ids)."""
+
+PREFIX_SQL = """
+SELECT trace_id FROM run_rollups
+WHERE tenant_id = $tenant AND trace_id BETWEEN $low AND $high
+LIMIT 2
+"""
+
+
 def parse_run_id(run_id: str) -> int:
     """A run id as the trace id integer; InvalidRequest for anything that cannot be one."""
     try:
@@ -52,9 +62,26 @@ def parse_run_id(run_id: str) -> int:
         raise InvalidRequest(f"run_id must be 32 hexadecimal digits (a trace id), got {run_id!r}") from None
 
 
+def resolve_run_id(cursor: Any, scope: Scope, run_id: str) -> int:
+    """A full run id, or a unique prefix of at least ``MIN_PREFIX`` hex digits, as the trace id."""
+    text = run_id.strip().lower()
+    if len(text) == 32 or not (MIN_PREFIX <= len(text) < 32 and all(c in "0123456789abcdef" for c in text)):
+        return parse_run_id(text)
+    shift = 4 * (32 - len(text))
+    low = int(text, 16) << shift
+    found = cursor.execute(
+        PREFIX_SQL, {"tenant": scope.tenant_id, "low": low, "high": low + (1 << shift) - 1}
+    ).fetchall()
+    if not found:
+        raise NotFound(f"no run with run_id starting {text!r}")
+    if len(found) > 1:
+        raise InvalidRequest(f"run_id prefix {text!r} matches several runs: give more digits")
+    return int(found[0][0])
+
+
 def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
     """The logs of one run; NotFound if it does not exist for ``scope``."""
-    trace = parse_run_id(query.run_id)
+    trace = resolve_run_id(cursor, scope, query.run_id)
     offset = _offset(query.cursor)
     run = _run(cursor, scope, trace, query.run_id)
     where = {"tenant": scope.tenant_id, "trace": trace, "first_seq": run["first_seq"], "last_seq": run["commit_seq"]}

@@ -11,7 +11,7 @@ n AS (
     SELECT r.agent, s.node_type, s.model, s.tool_name, s.status_code = 2 AS failed,
            (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6 AS duration_ms,
            s.input_tokens, s.output_tokens, s.total_tokens, s.cost_usd,
-           NOT coalesce(s.usage_aggregated, false) AND coalesce(s.node_type, 'span') NOT IN ('agent', 'chain') AS own_usage
+           own_usage(s.node_type, s.usage_aggregated) AS own_usage
     FROM stored_spans s
     JOIN r ON s.tenant_id = r.tenant_id AND s.trace_id = r.trace_id
     WHERE s.tenant_id = $tenant

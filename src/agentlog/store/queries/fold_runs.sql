@@ -31,10 +31,8 @@ keyed AS (
         (end_time_unix_nano::UHUGEINT << 64) | span_id AS end_key,
         NOT is_marker AND parent_span_id IS NULL AS is_root,
         NOT is_marker AND parent_span_id IS NOT NULL AS is_node,
-        NOT is_marker AND NOT coalesce(usage_aggregated, false)
-            AND coalesce(node_type, 'span') NOT IN ('agent', 'chain') AS own_usage,
-        NOT is_marker AND NOT coalesce(usage_aggregated, false)
-            AND node_type IN ('agent', 'chain') AS fallback_usage
+        NOT is_marker AND own_usage(node_type, usage_aggregated) AS own_usage,
+        NOT is_marker AND fallback_usage(node_type, usage_aggregated) AS fallback_usage
     FROM source
 )
 SELECT

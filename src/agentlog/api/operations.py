@@ -1,0 +1,125 @@
+"""Operations over HTTP: read-only SQL, export, retention, repricing (what the CLI calls on a running server).
+
+Writes run on the collector's writer thread through ``app.state.write`` (set
+by the server), so they never conflict with ingest; this module does not
+import the collector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+import pyarrow as pa
+from starlette.requests import Request
+from starlette.responses import Response
+
+from agentlog.api.agents import reader_of, scope_of
+from agentlog.api.responses import ORJSONResponse
+from agentlog.errors import InvalidRequest
+from agentlog.query.export import export_table
+from agentlog.query.sql_console import DEFAULT_MAX_ROWS, MAX_ROWS, SqlResult, run_sql
+from agentlog.query.timefmt import days_ago, parse_time
+from agentlog.store import repricing, retention, schedules
+
+T = TypeVar("T")
+Write = Callable[[Callable[[Any], T]], Awaitable[T]]
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+MAX_BODY = 1024 * 1024
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidRequest(f"request body over {MAX_BODY} bytes")
+    try:
+        value = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest(f"request body is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return value
+
+
+def _int(body: dict[str, Any], name: str, default: int, lowest: int, highest: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+        raise InvalidRequest(f"{name} must be an integer between {lowest} and {highest}")
+    return value
+
+
+def _write(request: Request) -> Write[Any]:
+    write: Write[Any] | None = getattr(request.app.state, "write", None)
+    if write is None:
+        raise InvalidRequest("this server does not accept writes")
+    return write
+
+
+async def post_sql(request: Request) -> Response:
+    body = await _json_body(request)
+    sql = body.get("sql")
+    if not isinstance(sql, str) or not sql.strip():
+        raise InvalidRequest("sql must be a non-empty string")
+    max_rows = _int(body, "max_rows", DEFAULT_MAX_ROWS, 1, MAX_ROWS)
+    result: SqlResult = await reader_of(request).read(lambda cursor: run_sql(cursor, sql, max_rows=max_rows))
+    if ARROW_STREAM in request.headers.get("accept", ""):
+        headers = {"X-Truncated": "true" if result.truncated else "false"}
+        return Response(_arrow_bytes(result.table), media_type=ARROW_STREAM, headers=headers)
+    return ORJSONResponse(result.to_json())
+
+
+def _arrow_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+async def get_export(request: Request) -> Response:
+    q = request.query_params
+    since = parse_time(q["since"], "since") if q.get("since") else 0
+    arrow = await reader_of(request).read(export_table, scope_of(request), q.get("table", "spans"), since)
+    return Response(_arrow_bytes(arrow), media_type=ARROW_STREAM)
+
+
+async def post_cleanup(request: Request) -> Response:
+    body = await _json_body(request)
+    days = _int(body, "days", 30, 0, 36_500)
+    dry_run = body.get("dry_run", False) is True
+    tenant = scope_of(request).tenant_id
+    cutoff = days_ago(days, reader_of(request).clock())
+    if dry_run:
+        counted = await reader_of(request).read(lambda cursor: retention.count_expired(cursor, tenant, cutoff))
+        return ORJSONResponse({"dry_run": True, "days": days, **counted.to_json()})
+    deleted = await retention.delete_expired(_write(request), tenant, cutoff)
+    return ORJSONResponse({"dry_run": False, "days": days, **deleted.to_json()})
+
+
+async def get_schedule(request: Request) -> Response:
+    tenant = scope_of(request).tenant_id
+    found = await reader_of(request).read(schedules.schedules)
+    default = request.app.state.default_schedule
+    schedule = found.get(tenant) or schedules.Schedule(tenant, default.days, default.every_seconds)
+    return ORJSONResponse(schedule.to_json())
+
+
+async def post_schedule(request: Request) -> Response:
+    body = await _json_body(request)
+    days = _int(body, "days", 30, 0, 36_500)
+    every = _int(body, "every_seconds", 3600, 60, 366 * 86_400)
+    tenant = scope_of(request).tenant_id
+    schedule = await _write(request)(lambda cursor: schedules.set_schedule(cursor, tenant, days, every))
+    return ORJSONResponse(schedule.to_json())
+
+
+async def post_reprice(request: Request) -> Response:
+    body = await _json_body(request)
+    since_text = body.get("since")
+    if not isinstance(since_text, str):
+        raise InvalidRequest("since must be an ISO 8601 date or date-time")
+    since = parse_time(since_text, "since")
+    tenant = scope_of(request).tenant_id
+    result = await _write(request)(lambda cursor: repricing.reprice(cursor, tenant, since))
+    return ORJSONResponse(result.to_json())

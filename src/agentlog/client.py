@@ -1,0 +1,230 @@
+"""What the CLI reads and changes through: a running server over HTTP, or the file itself.
+
+``connect`` picks: an explicit URL; else the server announced beside the
+database file (``agentlog.discovery``); else the file, opened directly. Both
+backends return the same JSON-able values, because the server's API returns
+exactly what ``agentlog.query`` computes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import httpx
+import pyarrow as pa
+
+from agentlog import discovery
+from agentlog.errors import AgentlogError, InvalidRequest, NotFound, StoreError
+from agentlog.query import (
+    HistoryQuery,
+    LogsQuery,
+    MetricsQuery,
+    StatsQuery,
+    agent_metrics,
+    list_runs,
+    run_logs,
+    run_stats,
+)
+from agentlog.query.export import export_table
+from agentlog.query.scope import LOCAL, Scope
+from agentlog.query.sql_console import run_sql
+from agentlog.query.timefmt import days_ago, iso_utc, parse_time
+from agentlog.store import Database, repricing, retention, schedules
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+TIMEOUT_SECONDS = 120.0
+
+
+class Backend(Protocol):
+    """Everything the CLI does; see ``LocalBackend`` and ``RemoteBackend``."""
+
+    where: str
+
+    def history(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], str | None]: ...
+    def logs(self, query: LogsQuery) -> dict[str, Any]: ...
+    def stats(self, query: StatsQuery) -> dict[str, Any]: ...
+    def metrics(self, query: MetricsQuery) -> dict[str, Any]: ...
+    def sql(self, sql: str, max_rows: int) -> tuple[pa.Table, bool]: ...
+    def export(self, table: str, since_ns: int) -> pa.Table: ...
+    def cleanup(self, days: int, dry_run: bool) -> dict[str, Any]: ...
+    def schedule(self, days: int | None, every_seconds: int | None) -> dict[str, Any]: ...
+    def reprice(self, since: str) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class LocalBackend:
+    """The database file opened by this process (no server holds it)."""
+
+    def __init__(self, database: Database, scope: Scope = LOCAL) -> None:
+        self._database = database
+        self._cursor = database.cursor()
+        self._scope = scope
+        self.where = f"file {database.path}"
+
+    def history(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], str | None]:
+        page = list_runs(self._cursor, self._scope, query)
+        return page.runs, page.next_cursor
+
+    def logs(self, query: LogsQuery) -> dict[str, Any]:
+        return run_logs(self._cursor, self._scope, query)
+
+    def stats(self, query: StatsQuery) -> dict[str, Any]:
+        return run_stats(self._cursor, self._scope, query, time.time_ns())
+
+    def metrics(self, query: MetricsQuery) -> dict[str, Any]:
+        return agent_metrics(self._cursor, self._scope, query, time.time_ns())
+
+    def sql(self, sql: str, max_rows: int) -> tuple[pa.Table, bool]:
+        result = run_sql(self._cursor, sql, max_rows=max_rows)
+        return result.table, result.truncated
+
+    def export(self, table: str, since_ns: int) -> pa.Table:
+        return export_table(self._cursor, self._scope, table, since_ns)
+
+    def cleanup(self, days: int, dry_run: bool) -> dict[str, Any]:
+        cutoff = days_ago(days, time.time_ns())
+        if dry_run:
+            counted = retention.count_expired(self._cursor, self._scope.tenant_id, cutoff)
+            return {"dry_run": True, "days": days, **counted.to_json()}
+        deleted = retention.delete_expired_now(self._cursor, self._scope.tenant_id, cutoff)
+        self._database.checkpoint()
+        return {"dry_run": False, "days": days, **deleted.to_json()}
+
+    def schedule(self, days: int | None, every_seconds: int | None) -> dict[str, Any]:
+        found = schedules.schedules(self._cursor).get(self._scope.tenant_id)
+        if days is None and every_seconds is None:
+            return (found or schedules.Schedule(self._scope.tenant_id, 30, 3600)).to_json()
+        new = schedules.set_schedule(
+            self._cursor,
+            self._scope.tenant_id,
+            days if days is not None else (found.days if found else 30),
+            every_seconds if every_seconds is not None else (found.every_seconds if found else 3600),
+        )
+        return new.to_json()
+
+    def reprice(self, since: str) -> dict[str, Any]:
+        return repricing.reprice(self._cursor, self._scope.tenant_id, parse_time(since, "since")).to_json()
+
+    def close(self) -> None:
+        self._cursor.close()
+        self._database.close()
+
+
+class RemoteBackend:
+    """A running agentlog server, through its HTTP API."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self._http = httpx.Client(base_url=url.rstrip("/"), timeout=TIMEOUT_SECONDS, headers=headers or {})
+        self.where = f"server {url}"
+
+    def _get(self, path: str, params: dict[str, Any]) -> httpx.Response:
+        return self._checked(self._http.get(path, params={k: v for k, v in params.items() if v is not None}))
+
+    def _post(self, path: str, body: dict[str, Any], **headers: str) -> httpx.Response:
+        return self._checked(self._http.post(path, json=body, headers=headers))
+
+    @staticmethod
+    def _checked(response: httpx.Response) -> httpx.Response:
+        if response.status_code < 400:
+            return response
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text or response.reason_phrase
+        if response.status_code == 404:
+            raise NotFound(message)
+        if response.status_code < 500:
+            raise InvalidRequest(message)
+        raise StoreError(f"the server failed: {message}")
+
+    def history(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], str | None]:
+        params = asdict(query)
+        params = {
+            "agent_id": params["agent_id"], "user_id": params["user_id"], "session_id": params["session_id"],
+            "status": params["status"], "skip": params["skip"] or None, "limit": params["limit"],
+            "cursor": params["cursor"],
+        }  # fmt: skip
+        response = self._get("/api/v1/agents/history", params)
+        return response.json(), response.headers.get("X-Next-Cursor")
+
+    def logs(self, query: LogsQuery) -> dict[str, Any]:
+        params = {"run_id": query.run_id, "limit": query.limit, "cursor": query.cursor}
+        result: dict[str, Any] = self._get("/api/v1/agents/logs", params).json()
+        return result
+
+    def stats(self, query: StatsQuery) -> dict[str, Any]:
+        params = {"user_id": query.user_id, "agent_id": query.agent_id, "days": query.days}
+        result: dict[str, Any] = self._get("/api/v1/agents/stats", params).json()
+        return result
+
+    def metrics(self, query: MetricsQuery) -> dict[str, Any]:
+        result: dict[str, Any] = self._get(
+            "/api/v1/agents/metrics", {"agent_id": query.agent_id, "days": query.days}
+        ).json()
+        return result
+
+    def sql(self, sql: str, max_rows: int) -> tuple[pa.Table, bool]:
+        response = self._post("/api/v1/sql", {"sql": sql, "max_rows": max_rows}, accept=ARROW_STREAM)
+        table = pa.ipc.open_stream(response.content).read_all()
+        return table, response.headers.get("X-Truncated") == "true"
+
+    def export(self, table: str, since_ns: int) -> pa.Table:
+        response = self._get("/api/v1/export", {"table": table, "since": iso_utc(since_ns)})
+        return pa.ipc.open_stream(response.content).read_all()
+
+    def cleanup(self, days: int, dry_run: bool) -> dict[str, Any]:
+        result: dict[str, Any] = self._post("/api/v1/executions/cleanup", {"days": days, "dry_run": dry_run}).json()
+        return result
+
+    def schedule(self, days: int | None, every_seconds: int | None) -> dict[str, Any]:
+        if days is None and every_seconds is None:
+            current: dict[str, Any] = self._get("/api/v1/executions/schedule", {}).json()
+            return current
+        body = {k: v for k, v in {"days": days, "every_seconds": every_seconds}.items() if v is not None}
+        result: dict[str, Any] = self._post("/api/v1/executions/schedule", body).json()
+        return result
+
+    def reprice(self, since: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._post("/api/v1/executions/reprice", {"since": since}).json()
+        return result
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class DatabaseBusy(AgentlogError):
+    """Another process holds the database file and announced no server we can reach."""
+
+
+def connect(db: str, url: str | None = None, headers: dict[str, str] | None = None) -> Backend:
+    """The running server for ``db`` if there is one (or ``url``), else the file itself."""
+    if url:
+        return RemoteBackend(url, headers)
+    server = discovery.find_server(db)
+    if server is not None and _answers(server.api_url):
+        return RemoteBackend(server.api_url, headers)
+    if db != ":memory:" and not Path(db).exists():
+        raise NotFound(f"no database at {db}: start `agentlog serve --db {db}`, or pass --db / AGENTLOG_DB")
+    try:
+        return LocalBackend(Database.open(db))
+    except StoreError as error:
+        if "lock" in str(error).lower():
+            raise DatabaseBusy(
+                f"{db} is open in another process, and no agentlog server for it answers. "
+                "If a server holds it, pass its address with --url (or AGENTLOG_URL); otherwise close the "
+                "other program and try again."
+            ) from None
+        raise
+    except duckdb.Error as error:
+        raise StoreError(f"cannot open {db}: {error}") from None
+
+
+def _answers(api_url: str) -> bool:
+    try:
+        return httpx.get(api_url.rstrip("/") + "/healthz", timeout=3.0).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,280 @@
+"""The read and maintenance commands: history, logs, sql, export, and ``executions ...``.
+
+Each works whether or not a server is running: ``client.connect`` reaches the
+server that holds the database, or opens the file. ``--json`` prints what the
+API returns, for scripts.
+
+Exit codes: 0 done; 1 the server or database failed; 2 bad arguments or a
+request agentlog refused; 3 not found; 4 the database is held by another
+process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import typer
+from rich.console import Console
+
+from agentlog import console as views
+from agentlog.client import Backend, DatabaseBusy, connect
+from agentlog.errors import AgentlogError, InvalidRequest, NotFound
+from agentlog.query import HistoryQuery, LogsQuery, MetricsQuery, StatsQuery
+from agentlog.query.sql_console import DEFAULT_MAX_ROWS
+from agentlog.query.timefmt import parse_time
+from agentlog.settings import Settings
+
+T = TypeVar("T")
+out = Console()
+err = Console(stderr=True)
+
+EXIT_FAILED, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_BUSY = 1, 2, 3, 4
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="DuckDB file. Env AGENTLOG_DB.", show_default="agentlog.duckdb")
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="A running server's API (found by itself when omitted). Env AGENTLOG_URL."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+DaysOption = Annotated[int, typer.Option("--days", min=1, max=3650, help="Window: the last N days.")]
+
+executions = typer.Typer(help="The seed's management tools: cleanup, stats, metrics, schedules, repricing.",
+                         no_args_is_help=True)  # fmt: skip
+
+
+@contextmanager
+def _backend(db: str | None, url: str | None) -> Iterator[Backend]:
+    settings = Settings.load({"db": db, "url": url})
+    try:
+        backend = connect(settings.db, settings.url or None)
+    except AgentlogError as error:
+        _fail(error)
+    try:
+        yield backend
+    except AgentlogError as error:
+        _fail(error)
+    finally:
+        backend.close()
+
+
+def _fail(error: AgentlogError) -> NoReturn:
+    err.print(f"[red]agentlog:[/red] {error.message}", highlight=False)
+    if isinstance(error, DatabaseBusy):
+        raise typer.Exit(EXIT_BUSY)
+    if isinstance(error, NotFound):
+        raise typer.Exit(EXIT_NOT_FOUND)
+    if isinstance(error, InvalidRequest):
+        raise typer.Exit(EXIT_INVALID)
+    raise typer.Exit(EXIT_FAILED)
+
+
+def _emit(value: Any, as_json: bool, render: Callable[[Any], Any]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    else:
+        out.print(render(value))
+
+
+def history(
+    agent_id: Annotated[str | None, typer.Option(help="Only this agent's runs.")] = None,
+    user_id: Annotated[str | None, typer.Option(help="Only this user's runs.")] = None,
+    session_id: Annotated[str | None, typer.Option(help="Only this session's runs.")] = None,
+    status: Annotated[str | None, typer.Option(help="running, success or failed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Runs to show.")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Runs, newest first."""
+    query = HistoryQuery(agent_id=agent_id, user_id=user_id, session_id=session_id, status=status, limit=limit,
+                         cursor=cursor)  # fmt: skip
+    with _backend(db, url) as backend:
+        runs, next_cursor = backend.history(query)
+    _emit(runs, as_json, lambda value: views.history_table(value, out.width))
+    if next_cursor and not as_json:
+        err.print(f"more: --cursor {next_cursor}", style="dim")
+
+
+def logs(
+    run_id: Annotated[str, typer.Argument(help="The run (its trace id, 32 hex digits).")],
+    limit: Annotated[int, typer.Option(min=1, max=2000, help="Nodes per page.")] = 500,
+    cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One run's execution log: its nodes as a tree, errors and final output."""
+    with _backend(db, url) as backend:
+        result = backend.logs(LogsQuery(run_id=run_id, limit=limit, cursor=cursor))
+    _emit(result, as_json, views.logs_view)
+
+
+def sql(
+    query: Annotated[str, typer.Argument(help="One SELECT over the views spans, nodes, runs, agents (and tables).")],
+    max_rows: Annotated[int, typer.Option(min=1, max=1_000_000, help="Most rows returned.")] = DEFAULT_MAX_ROWS,
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read-only SQL over the database (no writes, no files)."""
+    with _backend(db, url) as backend:
+        table, truncated = backend.sql(query, max_rows)
+    if as_json:
+        sys.stdout.write(json.dumps({"rows": table.to_pylist(), "truncated": truncated}, indent=2, default=str) + "\n")
+    else:
+        out.print(views.arrow_table(table, truncated))
+
+
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    since: Annotated[str, typer.Option(help="Rows started at or after this ISO 8601 date/time.")] = "1970-01-01",
+    table: Annotated[str, typer.Option(help="spans, nodes or runs.")] = "spans",
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or json (one object per line).")] = "parquet",
+    db: DbOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Export a view's rows to Parquet, CSV or JSON lines."""
+    if fmt not in ("parquet", "csv", "json"):
+        _fail(InvalidRequest(f"--format must be parquet, csv or json; got {fmt!r}"))
+    since_ns = _or_fail(lambda: parse_time(since, "--since"))
+    with _backend(db, url) as backend, err.status(f"exporting {table}…"):
+        arrow = backend.export(table, since_ns)
+    _write(arrow, output, fmt)
+    err.print(f"wrote {arrow.num_rows} {table} rows to {output}")
+
+
+def _write(arrow: pa.Table, output: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        pq.write_table(arrow, output)
+    elif fmt == "csv":
+        pa_csv.write_csv(_flat(arrow), output)
+    else:
+        with output.open("w") as handle:
+            for row in arrow.to_pylist():
+                handle.write(json.dumps(row, default=str) + "\n")
+
+
+def _flat(arrow: pa.Table) -> pa.Table:
+    """CSV holds no lists or structs: such columns become JSON text."""
+    columns = [
+        pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())
+        if pa.types.is_nested(column.type)
+        else column
+        for column in arrow.columns
+    ]
+    return pa.table(columns, names=arrow.column_names)
+
+
+def _or_fail(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except AgentlogError as error:
+        _fail(error)
+
+
+@executions.command("cleanup")
+def cleanup(
+    days: Annotated[int, typer.Option(min=0, max=36_500, help="Delete runs that ended more than N days ago.")] = 30,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove expired executions: whole runs only, never a running one."""
+    with _backend(db, url) as backend, err.status("looking for expired runs…" if dry_run else "deleting expired runs…"):
+        result = backend.cleanup(days, dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    _emit(result, as_json, lambda r: f"{verb} {r['runs']} runs ({r['spans']} spans) that ended over {days} days ago")
+
+
+@executions.command("stats")
+def stats(
+    user_id: Annotated[str | None, typer.Option(help="The user (all users when omitted).")] = None,
+    agent_id: Annotated[str | None, typer.Option(help="Only this agent's runs.")] = None,
+    days: DaysOption = 30,
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Execution statistics of a user: runs, success rate, durations, tokens, cost, per day."""
+    with _backend(db, url) as backend:
+        result = backend.stats(StatsQuery(user_id=user_id, agent_id=agent_id, days=days))
+    _emit(result, as_json, views.stats_panel)
+
+
+@executions.command("metrics")
+def metrics(
+    flow_id: Annotated[str | None, typer.Option(help="The agent (the seed's name for it).")] = None,
+    agent_id: Annotated[str | None, typer.Option(help="The agent (all agents when omitted).")] = None,
+    days: DaysOption = 30,
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Agent performance: durations p50/p95/p99, error rate, tokens and cost; by node type, model, tool."""
+    with _backend(db, url) as backend:
+        result = backend.metrics(MetricsQuery(agent_id=agent_id or flow_id, days=days))
+    _emit(result, as_json, views.metrics_view)
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_every(text: str) -> int:
+    """``90s``, ``30m``, ``1h``, ``1d`` -> seconds."""
+    match = _DURATION.match(text.lower())
+    if not match:
+        raise InvalidRequest(f"--every takes a duration like 30m, 1h or 1d; got {text!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@executions.command("schedule-cleanup")
+def schedule_cleanup(
+    every: Annotated[str | None, typer.Option(help="How often: 30m, 1h, 1d.")] = None,
+    days: Annotated[int | None, typer.Option(min=0, max=36_500, help="Keep N days (0 turns cleanup off).")] = None,
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set (or, with no options, show) the background cleanup the server runs."""
+    every_seconds = _or_fail(lambda: parse_every(every)) if every else None
+    with _backend(db, url) as backend:
+        result = backend.schedule(days, every_seconds)
+    _emit(result, as_json, lambda r: f"cleanup every {r['every_seconds']} s keeps {r['days']} days "
+                                     f"(tenant {r['tenant_id']})")  # fmt: skip
+
+
+@executions.command("reprice")
+def reprice(
+    since: Annotated[str, typer.Option(help="Spans started at or after this ISO 8601 date/time.")],
+    db: DbOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute computed costs with the current price data (reported costs are never changed)."""
+    with _backend(db, url) as backend, err.status("repricing…"):
+        result = backend.reprice(since)
+    _emit(result, as_json, lambda r: f"checked {r['spans_checked']} spans, changed {r['spans_changed']}, "
+                                     f"updated {r['runs_updated']} runs")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``agentlog`` app."""
+    app.command()(history)
+    app.command()(logs)
+    app.command()(sql)
+    app.command()(export)
+    app.add_typer(executions, name="executions")

@@ -1,0 +1,145 @@
+"""Read-only SQL for analysts: one SELECT over the database's tables and views, bounded in rows and time.
+
+DuckDB has no per-statement read-only switch on a read-write database, so a
+query is checked before it runs, on DuckDB's own parse tree
+(``json_serialize_sql``, which serialises SELECT statements only):
+
+- exactly one statement, and a SELECT;
+- every table it names is a table or view of the database (or a CTE): no
+  file paths, no Python objects;
+- every table function it calls is on a short allow-list (``range``,
+  ``unnest``, ...): no ``read_csv``, ``read_text``, ``glob`` and the like.
+
+Then it runs on its own cursor with Python replacement scans off, is
+interrupted past ``timeout`` seconds, and returns at most ``max_rows`` rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from agentlog.errors import InvalidRequest
+
+DEFAULT_MAX_ROWS = 10_000
+MAX_ROWS = 1_000_000
+DEFAULT_TIMEOUT_SECONDS = 30.0
+ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree"})
+
+_CATALOG_SQL = "SELECT lower(table_name) FROM information_schema.tables"
+
+
+@dataclass(frozen=True)
+class SqlResult:
+    """Rows of a query as an Arrow table; ``truncated`` when more rows existed than were returned."""
+
+    table: pa.Table
+    truncated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """Columns (name, Arrow type), rows as lists, and whether rows were cut."""
+        columns = [{"name": field.name, "type": str(field.type)} for field in self.table.schema]
+        rows = [list(row) for row in zip(*(column.to_pylist() for column in self.table.columns), strict=True)]
+        # Through orjson and back: Decimals become exact strings, times ISO 8601.
+        return {
+            "columns": columns,
+            "rows": orjson.loads(orjson.dumps(rows, default=_json_default)),
+            "row_count": self.table.num_rows,
+            "truncated": self.truncated,
+        }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot show a {type(value).__name__} as JSON")
+
+
+def check_read_only(cursor: Any, sql: str) -> None:
+    """InvalidRequest unless ``sql`` is a single SELECT that reaches only the database's own tables."""
+    try:
+        statements = cursor.extract_statements(sql)
+    except duckdb.Error as error:
+        raise InvalidRequest(f"SQL does not parse: {error}") from None
+    if len(statements) != 1:
+        raise InvalidRequest(f"send exactly one statement, got {len(statements)}")
+    if statements[0].type != duckdb.StatementType.SELECT:
+        raise InvalidRequest("only SELECT statements are allowed: this SQL is read-only")
+    tree = orjson.loads(cursor.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        raise InvalidRequest(f"only SELECT statements are allowed: {tree.get('error_message')}")
+    known = {row[0] for row in cursor.execute(_CATALOG_SQL).fetchall()}
+    _check_node(tree, known | _cte_names(tree))
+
+
+def _cte_names(node: Any) -> set[str]:
+    names: set[str] = set()
+    if isinstance(node, dict):
+        for entry in (node.get("cte_map") or {}).get("map", []):
+            names.add(str(entry.get("key", "")).lower())
+        for value in node.values():
+            names |= _cte_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            names |= _cte_names(value)
+    return names
+
+
+def _check_node(node: Any, known: set[str]) -> None:
+    if isinstance(node, list):
+        for value in node:
+            _check_node(value, known)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if kind == "TABLE_FUNCTION":
+        function = node.get("function") or {}
+        name = str(function.get("function_name", "")).lower()
+        if name not in ALLOWED_TABLE_FUNCTIONS:
+            raise InvalidRequest(f"table function {name}() is not allowed: this SQL reads the database only")
+    elif kind == "BASE_TABLE":
+        name = str(node.get("table_name", "")).lower()
+        if name not in known:
+            raise InvalidRequest(f"no table or view named {node.get('table_name')!r} (SQL reads the database only)")
+    for value in node.values():
+        _check_node(value, known)
+
+
+def run_sql(
+    cursor: Any,
+    sql: str,
+    *,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> SqlResult:
+    """Check and run ``sql``; at most ``max_rows`` rows, interrupted after ``timeout`` seconds."""
+    check_read_only(cursor, sql)
+    cursor.execute("SET python_enable_replacements = false")
+    timer = threading.Timer(timeout, cursor.interrupt)
+    timer.start()
+    try:
+        reader = cursor.execute(sql).to_arrow_reader(batch_size=min(max_rows + 1, 100_000))
+        batches: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > max_rows:
+                break
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+    except duckdb.InterruptException:
+        raise InvalidRequest(f"query took longer than {timeout:g} s and was stopped") from None
+    except duckdb.Error as error:
+        raise InvalidRequest(f"query failed: {error}") from None
+    finally:
+        timer.cancel()
+    return SqlResult(table.slice(0, max_rows), table.num_rows > max_rows)

@@ -1,0 +1,56 @@
+"""Retention schedules per tenant, kept in the database so a restarted server keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+UPSERT = """
+INSERT INTO retention_schedules (tenant_id, days, every_seconds, updated_at)
+VALUES ($tenant, $days, $every, now())
+ON CONFLICT (tenant_id) DO UPDATE SET days = excluded.days, every_seconds = excluded.every_seconds,
+                                      updated_at = excluded.updated_at
+"""
+SELECT_ALL = "SELECT tenant_id, days, every_seconds, epoch_ms(last_run_at), last_deleted_runs FROM retention_schedules"
+RECORD_RUN = """
+UPDATE retention_schedules SET last_run_at = make_timestamp($at_us), last_deleted_runs = $deleted
+WHERE tenant_id = $tenant
+"""
+TENANTS = "SELECT DISTINCT tenant_id FROM run_rollups"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    tenant_id: str
+    days: int
+    every_seconds: int
+    last_run_ms: int | None = None
+    last_deleted_runs: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "days": self.days,
+            "every_seconds": self.every_seconds,
+            "last_run_ms": self.last_run_ms,
+            "last_deleted_runs": self.last_deleted_runs,
+        }
+
+
+def set_schedule(cursor: Any, tenant_id: str, days: int, every_seconds: int) -> Schedule:
+    cursor.execute(UPSERT, {"tenant": tenant_id, "days": days, "every": every_seconds})
+    return Schedule(tenant_id, days, every_seconds)
+
+
+def schedules(cursor: Any) -> dict[str, Schedule]:
+    """Every stored schedule, by tenant."""
+    return {row[0]: Schedule(*row) for row in cursor.execute(SELECT_ALL).fetchall()}
+
+
+def record_run(cursor: Any, tenant_id: str, at_ns: int, deleted_runs: int) -> None:
+    cursor.execute(RECORD_RUN, {"tenant": tenant_id, "at_us": at_ns // 1000, "deleted": deleted_runs})
+
+
+def tenants(cursor: Any) -> list[str]:
+    """Tenants that have runs."""
+    return [row[0] for row in cursor.execute(TENANTS).fetchall()]
