@@ -53,7 +53,7 @@ def _seed(server: ServerHandle) -> dict[str, str]:
             start=now - 7200 * SECOND,
             steps=[Step("draft"), Step("lookup", kind="tool", fail=True)],
             fail_root=True,
-        ),  # fmt: skip
+        ),
         "old": send_run(server.grpc_endpoint, start=now - 40 * DAY),
     }
 
@@ -304,7 +304,11 @@ def test_a_database_held_by_another_process_gets_a_message_not_a_lock_error(db_p
 
 def test_python_m_agentlog_executions_works_as_the_seed_shows() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "agentlog", "executions", "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "agentlog", "executions", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0
     for command in ("cleanup", "stats", "metrics", "schedule-cleanup", "reprice"):
