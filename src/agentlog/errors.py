@@ -9,6 +9,8 @@
     ├── Overloaded              intake is full; retry after a delay      503 / UNAVAILABLE
     ├── ShuttingDown            the server is stopping                  503 / UNAVAILABLE
     ├── NotFound                an unknown run                           404 / NOT_FOUND
+    ├── Unauthenticated         a missing or wrong API key               401 / UNAUTHENTICATED
+    ├── Forbidden               a key whose role does not allow this     403 / PERMISSION_DENIED
     └── StoreError              the database refused a write            500 / INTERNAL
         └── SchemaTooNew        the file was written by a newer agentlog
 
@@ -55,6 +57,14 @@ class NotFound(AgentlogError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
 
+class Unauthenticated(AgentlogError):
+    """No API key, or one that is not (or no longer) valid."""
+
+
+class Forbidden(AgentlogError):
+    """A valid key whose role does not allow the operation."""
+
+
 class StoreError(AgentlogError):
     """The database refused an operation that should have worked."""
 
@@ -69,6 +79,8 @@ HTTP_STATUS: dict[type[AgentlogError], int] = {
     PayloadTooLarge: 413,
     Overloaded: 503,
     NotFound: 404,
+    Unauthenticated: 401,
+    Forbidden: 403,
     StoreError: 500,
 }
 

@@ -16,7 +16,7 @@ from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from agentlog.collector.intake import Intake
-from agentlog.errors import AgentlogError, InvalidRequest, Overloaded, PayloadTooLarge
+from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, Overloaded, PayloadTooLarge, Unauthenticated
 from agentlog.proto import parse_protobuf, response_protobuf
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ GRPC_CODE: dict[type[AgentlogError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     PayloadTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Overloaded: grpc.StatusCode.UNAVAILABLE,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    Forbidden: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 
@@ -48,6 +50,14 @@ def _retry_info(message: str, seconds: float) -> tuple[tuple[str, bytes], ...]:
     return (("grpc-status-details-bin", status.SerializeToString()),)
 
 
+def _authorization(context: Any) -> str | None:
+    """The ``authorization`` metadata, which OTel SDKs send from their headers option."""
+    for key, value in context.invocation_metadata() or ():
+        if key.lower() == "authorization":
+            return str(value)
+    return None
+
+
 class TraceService:
     """The Export method, over an ``Intake``."""
 
@@ -56,7 +66,8 @@ class TraceService:
 
     async def export(self, body: bytes, context: Any) -> bytes:
         try:
-            result = await self._intake.export(parse_protobuf(body))
+            tenant = self._intake.tenant_for(_authorization(context))
+            result = await self._intake.export(parse_protobuf(body), tenant)
         except AgentlogError as error:
             if isinstance(error, Overloaded):
                 context.set_trailing_metadata(_retry_info(error.message, error.retry_after))

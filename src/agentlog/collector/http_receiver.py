@@ -67,10 +67,11 @@ class TracesEndpoint:
         media_type = JSON
         try:
             media_type = _media_type(request)
+            tenant = self._intake.tenant_for(request.headers.get("authorization"))
             raw = await read_body(request.stream(), request.headers.get("content-length"), self._max_body_bytes)
             body = decode_content(raw, request.headers.get("content-encoding"), self._max_decompressed_bytes)
             pb_request = parse_json(body) if media_type == JSON else parse_protobuf(body)
-            result = await self._intake.export(pb_request)
+            result = await self._intake.export(pb_request, tenant)
         except AgentlogError as error:
             if not isinstance(error, Overloaded):
                 log.info("OTLP/HTTP export refused: %s", error.message)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_TENANT = "default"
+from agentlog.store import DEFAULT_TENANT
+from agentlog.store.keys import Principal
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,10 @@ class Scope:
 
 LOCAL = Scope()
 """The single local tenant used when no API keys are configured."""
+
+
+def scope_for(principal: Principal | None) -> Scope:
+    """What a caller may read: its tenant, and only its user's runs for a user-bound key."""
+    if principal is None:
+        return LOCAL
+    return Scope(principal.tenant_id, principal.user_id)
