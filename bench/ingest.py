@@ -459,7 +459,7 @@ class Server:
 
     def __init__(self, command: str, db_path: Path, log_path: Path, startup_timeout: float = 60.0) -> None:
         self._log = log_path.open("wb")
-        serve = ["--verbose", "serve", "--db", str(db_path), "--grpc-port", "0", "--http-port", "0"]
+        serve = ["--verbose", "serve", "--db", str(db_path), "--grpc-port", "0", "--http-port", "0", "--api-port", "0"]
         self.process = subprocess.Popen(
             [*shlex.split(command.replace("{python}", sys.executable)), *serve],
             stdout=subprocess.PIPE,
