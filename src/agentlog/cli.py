@@ -84,6 +84,20 @@ def _announce(settings: Settings, running: Running) -> None:
     sys.stdout.flush()
 
 
+@app.command()
+def demo(
+    endpoint: Annotated[
+        str | None, typer.Option(help="Collector (OTLP/gRPC host:port) to send to.", show_default="localhost:4317")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Write into this DuckDB file instead; no server.")] = None,
+    pace: Annotated[float, typer.Option(help="Scale the fake steps' latency (0: no waiting).")] = 1.0,
+) -> None:
+    """Record a few runs of small fake agents (no network; some fail), to have history to look at."""
+    from agentlog.demo import main as demo_main  # noqa: PLC0415 - the OTel SDK loads for this command only
+
+    raise typer.Exit(demo_main(endpoint=endpoint, database=db, pace=pace, say=typer.echo))
+
+
 commands.register(app)
 
 

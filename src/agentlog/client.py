@@ -18,7 +18,7 @@ import httpx
 import pyarrow as pa
 
 from agentlog import discovery
-from agentlog.errors import AgentlogError, InvalidRequest, NotFound, StoreError
+from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, NotFound, StoreError, Unauthenticated
 from agentlog.query import (
     HistoryQuery,
     LogsQuery,
@@ -33,7 +33,7 @@ from agentlog.query.export import export_table
 from agentlog.query.scope import LOCAL, Scope
 from agentlog.query.sql_console import run_sql
 from agentlog.query.timefmt import days_ago, iso_utc, parse_time
-from agentlog.store import Database, repricing, retention, schedules
+from agentlog.store import Database, keys, repricing, retention, schedules
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 TIMEOUT_SECONDS = 120.0
@@ -53,6 +53,9 @@ class Backend(Protocol):
     def cleanup(self, days: int, dry_run: bool) -> dict[str, Any]: ...
     def schedule(self, days: int | None, every_seconds: int | None) -> dict[str, Any]: ...
     def reprice(self, since: str) -> dict[str, Any]: ...
+    def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]: ...
+    def list_keys(self) -> list[dict[str, Any]]: ...
+    def revoke_key(self, key_id: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -109,6 +112,16 @@ class LocalBackend:
     def reprice(self, since: str) -> dict[str, Any]:
         return repricing.reprice(self._cursor, self._scope.tenant_id, parse_time(since, "since")).to_json()
 
+    def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]:
+        key, granted = keys.create_key(self._cursor, tenant, role, user, label)
+        return {"key": key, "key_id": granted.key_id, "tenant_id": tenant, "role": role, "user_id": user}
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return keys.list_keys(self._cursor)
+
+    def revoke_key(self, key_id: str) -> None:
+        keys.revoke_key(self._cursor, key_id)
+
     def close(self) -> None:
         self._cursor.close()
         self._database.close()
@@ -137,6 +150,10 @@ class RemoteBackend:
             message = response.text or response.reason_phrase
         if response.status_code == 404:
             raise NotFound(message)
+        if response.status_code == 401:
+            raise Unauthenticated(f"{message} (pass --key or set AGENTLOG_KEY)")
+        if response.status_code == 403:
+            raise Forbidden(message)
         if response.status_code < 500:
             raise InvalidRequest(message)
         raise StoreError(f"the server failed: {message}")
@@ -192,6 +209,18 @@ class RemoteBackend:
         result: dict[str, Any] = self._post("/api/v1/executions/reprice", {"since": since}).json()
         return result
 
+    def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]:
+        body = {"tenant": tenant, "role": role, "user": user, "label": label}
+        result: dict[str, Any] = self._post("/api/v1/keys", {k: v for k, v in body.items() if v is not None}).json()
+        return result
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._get("/api/v1/keys", {}).json()
+        return result
+
+    def revoke_key(self, key_id: str) -> None:
+        self._checked(self._http.delete(f"/api/v1/keys/{key_id}"))
+
     def close(self) -> None:
         self._http.close()
 
@@ -200,8 +229,9 @@ class DatabaseBusy(AgentlogError):
     """Another process holds the database file and announced no server we can reach."""
 
 
-def connect(db: str, url: str | None = None, headers: dict[str, str] | None = None) -> Backend:
+def connect(db: str, url: str | None = None, key: str | None = None) -> Backend:
     """The running server for ``db`` if there is one (or ``url``), else the file itself."""
+    headers = {"Authorization": f"Bearer {key}"} if key else None
     if url:
         return RemoteBackend(url, headers)
     server = discovery.find_server(db)

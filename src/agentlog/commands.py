@@ -6,7 +6,7 @@ API returns, for scripts.
 
 Exit codes: 0 done; 1 the server or database failed; 2 bad arguments or a
 request agentlog refused; 3 not found; 4 the database is held by another
-process.
+process; 5 a missing, wrong or insufficient API key.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from rich.console import Console
 
 from agentlog import console as views
 from agentlog.client import Backend, DatabaseBusy, connect
-from agentlog.errors import AgentlogError, InvalidRequest, NotFound
+from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from agentlog.query import HistoryQuery, LogsQuery, MetricsQuery, StatsQuery
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS
 from agentlog.query.timefmt import parse_time
@@ -37,7 +37,7 @@ T = TypeVar("T")
 out = Console()
 err = Console(stderr=True)
 
-EXIT_FAILED, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_BUSY = 1, 2, 3, 4
+EXIT_FAILED, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_BUSY, EXIT_DENIED = 1, 2, 3, 4, 5
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="DuckDB file. Env AGENTLOG_DB.", show_default="agentlog.duckdb")
@@ -46,6 +46,7 @@ UrlOption = Annotated[
     str | None,
     typer.Option("--url", help="A running server's API (found by itself when omitted). Env AGENTLOG_URL."),
 ]
+KeyOption = Annotated[str | None, typer.Option("--key", help="An API key, once the server has keys. Env AGENTLOG_KEY.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 DaysOption = Annotated[int, typer.Option("--days", min=1, max=3650, help="Window: the last N days.")]
 
@@ -54,10 +55,10 @@ executions = typer.Typer(help="The seed's management tools: cleanup, stats, metr
 
 
 @contextmanager
-def _backend(db: str | None, url: str | None) -> Iterator[Backend]:
-    settings = Settings.load({"db": db, "url": url})
+def _backend(db: str | None, url: str | None, key: str | None = None) -> Iterator[Backend]:
+    settings = Settings.load({"db": db, "url": url, "key": key})
     try:
-        backend = connect(settings.db, settings.url or None)
+        backend = connect(settings.db, settings.url or None, settings.key or None)
     except AgentlogError as error:
         _fail(error)
     try:
@@ -76,6 +77,8 @@ def _fail(error: AgentlogError) -> NoReturn:
         raise typer.Exit(EXIT_NOT_FOUND)
     if isinstance(error, InvalidRequest):
         raise typer.Exit(EXIT_INVALID)
+    if isinstance(error, Unauthenticated | Forbidden):
+        raise typer.Exit(EXIT_DENIED)
     raise typer.Exit(EXIT_FAILED)
 
 
@@ -95,12 +98,13 @@ def history(
     cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Runs, newest first."""
     query = HistoryQuery(agent_id=agent_id, user_id=user_id, session_id=session_id, status=status, limit=limit,
                          cursor=cursor)  # fmt: skip
-    with _backend(db, url) as backend:
+    with _backend(db, url, key) as backend:
         runs, next_cursor = backend.history(query)
     _emit(runs, as_json, lambda value: views.history_table(value, out.width))
     if next_cursor and not as_json:
@@ -113,10 +117,11 @@ def logs(
     cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One run's execution log: its nodes as a tree, errors and final output."""
-    with _backend(db, url) as backend:
+    with _backend(db, url, key) as backend:
         result = backend.logs(LogsQuery(run_id=run_id, limit=limit, cursor=cursor))
     _emit(result, as_json, views.logs_view)
 
@@ -126,10 +131,11 @@ def sql(
     max_rows: Annotated[int, typer.Option(min=1, max=1_000_000, help="Most rows returned.")] = DEFAULT_MAX_ROWS,
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read-only SQL over the database (no writes, no files)."""
-    with _backend(db, url) as backend:
+    with _backend(db, url, key) as backend:
         table, truncated = backend.sql(query, max_rows)
     if as_json:
         sys.stdout.write(json.dumps({"rows": table.to_pylist(), "truncated": truncated}, indent=2, default=str) + "\n")
@@ -144,12 +150,13 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="parquet, csv or json (one object per line).")] = "parquet",
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
 ) -> None:
     """Export a view's rows to Parquet, CSV or JSON lines."""
     if fmt not in ("parquet", "csv", "json"):
         _fail(InvalidRequest(f"--format must be parquet, csv or json; got {fmt!r}"))
     since_ns = _or_fail(lambda: parse_time(since, "--since"))
-    with _backend(db, url) as backend, err.status(f"exporting {table}…"):
+    with _backend(db, url, key) as backend, err.status(f"exporting {table}…"):
         arrow = backend.export(table, since_ns)
     _write(arrow, output, fmt)
     err.print(f"wrote {arrow.num_rows} {table} rows to {output}")
@@ -190,10 +197,14 @@ def cleanup(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Remove expired executions: whole runs only, never a running one."""
-    with _backend(db, url) as backend, err.status("looking for expired runs…" if dry_run else "deleting expired runs…"):
+    with (
+        _backend(db, url, key) as backend,
+        err.status("looking for expired runs…" if dry_run else "deleting expired runs…"),
+    ):
         result = backend.cleanup(days, dry_run)
     verb = "would delete" if dry_run else "deleted"
     _emit(result, as_json, lambda r: f"{verb} {r['runs']} runs ({r['spans']} spans) that ended over {days} days ago")
@@ -206,10 +217,11 @@ def stats(
     days: DaysOption = 30,
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Execution statistics of a user: runs, success rate, durations, tokens, cost, per day."""
-    with _backend(db, url) as backend:
+    with _backend(db, url, key) as backend:
         result = backend.stats(StatsQuery(user_id=user_id, agent_id=agent_id, days=days))
     _emit(result, as_json, views.stats_panel)
 
@@ -221,10 +233,11 @@ def metrics(
     days: DaysOption = 30,
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Agent performance: durations p50/p95/p99, error rate, tokens and cost; by node type, model, tool."""
-    with _backend(db, url) as backend:
+    with _backend(db, url, key) as backend:
         result = backend.metrics(MetricsQuery(agent_id=agent_id or flow_id, days=days))
     _emit(result, as_json, views.metrics_view)
 
@@ -247,11 +260,12 @@ def schedule_cleanup(
     days: Annotated[int | None, typer.Option(min=0, max=36_500, help="Keep N days (0 turns cleanup off).")] = None,
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Set (or, with no options, show) the background cleanup the server runs."""
     every_seconds = _or_fail(lambda: parse_every(every)) if every else None
-    with _backend(db, url) as backend:
+    with _backend(db, url, key) as backend:
         result = backend.schedule(days, every_seconds)
     _emit(result, as_json, lambda r: f"cleanup every {r['every_seconds']} s keeps {r['days']} days "
                                      f"(tenant {r['tenant_id']})")  # fmt: skip
@@ -262,17 +276,63 @@ def reprice(
     since: Annotated[str, typer.Option(help="Spans started at or after this ISO 8601 date/time.")],
     db: DbOption = None,
     url: UrlOption = None,
+    key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Recompute computed costs with the current price data (reported costs are never changed)."""
-    with _backend(db, url) as backend, err.status("repricing…"):
+    with _backend(db, url, key) as backend, err.status("repricing…"):
         result = backend.reprice(since)
     _emit(result, as_json, lambda r: f"checked {r['spans_checked']} spans, changed {r['spans_changed']}, "
                                      f"updated {r['runs_updated']} runs")  # fmt: skip
 
 
+keys_app = typer.Typer(
+    help="API keys: a tenant, a role (ingest, read, admin) and maybe a user each.", no_args_is_help=True
+)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="The tenant the key acts in.")],
+    role: Annotated[str, typer.Option(help="ingest (send spans), read (history and logs) or admin.")],
+    user: Annotated[str | None, typer.Option(help="Bind a read key to one user: it sees only their runs.")] = None,
+    label: Annotated[str | None, typer.Option(help="A note to recognise the key by.")] = None,
+    db: DbOption = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a key. It is shown once: store it now."""
+    with _backend(db, url, key) as backend:
+        created = backend.create_key(tenant, role, user, label)
+    _emit(created, as_json, lambda c: f"{c['key']}\n(key {c['key_id']}: tenant {c['tenant_id']}, role {c['role']}"
+                                      f"{', user ' + c['user_id'] if c['user_id'] else ''}; shown once)")  # fmt: skip
+
+
+@keys_app.command("list")
+def keys_list(db: DbOption = None, url: UrlOption = None, key: KeyOption = None, as_json: JsonOption = False) -> None:
+    """List keys (never their secrets)."""
+    with _backend(db, url, key) as backend:
+        listed = backend.list_keys()
+    _emit(listed, as_json, views.keys_table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from keys list).")],
+    db: DbOption = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Revoke a key: it stops working at once."""
+    with _backend(db, url, key) as backend:
+        backend.revoke_key(key_id)
+    err.print(f"revoked {key_id}")
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the ``agentlog`` app."""
+    app.add_typer(keys_app, name="keys")
     app.command()(history)
     app.command()(logs)
     app.command()(sql)

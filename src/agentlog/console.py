@@ -158,3 +158,13 @@ def _ms(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.0f}ms" if value < 1000 else f"{value / 1000:.1f}s"
+
+
+def keys_table(keys: list[dict[str, Any]]) -> Table:
+    table = Table(header_style="bold")
+    for column in ("key_id", "tenant", "role", "user", "label", "state"):
+        table.add_column(column)
+    for key in keys:
+        state = Text("revoked", style="red") if key["revoked_ms"] else Text("active", style="green")
+        table.add_row(key["key_id"], key["tenant_id"], key["role"], key["user_id"] or "", key["label"] or "", state)
+    return table

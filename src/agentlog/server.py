@@ -30,7 +30,7 @@ from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError
 from agentlog.query import Reader
 from agentlog.settings import Settings
-from agentlog.store import Database, last_commit_seq
+from agentlog.store import Database, Keyring, last_commit_seq
 from agentlog.store.schedules import Schedule
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,9 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def check_exposure(settings: Settings) -> None:
-    """Refuse a non-loopback bind without credentials unless ``--insecure`` says so."""
-    if not settings.loopback_only and not settings.insecure:
+def check_exposure(settings: Settings, keyring: Keyring) -> None:
+    """Refuse a non-loopback bind without API keys unless ``--insecure`` says so."""
+    if not settings.loopback_only and not settings.insecure and not keyring.enabled:
         raise RefusedToServe(
             f"refusing to listen on {settings.host} without API keys: anyone who can reach it "
             "could write and read your runs. Bind 127.0.0.1, or pass --insecure if you mean it."
@@ -83,12 +83,17 @@ def check_exposure(settings: Settings) -> None:
 
 async def serve(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed."""
-    check_exposure(settings)
     database = Database.open(settings.db)
     loop = asyncio.get_running_loop()
     cursor = database.cursor()
     feed = LiveFeed(last_commit_seq(cursor))
+    keyring = Keyring.load(cursor)
     cursor.close()
+    try:
+        check_exposure(settings, keyring)
+    except RefusedToServe:
+        database.close()
+        raise
     writer = SpanWriter(
         database,
         max_queued_spans=settings.max_queued_spans,
@@ -96,9 +101,9 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         on_commit=lambda seq: _publish(loop, feed, seq),
     )
     writer.start()
-    intake = Intake(writer, max_attribute_length=settings.max_attribute_length)
+    intake = Intake(writer, keyring=keyring, max_attribute_length=settings.max_attribute_length)
     try:
-        await _serve_listeners(settings, database, writer, intake, feed, on_ready)
+        await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready)
     finally:
         writer.close()
         database.close()
@@ -122,6 +127,7 @@ async def _serve_listeners(
     writer: SpanWriter,
     intake: Intake,
     feed: LiveFeed,
+    keyring: Keyring,
     on_ready: Callable[[Running], None] | None,
 ) -> None:
     grpc_server = build_grpc_server(intake, max_message_bytes=settings.max_grpc_message_bytes)
@@ -140,6 +146,7 @@ async def _serve_listeners(
         schema_version=database.schema_version,
         write=writer.run_task,
         default_schedule=default_schedule(settings),
+        keyring=keyring,
     )
     api_server = _uvicorn(api)
     await grpc_server.start()

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agentlog.api import params
+from agentlog.api.auth import READ, needs
 from agentlog.api.responses import ORJSONResponse
 from agentlog.errors import InvalidRequest
 from agentlog.query import (
@@ -38,6 +39,7 @@ def reader_of(request: Request) -> Reader:
     return reader
 
 
+@needs(*READ)
 async def get_history(request: Request) -> Response:
     q = request.query_params
     query = HistoryQuery(
@@ -61,6 +63,7 @@ async def get_history(request: Request) -> Response:
     return ORJSONResponse(page.runs, headers=headers)
 
 
+@needs(*READ)
 async def get_logs(request: Request) -> Response:
     q = request.query_params
     run_id = params.text(q, "run_id")
@@ -82,6 +85,7 @@ async def get_logs(request: Request) -> Response:
     return ORJSONResponse(logs, headers=headers)
 
 
+@needs(*READ)
 async def get_stats(request: Request) -> Response:
     q = request.query_params
     query = StatsQuery(
@@ -93,6 +97,7 @@ async def get_stats(request: Request) -> Response:
     return ORJSONResponse(await reader.read(run_stats, scope_of(request), query, reader.clock()))
 
 
+@needs(*READ)
 async def get_metrics(request: Request) -> Response:
     q = request.query_params
     query = MetricsQuery(

@@ -16,12 +16,14 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from agentlog.api import params
+from agentlog.api.auth import READ, principal_of
 from agentlog.api.errors import error_code
 from agentlog.errors import AgentlogError, InvalidRequest
 from agentlog.query.live import LiveFilter, events, latest_cursor
 from agentlog.query.logs import parse_run_id
 from agentlog.query.reader import Reader
 from agentlog.query.scope import Scope
+from agentlog.store.keys import require
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ async def live_events(websocket: WebSocket) -> None:
     feed: LiveFeed = websocket.app.state.feed
     await websocket.accept()
     try:
+        require(principal_of(websocket), *READ)
         live, after = _live_filter(websocket)
     except AgentlogError as error:
         await websocket.send_json({"error": {"code": error_code(error), "message": error.message}})

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agentlog.api.agents import reader_of, scope_of
+from agentlog.api.auth import ADMIN, needs, principal_of
 from agentlog.api.responses import ORJSONResponse
 from agentlog.errors import InvalidRequest
 from agentlog.query.export import export_table
@@ -30,7 +31,7 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MAX_BODY = 1024 * 1024
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
     body = await request.body()
     if len(body) > MAX_BODY:
         raise InvalidRequest(f"request body over {MAX_BODY} bytes")
@@ -50,20 +51,25 @@ def _int(body: dict[str, Any], name: str, default: int, lowest: int, highest: in
     return value
 
 
-def _write(request: Request) -> Write[Any]:
+def writer_of(request: Request) -> Write[Any]:
     write: Write[Any] | None = getattr(request.app.state, "write", None)
     if write is None:
         raise InvalidRequest("this server does not accept writes")
     return write
 
 
+@needs(*ADMIN)
 async def post_sql(request: Request) -> Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     sql = body.get("sql")
     if not isinstance(sql, str) or not sql.strip():
         raise InvalidRequest("sql must be a non-empty string")
     max_rows = _int(body, "max_rows", DEFAULT_MAX_ROWS, 1, MAX_ROWS)
-    result: SqlResult = await reader_of(request).read(lambda cursor: run_sql(cursor, sql, max_rows=max_rows))
+    principal = principal_of(request)
+    tenant = principal.tenant_id if principal else None  # None: the local operator, no keys configured
+    result: SqlResult = await reader_of(request).read(
+        lambda cursor: run_sql(cursor, sql, max_rows=max_rows, tenant=tenant)
+    )
     if ARROW_STREAM in request.headers.get("accept", ""):
         headers = {"X-Truncated": "true" if result.truncated else "false"}
         return Response(_arrow_bytes(result.table), media_type=ARROW_STREAM, headers=headers)
@@ -77,6 +83,7 @@ def _arrow_bytes(table: pa.Table) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
+@needs(*ADMIN)
 async def get_export(request: Request) -> Response:
     q = request.query_params
     since = parse_time(q["since"], "since") if q.get("since") else 0
@@ -84,8 +91,9 @@ async def get_export(request: Request) -> Response:
     return Response(_arrow_bytes(arrow), media_type=ARROW_STREAM)
 
 
+@needs(*ADMIN)
 async def post_cleanup(request: Request) -> Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     days = _int(body, "days", 30, 0, 36_500)
     dry_run = body.get("dry_run", False) is True
     tenant = scope_of(request).tenant_id
@@ -93,10 +101,11 @@ async def post_cleanup(request: Request) -> Response:
     if dry_run:
         counted = await reader_of(request).read(lambda cursor: retention.count_expired(cursor, tenant, cutoff))
         return ORJSONResponse({"dry_run": True, "days": days, **counted.to_json()})
-    deleted = await retention.delete_expired(_write(request), tenant, cutoff)
+    deleted = await retention.delete_expired(writer_of(request), tenant, cutoff)
     return ORJSONResponse({"dry_run": False, "days": days, **deleted.to_json()})
 
 
+@needs(*ADMIN)
 async def get_schedule(request: Request) -> Response:
     tenant = scope_of(request).tenant_id
     found = await reader_of(request).read(schedules.schedules)
@@ -105,21 +114,23 @@ async def get_schedule(request: Request) -> Response:
     return ORJSONResponse(schedule.to_json())
 
 
+@needs(*ADMIN)
 async def post_schedule(request: Request) -> Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     days = _int(body, "days", 30, 0, 36_500)
     every = _int(body, "every_seconds", 3600, 60, 366 * 86_400)
     tenant = scope_of(request).tenant_id
-    schedule = await _write(request)(lambda cursor: schedules.set_schedule(cursor, tenant, days, every))
+    schedule = await writer_of(request)(lambda cursor: schedules.set_schedule(cursor, tenant, days, every))
     return ORJSONResponse(schedule.to_json())
 
 
+@needs(*ADMIN)
 async def post_reprice(request: Request) -> Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     since_text = body.get("since")
     if not isinstance(since_text, str):
         raise InvalidRequest("since must be an ISO 8601 date or date-time")
     since = parse_time(since_text, "since")
     tenant = scope_of(request).tenant_id
-    result = await _write(request)(lambda cursor: repricing.reprice(cursor, tenant, since))
+    result = await writer_of(request)(lambda cursor: repricing.reprice(cursor, tenant, since))
     return ORJSONResponse(result.to_json())

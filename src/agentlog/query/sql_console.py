@@ -12,6 +12,12 @@ query is checked before it runs, on DuckDB's own parse tree
 
 Then it runs on its own cursor with Python replacement scans off, is
 interrupted past ``timeout`` seconds, and returns at most ``max_rows`` rows.
+
+For a tenant's admin key (``tenant`` given) the query sees only the views
+``spans``, ``nodes``, ``runs`` and ``agents``, redefined on its cursor as
+temporary views filtered to that tenant; the tables behind them and any
+qualified name are refused. Without keys (the local operator) it sees the
+whole database.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import orjson
 import pyarrow as pa
 
 from agentlog.errors import InvalidRequest
+from agentlog.store.keys import check_name
 
 DEFAULT_MAX_ROWS = 10_000
 MAX_ROWS = 1_000_000
@@ -63,8 +70,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot show a {type(value).__name__} as JSON")
 
 
-def check_read_only(cursor: Any, sql: str) -> None:
-    """InvalidRequest unless ``sql`` is a single SELECT that reaches only the database's own tables."""
+TENANT_VIEWS = ("spans", "nodes", "runs", "agents")
+# Qualified by the database's catalog: temp views live in a schema also named "main".
+_SCOPED_VIEW = (
+    "CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM \"{catalog}\".main.{name} WHERE tenant_id = '{tenant}'"
+)
+
+
+def check_read_only(cursor: Any, sql: str, tenant: str | None = None) -> None:
+    """InvalidRequest unless ``sql`` is a single SELECT that reaches only the database's own tables
+    (only the tenant views, unqualified, when ``tenant`` is given)."""
     try:
         statements = cursor.extract_statements(sql)
     except duckdb.Error as error:
@@ -76,8 +91,8 @@ def check_read_only(cursor: Any, sql: str) -> None:
     tree = orjson.loads(cursor.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if tree.get("error"):
         raise InvalidRequest(f"only SELECT statements are allowed: {tree.get('error_message')}")
-    known = {row[0] for row in cursor.execute(_CATALOG_SQL).fetchall()}
-    _check_node(tree, known | _cte_names(tree))
+    known = {row[0] for row in cursor.execute(_CATALOG_SQL).fetchall()} if tenant is None else set(TENANT_VIEWS)
+    _check_node(tree, known | _cte_names(tree), qualified_ok=tenant is None)
 
 
 def _cte_names(node: Any) -> set[str]:
@@ -93,10 +108,10 @@ def _cte_names(node: Any) -> set[str]:
     return names
 
 
-def _check_node(node: Any, known: set[str]) -> None:
+def _check_node(node: Any, known: set[str], *, qualified_ok: bool) -> None:
     if isinstance(node, list):
         for value in node:
-            _check_node(value, known)
+            _check_node(value, known, qualified_ok=qualified_ok)
         return
     if not isinstance(node, dict):
         return
@@ -110,8 +125,10 @@ def _check_node(node: Any, known: set[str]) -> None:
         name = str(node.get("table_name", "")).lower()
         if name not in known:
             raise InvalidRequest(f"no table or view named {node.get('table_name')!r} (SQL reads the database only)")
+        if not qualified_ok and (node.get("schema_name") or node.get("catalog_name")):
+            raise InvalidRequest(f"use the views {', '.join(TENANT_VIEWS)} unqualified")
     for value in node.values():
-        _check_node(value, known)
+        _check_node(value, known, qualified_ok=qualified_ok)
 
 
 def run_sql(
@@ -120,10 +137,17 @@ def run_sql(
     *,
     max_rows: int = DEFAULT_MAX_ROWS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    tenant: str | None = None,
 ) -> SqlResult:
-    """Check and run ``sql``; at most ``max_rows`` rows, interrupted after ``timeout`` seconds."""
-    check_read_only(cursor, sql)
+    """Check and run ``sql``; at most ``max_rows`` rows, interrupted after ``timeout`` seconds;
+    only ``tenant``'s rows when it is given."""
+    check_read_only(cursor, sql, tenant)
     cursor.execute("SET python_enable_replacements = false")
+    if tenant is not None:
+        check_name(tenant, "tenant")  # keys only ever carry such names; checked again before quoting
+        catalog = cursor.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
+        for name in TENANT_VIEWS:
+            cursor.execute(_SCOPED_VIEW.format(name=name, catalog=catalog, tenant=tenant))
     timer = threading.Timer(timeout, cursor.interrupt)
     timer.start()
     try:

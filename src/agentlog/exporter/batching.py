@@ -1,0 +1,202 @@
+"""The SDK's batch span processor behind a bound that counts what it drops, and an exporter that never raises.
+
+``BatchSpanProcessor`` already keeps a bounded queue and exports from its
+own thread, so a slow or absent collector never blocks the agent. What it
+does not do is tell anyone how much it dropped (its queue silently pushes
+out the oldest span). ``BoundedBatchProcessor`` admits a span only while
+fewer than ``max_queue_size`` spans and markers are waiting; past that it
+counts the span as dropped and says so in the log, at most once a minute.
+The SDK's queue has the same size, so it never overflows on its own.
+
+``GuardedExporter`` wraps the exporter that does the work (the official
+OTLP exporter, or the embedded DuckDB one): it adds the waiting live-status
+markers to each batch and leaves out those whose span has ended, turns any
+exception into a failed export, and counts failed spans and logs them,
+rate-limited.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from agentlog.exporter.pending import PendingMarker, start_attributes
+from agentlog.exporter.ratelimit import RateLimitedLog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportCounts:
+    """What became of the spans (and live-status markers) recorded so far."""
+
+    exported: int
+    """Accepted by the collector, or committed to the embedded database."""
+    dropped: int
+    """Never sent: the queue was full (the collector is down or slow) or the pipeline had shut down."""
+    failed: int
+    """Sent, but the export failed after the OTLP exporter's own retries."""
+
+    @property
+    def lost(self) -> int:
+        """Spans that will never be stored: dropped plus failed."""
+        return self.dropped + self.failed
+
+
+class BoundedBatchProcessor(SpanProcessor):
+    """A ``BatchSpanProcessor`` that admits at most ``max_queue_size`` waiting spans and counts the rest.
+
+    Live-status markers (``announce``) wait beside the SDK's queue, and one of
+    them in it: that one makes sure an export comes, and each export takes the
+    others along. Putting every marker through the SDK's queue costs the
+    agent's thread about twice as much per marker (bench/exporter.py).
+    """
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        max_queue_size: int,
+        max_export_batch_size: int,
+        schedule_delay_ms: float,
+    ) -> None:
+        self._max_queue_size = max_queue_size
+        self._max_markers_per_export = max_export_batch_size
+        self._waiting = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._announced: deque[tuple[Span, dict[str, Any]]] = deque()
+        self._marker_in_queue = False
+        self._drops = RateLimitedLog(
+            log, "agentlog dropped spans: its export queue is full (is the collector down or slow?)"
+        )
+        self._exporter = GuardedExporter(exporter, take_markers=self._take_markers)
+        self._batch = BatchSpanProcessor(
+            self._exporter,
+            max_queue_size=max_queue_size,
+            schedule_delay_millis=schedule_delay_ms,
+            max_export_batch_size=max_export_batch_size,
+        )
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Queue ``span`` for export, or count it as dropped when the queue is full. Never blocks."""
+        context = span.context
+        if context is None or not context.trace_flags.sampled:
+            return
+        with self._lock:
+            admitted = self._admit()
+        if admitted:
+            self._batch.on_end(span)
+        else:
+            self._drops.record()
+
+    def announce(self, span: Span) -> None:
+        """Queue the live-status marker of ``span``, which has just started. Never blocks."""
+        attributes = start_attributes(span)
+        with self._lock:
+            admitted = self._admit()
+            first = admitted and not self._marker_in_queue
+            if first:
+                self._marker_in_queue = True
+            elif admitted:
+                self._announced.append((span, attributes))
+        if first:
+            self._batch.on_end(PendingMarker(span, attributes))
+        elif not admitted:
+            self._drops.record()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._batch.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Export everything queued (see ``abort`` for a time bound), then shut the exporter down."""
+        with self._lock:
+            self._closed = True
+        self._batch.shutdown()  # type: ignore[no-untyped-call]  # untyped in the SDK
+
+    def abort(self) -> None:
+        """Give up on the collector: stop retries in progress and fail what is still queued, at once."""
+        self._exporter.abort()
+
+    def counts(self) -> ExportCounts:
+        return ExportCounts(self._exporter.exported, self._drops.total, self._exporter.failed)
+
+    def _admit(self) -> bool:
+        """Under the lock: is there room for one more? If so it is taken."""
+        if self._closed or self._waiting >= self._max_queue_size:
+            return False
+        self._waiting += 1
+        return True
+
+    def _take_markers(self, batch_size: int) -> list[PendingMarker]:
+        """On the export thread, for a batch of ``batch_size``: the waiting markers whose spans still run."""
+        with self._lock:
+            count = min(len(self._announced), self._max_markers_per_export)
+            taken = [self._announced.popleft() for _ in range(count)]
+            self._waiting -= batch_size + count
+            # More than one request holds: one of the rest goes into the queue to bring the next export.
+            relay = self._announced.popleft() if self._announced else None
+            self._marker_in_queue = relay is not None
+        if relay is not None:
+            self._batch.on_end(PendingMarker(*relay))
+        return [PendingMarker(span, attributes) for span, attributes in taken if span.end_time is None]
+
+
+class GuardedExporter(SpanExporter):
+    """Wraps the exporter that does the work; never raises, counts and logs what fails."""
+
+    def __init__(self, inner: SpanExporter, take_markers: Callable[[int], list[PendingMarker]]) -> None:
+        self._inner = inner
+        self._take_markers = take_markers
+        self._aborted = False
+        self._shut_down = False
+        self._shutdown_lock = threading.Lock()
+        self._failures = RateLimitedLog(log, "agentlog could not export spans")
+        self.exported = 0
+
+    @property
+    def failed(self) -> int:
+        return self._failures.total
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        current: list[ReadableSpan] = list(self._take_markers(len(spans)))
+        current.extend(span for span in spans if not (isinstance(span, PendingMarker) and span.superseded))
+        if not current:
+            return SpanExportResult.SUCCESS
+        if self._aborted:
+            self._failures.record(len(current), "shut down before they could be sent")
+            return SpanExportResult.FAILURE
+        try:
+            result = self._inner.export(current)
+            detail = "the exporter reported failure (its own log says why)"
+        except Exception as error:  # noqa: BLE001 - counted and logged below, rate-limited
+            result, detail = SpanExportResult.FAILURE, f"{type(error).__name__}: {error}"
+        if result is SpanExportResult.SUCCESS:
+            self.exported += len(current)
+        else:
+            self._failures.record(len(current), detail)
+        return result
+
+    def abort(self) -> None:
+        self._aborted = True
+        self.shutdown()  # the OTLP exporters end a retry's back-off wait when shut down
+
+    def shutdown(self) -> None:
+        with self._shutdown_lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        try:
+            self._inner.shutdown()
+        except Exception:
+            log.exception("agentlog: shutting down the span exporter failed")
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)

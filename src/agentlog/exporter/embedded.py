@@ -1,0 +1,102 @@
+"""Embedded mode: spans go straight into a local DuckDB file, no server in between.
+
+The path is the collector's, minus the network: the SDK's spans are encoded
+into an ``ExportTraceServiceRequest`` with the OTLP exporters' own encoder,
+decoded by ``agentlog.proto.decode_spans`` exactly as the receivers do, and
+committed with ``agentlog.store.insert_spans`` (spans, live-status markers
+and run roll-ups in one transaction). So a run stored in embedded mode is
+the same rows a collector would have stored.
+
+Why not the collector's group-commit ``SpanWriter``: it exists to merge many
+concurrent requests into one transaction and to push back on them from an
+event loop. Here there is exactly one producer, the batch processor's
+thread, which already hands over a batch at a time and never two at once;
+its bounded queue is the back-pressure. So each export is one transaction,
+committed before ``export`` returns (acknowledged means committed, as in
+the collector), with no event loop or second thread to hop through.
+
+The database must have no other writer: DuckDB lets one process open a file,
+so a file that ``agentlog serve`` holds is refused when ``configure()`` runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+import duckdb
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_spans
+from agentlog.store import Database, insert_spans, last_commit_seq, to_arrow
+
+log = logging.getLogger(__name__)
+
+LOCAL_TENANT = "default"
+"""The tenant a local collector with no API keys stores spans under, so the API finds them."""
+
+
+class DuckDBSpanExporter(SpanExporter):
+    """Commits each exported batch to ``database`` in one transaction."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        owns_database: bool,
+        tenant_id: str = LOCAL_TENANT,
+        max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH,
+    ) -> None:
+        self.database = database
+        self._owns_database = owns_database
+        self._tenant_id = tenant_id
+        self._max_attribute_length = max_attribute_length
+        # One cursor, used by whichever thread exports (the batch thread, or a
+        # caller of force_flush), one at a time.
+        self._lock = threading.Lock()
+        self._cursor = database.cursor()
+        self._commit_seq = last_commit_seq(self._cursor)
+        self._closed = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        batch = decode_spans(encode_spans(spans), self._max_attribute_length)
+        if batch.rejected:
+            log.warning("agentlog: %s", batch.rejection_message)
+        if not len(batch):
+            return SpanExportResult.SUCCESS
+        table = to_arrow(batch, self._tenant_id)
+        with self._lock:
+            if self._closed:
+                return SpanExportResult.FAILURE
+            try:
+                self._cursor.execute("BEGIN TRANSACTION")
+                insert_spans(self._cursor, [table], self._commit_seq + 1)
+                self._cursor.execute("COMMIT")
+            except duckdb.Error:
+                log.exception("agentlog: committing %d spans to %s failed", len(batch), self.database.path)
+                self._rollback()
+                return SpanExportResult.FAILURE
+            self._commit_seq += 1
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Close the cursor; close (checkpoint) the database too if ``configure()`` opened it."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._cursor.close()
+            if self._owns_database:
+                self.database.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True  # every export has committed before it returned
+
+    def _rollback(self) -> None:
+        try:
+            self._cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            log.debug("agentlog: rollback after a failed commit found no transaction", exc_info=True)

@@ -1,0 +1,226 @@
+"""Runs and nodes as the agent writes them: ``with agentlog.run(...)`` and ``with run.node(...)``.
+
+A run is a trace and its root span; a node is a span inside it. Both are
+ordinary OpenTelemetry spans made current in the OTel context, so spans of
+other instrumentations made meanwhile (an OpenAI call, a pydantic-ai agent)
+nest under them, and asyncio tasks inherit them.
+
+An exception leaving a node is recorded on it (an ``exception`` event,
+``error.type``, status ERROR) and re-raised. A run that ends without one is
+marked OK: the agent's own code finished, whatever its steps went through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import Token
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Status, StatusCode
+
+from agentlog.exporter import attributes as a
+from agentlog.exporter import semconv as k
+from agentlog.exporter.pipeline import current_tracer
+
+
+class Node:
+    """One step of a run, wrapping the span that records it. Methods never raise on bad data."""
+
+    __slots__ = ("node_type", "span")
+
+    def __init__(self, span: trace.Span, node_type: str) -> None:
+        self.span = span
+        """The OpenTelemetry span, for anything this class does not cover."""
+        self.node_type = node_type
+
+    @property
+    def run_id(self) -> str:
+        """The run (trace) id as 32 hex digits, as the API and CLI show it."""
+        return f"{self.span.get_span_context().trace_id:032x}"
+
+    @property
+    def span_id(self) -> str:
+        """This node's span id as 16 hex digits."""
+        return f"{self.span.get_span_context().span_id:016x}"
+
+    def node(
+        self,
+        name: str,
+        *,
+        type: a.NodeType = "span",
+        model: str | None = None,
+        provider: str | None = None,
+        input: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, a.AttributeValue] | None = None,
+    ) -> NodeScope:
+        """A child of this node: ``with run.node("planner", type="llm", model="gpt-4o") as node:``."""
+        attrs = a.start_attributes(
+            a.check_node_type(type), name, model=model, provider=provider, input=input,
+            metadata=metadata, extra=attributes,
+        )  # fmt: skip
+        return NodeScope(name, type, attrs, parent=trace.set_span_in_context(self.span))
+
+    def record_usage(
+        self,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cache_read_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        cost_usd: float | Decimal | str | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Add a model call's usage: tokens (input includes cache reads) and, if known, its cost in USD.
+
+        Each call adds to what the node already reports, so a node that calls a
+        model twice records both (call it from one thread at a time). Without
+        ``cost_usd`` agentlog prices the tokens from the model at ingest.
+        ``model`` is the model that answered, if it differs from the one asked.
+        """
+        known = getattr(self.span, "attributes", None) or {}
+        current = known.copy() if hasattr(known, "copy") else known  # a plain dict: cheaper lookups
+        updated = a.usage_attributes(
+            current,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_read_tokens=cache_read_tokens,
+            reasoning_tokens=reasoning_tokens,
+            cost_usd=cost_usd,
+        )
+        if model:
+            updated[k.RESPONSE_MODEL] = model
+        self.span.set_attributes(updated)
+
+    def set_input(self, value: Any) -> None:
+        """What this node was given: text, JSON-able data, or chat messages (``[{"role": ..., ...}]``)."""
+        self.span.set_attributes(a.input_attributes(self.node_type, value))
+
+    def set_output(self, value: Any) -> None:
+        """What this node produced; for a run, the run's final output."""
+        self.span.set_attributes(a.output_attributes(self.node_type, value))
+
+    def set_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Free-form facts about this node, stored as JSON under ``metadata`` (replacing earlier ones)."""
+        self.span.set_attribute(k.METADATA, a.to_text(dict(metadata))[0])
+
+    def fail(self, message: str, *, error_type: str | None = None) -> None:
+        """Mark this node failed without raising (an agent that reports a failure as a result)."""
+        if error_type:
+            self.span.set_attribute(k.ERROR_TYPE, error_type)
+        self.span.set_status(Status(StatusCode.ERROR, message))
+
+
+class Run(Node):
+    """A run: the root node of a trace. ``run.node(...)`` adds its steps."""
+
+    __slots__ = ()
+
+
+class NodeScope:
+    """Starts a span on enter, makes it current, and ends it on exit. Use once, with ``with``."""
+
+    __slots__ = ("_attributes", "_is_run", "_links", "_name", "_node", "_node_type", "_parent", "_token")
+
+    def __init__(
+        self,
+        name: str,
+        node_type: str,
+        attributes: a.Attributes,
+        *,
+        parent: Context | None = None,
+        is_run: bool = False,
+        links: list[Link] | None = None,
+    ) -> None:
+        self._name = name
+        self._node_type = node_type
+        self._attributes = attributes
+        self._parent = parent
+        self._is_run = is_run
+        self._links = links
+        self._node: Node | None = None
+        self._token: Token[Context] | None = None
+
+    def __enter__(self) -> Node:
+        node = self.start()
+        self._token = otel_context.attach(trace.set_span_in_context(node.span))
+        return node
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            otel_context.detach(self._token)
+        self.finish(error)
+
+    def start(self) -> Node:
+        """Start the span without making it current (a generator attaches it per step)."""
+        span = current_tracer().start_span(
+            self._name, context=self._parent, attributes=self._attributes, links=self._links
+        )
+        node = Run(span, self._node_type) if self._is_run else Node(span, self._node_type)
+        self._node = node
+        return node
+
+    def finish(self, error: BaseException | None) -> None:
+        """End the span: failed if ``error`` (not a generator closed early); a run without one is OK."""
+        node = self._node
+        if node is None:
+            return
+        span = node.span
+        if error is not None and not isinstance(error, GeneratorExit):
+            span.record_exception(error, escaped=True)
+            span.set_attribute(k.ERROR_TYPE, a.error_type(error))
+            span.set_status(Status(StatusCode.ERROR, str(error) or type(error).__name__))
+        elif self._is_run:
+            status = getattr(span, "status", None)
+            if status is not None and status.status_code is StatusCode.UNSET:
+                span.set_status(Status(StatusCode.OK))
+        span.end()
+
+    def for_call(self, name: str, value: Any) -> NodeScope:
+        """A fresh scope like this one, named ``name``, with ``value`` as input (decorators, per call)."""
+        attributes = dict(self._attributes)
+        if name != self._name:
+            attributes.update(a.name_attributes(self._node_type, name))
+        if value is not None:
+            attributes.update(a.input_attributes(self._node_type, value))
+        return NodeScope(name, self._node_type, attributes, parent=self._parent, is_run=self._is_run, links=self._links)
+
+
+def run(
+    agent: str,
+    *,
+    input: Any = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    attributes: Mapping[str, a.AttributeValue] | None = None,
+) -> NodeScope:
+    """Start a run of ``agent``: ``with agentlog.run("bug-triager", input=task) as run:``.
+
+    A run is a new trace, even inside another span (a web request's, say);
+    that span is linked, so the two can be found from each other.
+    ``session_id`` groups the runs of one conversation; ``user_id`` says whose run it is.
+    """
+    attrs = a.start_attributes(
+        "agent", agent, input=input, user_id=user_id, session_id=session_id, metadata=metadata, extra=attributes
+    )
+    enclosing = trace.get_current_span().get_span_context()
+    links = [Link(enclosing)] if enclosing.is_valid else None
+    return NodeScope(f"invoke_agent {agent}", "agent", attrs, parent=Context(), is_run=True, links=links)
+
+
+def current_node() -> Node:
+    """The node (or run) that is current here; a no-op stand-in outside any span.
+
+    Works for spans other instrumentations made too, so a decorated function can
+    ``agentlog.current_node().record_usage(...)``.
+    """
+    span = trace.get_current_span()
+    return Node(span, a.node_type_of(getattr(span, "attributes", None)))
