@@ -28,9 +28,10 @@ class Step:
 
 
 @contextmanager
-def sdk_tracer(endpoint: str, service: str = "sdk-agent") -> Iterator[Tracer]:
+def sdk_tracer(endpoint: str, service: str = "sdk-agent", headers: dict[str, str] | None = None) -> Iterator[Tracer]:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
+    exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     try:
         yield provider.get_tracer("tests.api")
     finally:
@@ -48,10 +49,11 @@ def send_run(
     input_text: str = "Process PR #42",
     output_text: str = "No issues found",
     fail_root: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> str:
     """Record one run (root agent span and its steps) and return its run_id."""
     steps = steps if steps is not None else [Step("planner"), Step("search", kind="tool"), Step("writer")]
-    with sdk_tracer(endpoint) as tracer:
+    with sdk_tracer(endpoint, headers=headers) as tracer:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.agent.name": agent,

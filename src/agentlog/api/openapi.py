@@ -105,6 +105,8 @@ def _responses(ok: dict[str, Any], *, not_found: bool = False) -> dict[str, Any]
     }
     if not_found:
         out["404"] = {"description": "No such run (or not visible to you)", **error}
+    out["401"] = {"description": "An API key is required (once keys exist) or is not valid", **error}
+    out["403"] = {"description": "The key's role does not allow this", **error}
     return out
 
 
@@ -173,6 +175,8 @@ def openapi_schema() -> dict[str, Any]:
     health = {"type": "object", "required": ["status"]}
     return {
         "openapi": "3.1.0",
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}, {}],
         "info": {"title": "agentlog", "version": __version__, "description": "Execution history for AI agents."},
         "paths": {
             "/api/v1/agents/history": _get(

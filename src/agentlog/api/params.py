@@ -1,4 +1,8 @@
-"""Query-string parameters -> typed values, each bad one a 400 that names it."""
+"""Query-string parameters -> typed values, each bad one a 400 that names it.
+
+An empty text filter (``agent_id=``) means no filter; an empty number, date or
+choice is not one, and is refused.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def text(params: QueryParams, name: str) -> str | None:
 
 def integer(params: QueryParams, name: str, default: int, lowest: int, highest: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -36,12 +40,12 @@ def integer(params: QueryParams, name: str, default: int, lowest: int, highest: 
 
 
 def choice(params: QueryParams, name: str, choices: Sequence[str]) -> str | None:
-    value = text(params, name)
+    value = params.get(name)
     if value is not None and value not in choices:
         raise InvalidRequest(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
 
 
 def time(params: QueryParams, name: str) -> int | None:
-    value = text(params, name)
+    value = params.get(name)
     return None if value is None else parse_time(value, name)
