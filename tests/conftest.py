@@ -56,7 +56,9 @@ class ServerHandle:
 
 def start_server(**overrides: Any) -> ServerHandle:
     """Start ``serve`` on a thread with its own event loop; return once it listens."""
-    settings = Settings.load({"grpc_port": 0, "http_port": 0, "api_port": 0, **overrides}, environ={})
+    # Retention off unless a test asks: factory spans are dated 2023 and would be cleaned up at start.
+    defaults = {"grpc_port": 0, "http_port": 0, "api_port": 0, "retention_days": 0}
+    settings = Settings.load({**defaults, **overrides}, environ={})
     ready = threading.Event()
     box: dict[str, Any] = {}
 

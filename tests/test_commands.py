@@ -220,7 +220,7 @@ def test_export_writes_parquet_csv_and_json(db_path: Path, tmp_path: Path) -> No
 
 
 def test_schedule_cleanup_is_kept_by_the_server(db_path: Path) -> None:
-    server = start_server(db=str(db_path))
+    server = start_server(db=str(db_path), retention_days=30)
     try:
         assert cli_json("executions", "schedule-cleanup", "--db", str(db_path))["days"] == 30
         set_ = cli_json("executions", "schedule-cleanup", "--every", "2h", "--days", "14", "--db", str(db_path))

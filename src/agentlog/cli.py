@@ -50,6 +50,12 @@ def serve(
         int | None, typer.Option(help="API, web page and WebSocket port (0 picks a free one).", show_default="8000")
     ] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind with no API keys.")] = False,
+    retention_days: Annotated[
+        int | None, typer.Option(help="Delete runs that ended over N days ago (0: keep everything).", show_default="30")
+    ] = None,
+    retention_every: Annotated[
+        int | None, typer.Option(help="Seconds between retention passes.", show_default="3600")
+    ] = None,
     max_queued_spans: Annotated[
         int | None, typer.Option(help="Spans waiting to commit before intake answers 'retry later'.")
     ] = None,
@@ -63,6 +69,8 @@ def serve(
             "http_port": http_port,
             "api_port": api_port,
             "insecure": insecure or None,
+            "retention_days": retention_days,
+            "retention_every_seconds": retention_every,
             "max_queued_spans": max_queued_spans,
         }
     )

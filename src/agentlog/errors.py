@@ -6,6 +6,7 @@
     ├── InvalidRequest          malformed OTLP, bad parameters          400 / INVALID_ARGUMENT
     │   └── UnsupportedMediaType  a content type or encoding we do not read  415
     ├── PayloadTooLarge         body or decompressed body over the limit  413 / RESOURCE_EXHAUSTED
+    ├── RequestTimeout          a body that does not arrive in time      408
     ├── Overloaded              intake is full; retry after a delay      503 / UNAVAILABLE
     ├── ShuttingDown            the server is stopping                  503 / UNAVAILABLE
     ├── NotFound                an unknown run                           404 / NOT_FOUND
@@ -39,6 +40,10 @@ class UnsupportedMediaType(InvalidRequest):
 
 class PayloadTooLarge(AgentlogError):
     """A body, or what it decompresses to, is larger than the configured limit."""
+
+
+class RequestTimeout(AgentlogError):
+    """A client too slow to send its request body (a slow-loris, or a broken link)."""
 
 
 class Overloaded(AgentlogError):
@@ -77,6 +82,7 @@ HTTP_STATUS: dict[type[AgentlogError], int] = {
     UnsupportedMediaType: 415,
     InvalidRequest: 400,
     PayloadTooLarge: 413,
+    RequestTimeout: 408,
     Overloaded: 503,
     NotFound: 404,
     Unauthenticated: 401,

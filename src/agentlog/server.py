@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -30,7 +31,7 @@ from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError
 from agentlog.query import Reader
 from agentlog.settings import Settings
-from agentlog.store import Database, Keyring, last_commit_seq
+from agentlog.store import MEMORY, Database, Keyring, last_commit_seq
 from agentlog.store.schedules import Schedule
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ def check_exposure(settings: Settings, keyring: Keyring) -> None:
 
 async def serve(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed."""
+    if settings.db == MEMORY or not Path(settings.db).exists():
+        check_exposure(settings, Keyring())  # a new database has no keys: refuse before creating it
     database = Database.open(settings.db)
     loop = asyncio.get_running_loop()
     cursor = database.cursor()
@@ -130,15 +133,18 @@ async def _serve_listeners(
     keyring: Keyring,
     on_ready: Callable[[Running], None] | None,
 ) -> None:
-    grpc_server = build_grpc_server(intake, max_message_bytes=settings.max_grpc_message_bytes)
+    grpc_server = build_grpc_server(
+        intake, max_message_bytes=settings.max_grpc_message_bytes, max_concurrent_rpcs=settings.max_connections
+    )
     grpc_port = grpc_server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
     http_socket = _bind(settings.host, settings.http_port)
     endpoint = TracesEndpoint(
         intake,
         max_body_bytes=settings.max_http_body_bytes,
         max_decompressed_bytes=settings.max_decompressed_bytes,
+        body_timeout=settings.body_timeout_seconds,
     )
-    http_server = _uvicorn(build_http_app(endpoint))
+    http_server = _uvicorn(build_http_app(endpoint), settings)
     api_socket = _bind(settings.host, settings.api_port)
     api = build_api_app(
         Reader(database),
@@ -148,7 +154,7 @@ async def _serve_listeners(
         default_schedule=default_schedule(settings),
         keyring=keyring,
     )
-    api_server = _uvicorn(api)
+    api_server = _uvicorn(api, settings)
     await grpc_server.start()
     http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
     api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
@@ -165,8 +171,19 @@ async def _serve_listeners(
     await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task, api_task)
 
 
-def _uvicorn(app: Any) -> _Uvicorn:
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=int(GRACE_SECONDS))
+KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this: idle clients do not pile up."""
+
+
+def _uvicorn(app: Any, settings: Settings) -> _Uvicorn:
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=int(GRACE_SECONDS),
+        limit_concurrency=settings.max_connections,  # past it: 503, never an unbounded pile of coroutines
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return _Uvicorn(config)
 
 

@@ -40,6 +40,8 @@ class Settings:
     max_http_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
     max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH
+    max_connections: int = 1000  # concurrent HTTP requests per port, and gRPC calls; past it 503 / RESOURCE_EXHAUSTED
+    body_timeout_seconds: float = 30.0  # an HTTP body must arrive within this (slow clients get 408)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +69,11 @@ class Settings:
 def _parse(name: str, raw: str, kind: type) -> Any:
     if kind is bool:
         return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}") from None
     if kind is int:
         try:
             return int(raw)

@@ -8,10 +8,11 @@ most the limit in memory.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator
 
-from agentlog.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from agentlog.errors import InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 """Largest body accepted on the wire (DESIGN.md: HTTP 20 MiB -> 413)."""
@@ -20,8 +21,26 @@ DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 """Largest body after gzip: generous for text that compresses ~10x, bounded for bombs."""
 
 
-async def read_body(chunks: AsyncIterator[bytes], content_length: str | None, max_bytes: int) -> bytes:
-    """The whole body, or PayloadTooLarge as soon as it is known to exceed ``max_bytes``."""
+DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+"""Time a client gets to send its whole body: generous for 20 MiB, fatal to slow-loris clients."""
+
+
+async def read_body(
+    chunks: AsyncIterator[bytes],
+    content_length: str | None,
+    max_bytes: int,
+    timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
+) -> bytes:
+    """The whole body, or PayloadTooLarge as soon as it is known to exceed ``max_bytes``,
+    or RequestTimeout when it has not all arrived within ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await _read(chunks, content_length, max_bytes)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") from None
+
+
+async def _read(chunks: AsyncIterator[bytes], content_length: str | None, max_bytes: int) -> bytes:
     if content_length is not None:
         try:
             declared = int(content_length)

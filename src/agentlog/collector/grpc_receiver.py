@@ -83,13 +83,23 @@ class TraceService:
         return grpc.method_handlers_generic_handler(SERVICE, {"Export": method})
 
 
-def build_grpc_server(intake: Intake, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Any:
+DEFAULT_MAX_CONCURRENT_RPCS = 1000
+"""Exports in progress at once; past it gRPC answers RESOURCE_EXHAUSTED, which senders retry."""
+
+
+def build_grpc_server(
+    intake: Intake,
+    *,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS,
+) -> Any:
     """A grpc.aio server with the trace service; the caller adds ports and starts it."""
     server = grpc.aio.server(
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
-        ]
+        ],
     )
     server.add_generic_rpc_handlers((TraceService(intake).handler(),))
     return server

@@ -15,7 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agentlog.collector.body import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES, decode_content, read_body
+from agentlog.collector.body import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
+    decode_content,
+    read_body,
+)
 from agentlog.collector.grpc_receiver import grpc_code
 from agentlog.collector.intake import Intake
 from agentlog.errors import AgentlogError, Overloaded, UnsupportedMediaType, http_status
@@ -58,8 +64,10 @@ class TracesEndpoint:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
     ) -> None:
         self._intake = intake
+        self._body_timeout = body_timeout
         self._max_body_bytes = max_body_bytes
         self._max_decompressed_bytes = max_decompressed_bytes
 
@@ -68,7 +76,9 @@ class TracesEndpoint:
         try:
             media_type = _media_type(request)
             tenant = self._intake.tenant_for(request.headers.get("authorization"))
-            raw = await read_body(request.stream(), request.headers.get("content-length"), self._max_body_bytes)
+            raw = await read_body(
+                request.stream(), request.headers.get("content-length"), self._max_body_bytes, self._body_timeout
+            )
             body = decode_content(raw, request.headers.get("content-encoding"), self._max_decompressed_bytes)
             pb_request = parse_json(body) if media_type == JSON else parse_protobuf(body)
             result = await self._intake.export(pb_request, tenant)

@@ -18,16 +18,17 @@ rate-limited.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from agentlog.exporter.pending import PendingMarker, start_attributes
+from agentlog.exporter.pending import PendingMarker
 from agentlog.exporter.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,9 @@ class BoundedBatchProcessor(SpanProcessor):
 
     Live-status markers (``announce``) wait beside the SDK's queue, and one of
     them in it: that one makes sure an export comes, and each export takes the
-    others along. Putting every marker through the SDK's queue costs the
-    agent's thread about twice as much per marker (bench/exporter.py).
+    others along. On the agent's thread a marker is then one append to a
+    deque; through the SDK's queue it cost several times that, and together
+    with building it there, a third more per node (bench/exporter.py).
     """
 
     def __init__(
@@ -72,7 +74,7 @@ class BoundedBatchProcessor(SpanProcessor):
         self._waiting = 0
         self._closed = False
         self._lock = threading.Lock()
-        self._announced: deque[tuple[Span, dict[str, Any]]] = deque()
+        self._announced: deque[Span] = deque()
         self._marker_in_queue = False
         self._drops = RateLimitedLog(
             log, "agentlog dropped spans: its export queue is full (is the collector down or slow?)"
@@ -84,6 +86,16 @@ class BoundedBatchProcessor(SpanProcessor):
             schedule_delay_millis=schedule_delay_ms,
             max_export_batch_size=max_export_batch_size,
         )
+        if hasattr(os, "register_at_fork"):
+            # The SDK empties its queue in a forked child; the count of what waits there must follow.
+            reset = weakref.WeakMethod(self._reset_after_fork)
+
+            def after_in_child() -> None:
+                method = reset()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=after_in_child)
 
     def on_end(self, span: ReadableSpan) -> None:
         """Queue ``span`` for export, or count it as dropped when the queue is full. Never blocks."""
@@ -98,17 +110,20 @@ class BoundedBatchProcessor(SpanProcessor):
             self._drops.record()
 
     def announce(self, span: Span) -> None:
-        """Queue the live-status marker of ``span``, which has just started. Never blocks."""
-        attributes = start_attributes(span)
+        """Queue the live-status marker of ``span``, which has just started. Never blocks.
+
+        Only the first marker since the last export is made now; the others are
+        made on the export thread, and only for spans still running by then.
+        """
         with self._lock:
             admitted = self._admit()
             first = admitted and not self._marker_in_queue
             if first:
                 self._marker_in_queue = True
             elif admitted:
-                self._announced.append((span, attributes))
+                self._announced.append(span)
         if first:
-            self._batch.on_end(PendingMarker(span, attributes))
+            self._batch.on_end(PendingMarker(span))
         elif not admitted:
             self._drops.record()
 
@@ -128,6 +143,12 @@ class BoundedBatchProcessor(SpanProcessor):
     def counts(self) -> ExportCounts:
         return ExportCounts(self._exporter.exported, self._drops.total, self._exporter.failed)
 
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._announced.clear()
+        self._marker_in_queue = False
+
     def _admit(self) -> bool:
         """Under the lock: is there room for one more? If so it is taken."""
         if self._closed or self._waiting >= self._max_queue_size:
@@ -138,15 +159,17 @@ class BoundedBatchProcessor(SpanProcessor):
     def _take_markers(self, batch_size: int) -> list[PendingMarker]:
         """On the export thread, for a batch of ``batch_size``: the waiting markers whose spans still run."""
         with self._lock:
-            count = min(len(self._announced), self._max_markers_per_export)
+            # Past shutdown there is no next export to wait for: take them all.
+            limit = len(self._announced) if self._closed else self._max_markers_per_export
+            count = min(len(self._announced), limit)
             taken = [self._announced.popleft() for _ in range(count)]
             self._waiting -= batch_size + count
             # More than one request holds: one of the rest goes into the queue to bring the next export.
             relay = self._announced.popleft() if self._announced else None
             self._marker_in_queue = relay is not None
         if relay is not None:
-            self._batch.on_end(PendingMarker(*relay))
-        return [PendingMarker(span, attributes) for span, attributes in taken if span.end_time is None]
+            self._batch.on_end(PendingMarker(relay))
+        return [PendingMarker(span) for span in taken if span.end_time is None]
 
 
 class GuardedExporter(SpanExporter):

@@ -2,7 +2,8 @@
 
 The marker is agentlog's convention (``proto/conventions.py``): a span with
 the same trace and span ids as the span it announces, starting and ending at
-that span's start, with the attributes known at start and
+that span's start, with the span's attributes as they are when the marker is
+made (those known at its start, and any set since) and
 ``agentlog.span_type = "pending"``. The collector keeps it aside as a
 pending span and drops it when the real span arrives.
 
@@ -18,7 +19,7 @@ the database.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.context import Context
@@ -31,16 +32,17 @@ log = logging.getLogger(__name__)
 
 
 class PendingMarker(ReadableSpan):
-    """The live-status marker of ``announced``: its ids, name, start, and ``attributes`` (those known at start)."""
+    """The live-status marker of ``announced``: its ids, name, start, and attributes so far."""
 
-    def __init__(self, announced: Span, attributes: Mapping[str, Any]) -> None:
+    def __init__(self, announced: Span) -> None:
         start = announced.start_time
+        attributes = attributes_so_far(announced)
         super().__init__(
             name=announced.name,
             context=announced.context,
             parent=announced.parent,
             resource=announced.resource,
-            attributes={**attributes, k.SPAN_TYPE: k.PENDING},
+            attributes=attributes,
             kind=announced.kind,
             start_time=start,
             end_time=start,
@@ -54,11 +56,14 @@ class PendingMarker(ReadableSpan):
         return self._announced.end_time is not None
 
 
-def start_attributes(span: Span) -> dict[str, Any]:
-    """A copy of the attributes ``span`` has now (at its start)."""
+def attributes_so_far(span: Span) -> dict[str, Any]:
+    """A copy of the attributes ``span`` has now, marked as a marker's. Safe from any thread."""
     known = span.attributes
-    # BoundedAttributes.copy() is a C-speed dict copy; dict(mapping) would go key by key.
-    return known.copy() if hasattr(known, "copy") else dict(known or {})  # type: ignore[union-attr]
+    # BoundedAttributes.copy() is one C-level dict copy (atomic under the GIL);
+    # dict(mapping) would go key by key while the agent's thread may be adding some.
+    attributes: dict[str, Any] = known.copy() if hasattr(known, "copy") else dict(known or {})  # type: ignore[union-attr]
+    attributes[k.SPAN_TYPE] = k.PENDING
+    return attributes
 
 
 class PendingSpanProcessor(SpanProcessor):

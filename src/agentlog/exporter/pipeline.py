@@ -55,8 +55,11 @@ class Pipeline:
         provider: TracerProvider,
         batch: BoundedBatchProcessor,
         database: Database | None,
+        destination: str,
     ) -> None:
         self.settings = settings
+        self.destination = destination
+        """Where spans go, for messages: the endpoint, the database, or the exporter's class."""
         self.provider = provider
         """The SDK ``TracerProvider``, for instrumentations that take one explicitly."""
         self.database = database
@@ -105,7 +108,7 @@ class Pipeline:
             self.provider.shutdown()
         finally:
             deadline.cancel()
-        log.debug("agentlog: pipeline to %s shut down: %s", self.settings.destination, self.counts())
+        log.debug("agentlog: pipeline to %s shut down: %s", self.destination, self.counts())
 
 
 def configure(
@@ -182,7 +185,8 @@ def configure(
     if settings.pending_spans:
         provider.add_span_processor(PendingSpanProcessor(batch.announce))
     provider.add_span_processor(batch)
-    pipeline = Pipeline(settings, provider, batch, opened)
+    destination = type(exporter).__name__ if exporter is not None else settings.destination
+    pipeline = Pipeline(settings, provider, batch, opened, destination)
     _install(pipeline)
     return pipeline
 
@@ -209,7 +213,7 @@ def _install(pipeline: Pipeline) -> None:
         previous, _current = _current, pipeline
         point_global_provider_at(pipeline.provider)
     atexit.register(pipeline.shutdown)
-    log.info("agentlog: exporting spans to %s", pipeline.settings.destination)
+    log.info("agentlog: exporting spans to %s", pipeline.destination)
     if previous is not None:
         previous.shutdown()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from opentelemetry.util.re import parse_env_headers
 
@@ -43,6 +43,8 @@ DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
 """How long shutting down (and so the process's exit) may spend sending what is queued."""
 
 API_KEY_HEADER = "authorization"
+
+Number = TypeVar("Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -93,29 +95,31 @@ def load_settings(
     if chosen_protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {chosen_protocol!r}")
     api_key = api_key or env.get("AGENTLOG_API_KEY")
-    queue = _positive(max_queue_size, env.int("OTEL_BSP_MAX_QUEUE_SIZE"), DEFAULT_MAX_QUEUE_SIZE, "max_queue_size")
+    queue = _positive("max_queue_size", DEFAULT_MAX_QUEUE_SIZE, max_queue_size, env.int("OTEL_BSP_MAX_QUEUE_SIZE"))
     batch = _positive(
+        "max_export_batch_size",
+        min(DEFAULT_MAX_EXPORT_BATCH_SIZE, queue),
         max_export_batch_size,
         env.int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
-        min(DEFAULT_MAX_EXPORT_BATCH_SIZE, queue),
-        "max_export_batch_size",
     )
     if batch > queue:
         raise ValueError(f"max_export_batch_size ({batch}) must not exceed max_queue_size ({queue})")
+    if timeout_s is not None and timeout_s <= 0:
+        raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
     return ExporterSettings(
         service_name=service_name or env.get("OTEL_SERVICE_NAME"),
         protocol=chosen_protocol,
         endpoint=_endpoint(chosen_protocol, endpoint, env),
         headers=_headers(headers, api_key, env),
-        timeout_s=_positive(timeout_s, None, None, "timeout_s"),
+        timeout_s=timeout_s,
         database=database,
         pending_spans=pending_spans if pending_spans is not None else env.flag("AGENTLOG_PENDING_SPANS", True),
         max_queue_size=queue,
         max_export_batch_size=batch,
         schedule_delay_ms=_positive(
-            schedule_delay_ms, env.int("OTEL_BSP_SCHEDULE_DELAY"), DEFAULT_SCHEDULE_DELAY_MS, "schedule_delay_ms"
+            "schedule_delay_ms", DEFAULT_SCHEDULE_DELAY_MS, schedule_delay_ms, env.int("OTEL_BSP_SCHEDULE_DELAY")
         ),
-        shutdown_timeout_s=_positive(shutdown_timeout_s, None, DEFAULT_SHUTDOWN_TIMEOUT_S, "shutdown_timeout_s"),
+        shutdown_timeout_s=_positive("shutdown_timeout_s", DEFAULT_SHUTDOWN_TIMEOUT_S, shutdown_timeout_s),
     )
 
 
@@ -175,8 +179,9 @@ def _headers(
     return tuple(merged.items())
 
 
-def _positive(given: Any, from_env: Any, default: Any, name: str) -> Any:
-    value = given if given is not None else from_env if from_env is not None else default
-    if value is not None and value <= 0:
+def _positive(name: str, default: Number, *candidates: Number | None) -> Number:
+    """The first candidate given, else ``default``; ValueError unless positive."""
+    value = next((candidate for candidate in candidates if candidate is not None), default)
+    if value <= 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     return value
