@@ -92,11 +92,6 @@ def test_a_run_shows_as_running_before_it_ends(server: ServerHandle) -> None:
     assert server.query("SELECT count(*) FROM pending_spans") == [(0,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="query/logs.py: while the root is only a marker, run_summaries has no root_span_id and the root "
-    "marker is listed as a node (reported; fix belongs to the read side)",
-)
 def test_a_running_root_is_the_run_not_one_of_its_nodes(server: ServerHandle) -> None:
     pipeline = to_server(server)
     with agentlog.run("bug-triager") as run, run.node("planner", type="llm"):

@@ -85,7 +85,8 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
     offset = _offset(query.cursor)
     run = _run(cursor, scope, trace, query.run_id)
     where = {"tenant": scope.tenant_id, "trace": trace, "first_seq": run["first_seq"], "last_seq": run["commit_seq"]}
-    order = tree_order(_skeleton(cursor, where), run["root_span_id"])
+    skeleton = _skeleton(cursor, where)
+    order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
     page = order[offset : offset + query.limit]
     rows = _node_rows(cursor, where, [f"{node.span_id:016x}" for node, _ in page])
     nodes = [node_json(rows[f"{node.span_id:016x}"], depth) for node, depth in page if f"{node.span_id:016x}" in rows]
@@ -141,6 +142,12 @@ def _skeleton(cursor: Any, where: dict[str, Any]) -> list[_Node]:
     stored = {row[0] for row in rows if not row[3]}
     # A marker whose span is stored is stale (it arrived late): the span wins.
     return [_Node(*row) for row in rows if not (row[3] and row[0] in stored)]
+
+
+def _announced_root(nodes: list[_Node]) -> int | None:
+    """While the root span has not arrived, its live-status marker stands for it (never a node)."""
+    markers = [node for node in nodes if node.running and node.parent is None]
+    return min(markers, key=lambda node: (node.start, node.span_id)).span_id if markers else None
 
 
 def tree_order(nodes: list[_Node], root_span_id: int | None) -> list[tuple[_Node, int]]:
