@@ -57,7 +57,8 @@ class ServerHandle:
 def start_server(**overrides: Any) -> ServerHandle:
     """Start ``serve`` on a thread with its own event loop; return once it listens."""
     # Retention off unless a test asks: factory spans are dated 2023 and would be cleaned up at start.
-    defaults = {"grpc_port": 0, "http_port": 0, "api_port": 0, "retention_days": 0}
+    # Decoding in-process keeps the many short-lived test servers quick; test_decoding covers the workers.
+    defaults = {"grpc_port": 0, "http_port": 0, "api_port": 0, "retention_days": 0, "decode_workers": 0}
     settings = Settings.load({**defaults, **overrides}, environ={})
     ready = threading.Event()
     box: dict[str, Any] = {}

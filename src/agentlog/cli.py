@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 from typing import Annotated
 
@@ -50,6 +51,10 @@ def serve(
         int | None, typer.Option(help="API, web page and WebSocket port (0 picks a free one).", show_default="8000")
     ] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind with no API keys.")] = False,
+    decode_workers: Annotated[
+        int | None, typer.Option(help="Processes that decode OTLP (0: on the event loop).", show_default="cores - 1")
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Once listening, record a few demo runs into it.")] = False,
     retention_days: Annotated[
         int | None, typer.Option(help="Delete runs that ended over N days ago (0: keep everything).", show_default="30")
     ] = None,
@@ -70,19 +75,20 @@ def serve(
             "api_port": api_port,
             "insecure": insecure or None,
             "retention_days": retention_days,
+            "decode_workers": decode_workers,
             "retention_every_seconds": retention_every,
             "max_queued_spans": max_queued_spans,
         }
     )
     try:
-        committed = run(settings, on_ready=lambda running: _announce(settings, running))
+        committed = run(settings, on_ready=lambda running: _announce(settings, running, demo))
     except AgentlogError as error:
         typer.echo(f"agentlog: {error.message}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"agentlog: stopped; {committed} spans committed this session")
 
 
-def _announce(settings: Settings, running: Running) -> None:
+def _announce(settings: Settings, running: Running, demo: bool = False) -> None:
     host = settings.host
     typer.echo(f"agentlog: database {running.database.path} (schema version {running.database.schema_version})")
     typer.echo(f"agentlog: OTLP/gRPC on {host}:{running.grpc_port}")
@@ -90,6 +96,10 @@ def _announce(settings: Settings, running: Running) -> None:
     typer.echo(f"agentlog: API and web page on http://{host}:{running.api_port}/")
     typer.echo("agentlog: ready; Ctrl+C stops after committing everything received")
     sys.stdout.flush()
+    if demo:
+        # Its own process: the demo is an agent like any other, talking OTLP to this server.
+        endpoint = f"{'127.0.0.1' if settings.loopback_only else settings.host}:{running.grpc_port}"
+        subprocess.Popen([sys.executable, "-m", "agentlog", "demo", "--endpoint", endpoint])  # noqa: S603
 
 
 @app.command()

@@ -23,6 +23,7 @@ import uvicorn
 from agentlog import discovery
 from agentlog.api.app import build_api_app
 from agentlog.api.live import LiveFeed
+from agentlog.collector.decoding import Decoder
 from agentlog.collector.grpc_receiver import build_grpc_server
 from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
 from agentlog.collector.intake import Intake
@@ -104,11 +105,13 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         on_commit=lambda seq: _publish(loop, feed, seq),
     )
     writer.start()
-    intake = Intake(writer, keyring=keyring, max_attribute_length=settings.max_attribute_length)
+    decoder = Decoder(settings.decode_workers, settings.max_attribute_length)
+    intake = Intake(writer, keyring=keyring, decoder=decoder)
     try:
         await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready)
     finally:
         writer.close()
+        decoder.close()
         database.close()
         log.info("stopped: %d spans committed in %d transactions", writer.committed_spans, writer.transactions)
     return writer.committed_spans

@@ -17,7 +17,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from agentlog.collector.intake import Intake
 from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, Overloaded, PayloadTooLarge, Unauthenticated
-from agentlog.proto import parse_protobuf, response_protobuf
+from agentlog.proto import response_protobuf
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class TraceService:
     async def export(self, body: bytes, context: Any) -> bytes:
         try:
             tenant = self._intake.tenant_for(_authorization(context))
-            result = await self._intake.export(parse_protobuf(body), tenant)
+            result = await self._intake.export(body, "protobuf", tenant)
         except AgentlogError as error:
             if isinstance(error, Overloaded):
                 context.set_trailing_metadata(_retry_info(error.message, error.retry_after))

@@ -25,7 +25,7 @@ from agentlog.collector.body import (
 from agentlog.collector.grpc_receiver import grpc_code
 from agentlog.collector.intake import Intake
 from agentlog.errors import AgentlogError, Overloaded, UnsupportedMediaType, http_status
-from agentlog.proto import parse_json, parse_protobuf, response_json, response_protobuf
+from agentlog.proto import response_json, response_protobuf
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ class TracesEndpoint:
                 request.stream(), request.headers.get("content-length"), self._max_body_bytes, self._body_timeout
             )
             body = decode_content(raw, request.headers.get("content-encoding"), self._max_decompressed_bytes)
-            pb_request = parse_json(body) if media_type == JSON else parse_protobuf(body)
-            result = await self._intake.export(pb_request, tenant)
+            result = await self._intake.export(body, "json" if media_type == JSON else "protobuf", tenant)
         except AgentlogError as error:
             if not isinstance(error, Overloaded):
                 log.info("OTLP/HTTP export refused: %s", error.message)

@@ -1,13 +1,12 @@
-"""What both receivers do with a parsed request: decode, queue, wait for the commit."""
+"""What both receivers do with a request's body: authenticate, decode, queue, wait for the commit."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from agentlog.collector.decoding import Decoder, Encoding
 from agentlog.collector.writer import SpanWriter
-from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_spans
-from agentlog.store import DEFAULT_TENANT, Keyring, to_arrow
+from agentlog.store import DEFAULT_TENANT, Keyring
 from agentlog.store.keys import require
 
 
@@ -28,11 +27,11 @@ class Intake:
         writer: SpanWriter,
         *,
         keyring: Keyring | None = None,
-        max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH,
+        decoder: Decoder | None = None,
     ) -> None:
         self._writer = writer
         self._keyring = keyring or Keyring()
-        self._max_attribute_length = max_attribute_length
+        self._decoder = decoder or Decoder()
 
     def tenant_for(self, authorization: str | None) -> str:
         """The tenant a request writes into: its ingest key's, never anything in the spans.
@@ -41,9 +40,11 @@ class Intake:
         require(principal, "ingest", "admin")
         return principal.tenant_id if principal else DEFAULT_TENANT
 
-    async def export(self, pb_request: Any, tenant_id: str = DEFAULT_TENANT) -> ExportResult:
-        """Store the spans of ``pb_request``; returns once they are committed."""
-        batch = decode_spans(pb_request, self._max_attribute_length)
-        if len(batch):
-            await self._writer.write(to_arrow(batch, tenant_id))
-        return ExportResult(len(batch), batch.rejected, batch.rejection_message)
+    async def export(self, body: bytes, encoding: Encoding, tenant_id: str = DEFAULT_TENANT) -> ExportResult:
+        """Store the spans of an export request's body; returns once they are committed."""
+        decoded = await self._decoder.decode(body, encoding, tenant_id)
+        accepted = 0
+        if decoded.table is not None:
+            accepted = decoded.table.num_rows
+            await self._writer.write(decoded.table)
+        return ExportResult(accepted, decoded.rejected, decoded.message)

@@ -11,6 +11,7 @@ is the caller's, so a consumer's spans never nest under the producer.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
@@ -157,6 +158,7 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], open_scope: Op
         span_context = trace.set_span_in_context(scope.start().span)
         inner = fn(*args, **kwargs)
         error: BaseException | None = None
+        consumer_left = False
         sent: Any = None
         thrown: BaseException | None = None
         try:
@@ -171,7 +173,10 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], open_scope: Op
                 sent, thrown = None, None
                 try:
                     sent = yield item
-                except GeneratorExit:
+                except (GeneratorExit, asyncio.CancelledError):
+                    # The consumer left: closed, or cancelled while we waited at a yield (an
+                    # abandoned generator is finalised so, when its event loop shuts down).
+                    consumer_left = True
                     raise
                 except BaseException as caught:  # noqa: BLE001 - thrown in by the consumer: pass it on to the generator
                     thrown = caught
@@ -184,7 +189,7 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], open_scope: Op
                 await inner.aclose()
             finally:
                 otel_context.detach(token)
-                scope.finish(error)
+                scope.finish(None if consumer_left else error)
 
     return iterate
 

@@ -6,8 +6,10 @@ other instrumentations made meanwhile (an OpenAI call, a pydantic-ai agent)
 nest under them, and asyncio tasks inherit them.
 
 An exception leaving a node is recorded on it (an ``exception`` event,
-``error.type``, status ERROR) and re-raised. A run that ends without one is
-marked OK: the agent's own code finished, whatever its steps went through.
+``error.type``, status ERROR) and re-raised. So is a cancellation
+(``asyncio.CancelledError``, ``KeyboardInterrupt``): the step did not
+complete. A run that ends without one is marked OK: the agent's own code
+finished, whatever its steps went through.
 """
 
 from __future__ import annotations
