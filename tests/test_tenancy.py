@@ -278,8 +278,8 @@ def test_cli_keys_and_a_key_from_the_environment(world: World, monkeypatch: pyte
     runner = CliRunner()
     db = world.server.settings.db
     denied = runner.invoke(app, ["history", "--db", db])
-    assert denied.exit_code == 5 and "AGENTLOG_KEY" in denied.stderr
-    monkeypatch.setenv("AGENTLOG_KEY", world.keys.read_b)
+    assert denied.exit_code == 5 and "AGENTLOG_API_KEY" in denied.stderr
+    monkeypatch.setenv("AGENTLOG_API_KEY", world.keys.read_b)
     allowed = runner.invoke(app, ["history", "--db", db, "--json"])
     assert allowed.exit_code == 0 and [r["run_id"] for r in json.loads(allowed.stdout)] == [world.runs["b_carol"]]
     created = runner.invoke(

@@ -151,7 +151,7 @@ class RemoteBackend:
         if response.status_code == 404:
             raise NotFound(message)
         if response.status_code == 401:
-            raise Unauthenticated(f"{message} (pass --key or set AGENTLOG_KEY)")
+            raise Unauthenticated(f"{message} (pass --key or set AGENTLOG_API_KEY)")
         if response.status_code == 403:
             raise Forbidden(message)
         if response.status_code < 500:

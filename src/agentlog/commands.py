@@ -46,7 +46,9 @@ UrlOption = Annotated[
     str | None,
     typer.Option("--url", help="A running server's API (found by itself when omitted). Env AGENTLOG_URL."),
 ]
-KeyOption = Annotated[str | None, typer.Option("--key", help="An API key, once the server has keys. Env AGENTLOG_KEY.")]
+KeyOption = Annotated[
+    str | None, typer.Option("--key", help="An API key, once the server has keys. Env AGENTLOG_API_KEY.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 DaysOption = Annotated[int, typer.Option("--days", min=1, max=3650, help="Window: the last N days.")]
 
@@ -56,9 +58,9 @@ executions = typer.Typer(help="The seed's management tools: cleanup, stats, metr
 
 @contextmanager
 def _backend(db: str | None, url: str | None, key: str | None = None) -> Iterator[Backend]:
-    settings = Settings.load({"db": db, "url": url, "key": key})
+    settings = Settings.load({"db": db, "url": url, "api_key": key})
     try:
-        backend = connect(settings.db, settings.url or None, settings.key or None)
+        backend = connect(settings.db, settings.url or None, settings.api_key or None)
     except AgentlogError as error:
         _fail(error)
     try:

@@ -26,7 +26,7 @@ class Settings:
 
     db: str = "agentlog.duckdb"
     url: str = ""  # the CLI: a running server's API; empty means find it beside the database
-    key: str = ""  # the CLI: an API key for a server that has keys (AGENTLOG_KEY)
+    api_key: str = ""  # the CLI: an API key for a server that has keys (AGENTLOG_API_KEY, as the exporter)
     host: str = "127.0.0.1"
     grpc_port: int = 4317
     http_port: int = 4318

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +11,9 @@ import pytest
 from opentelemetry import trace
 
 import agentlog
-from tests.conftest import ServerHandle
+from agentlog.store import Database
+from agentlog.store.keys import create_key
+from tests.conftest import ServerHandle, start_server
 from tests.exporter.agents import FAST_EXPORT_MS, expected_triage_cost, triage
 
 Transport = Callable[[ServerHandle], dict[str, Any]]
@@ -84,7 +87,7 @@ def test_a_run_shows_as_running_before_it_ends(server: ServerHandle) -> None:
         (live,) = api(server, "history")
         assert (live["run_id"], live["status"], live["input"]) == (run.run_id, "running", "Is the build green?")
         logs = api(server, "logs", run_id=run.run_id)
-        assert ("planner", "running", "llm") in [(n["id"], n["status"], n["type"]) for n in logs["nodes"]]
+        assert [(n["id"], n["status"], n["type"]) for n in logs["nodes"]] == [("planner", "running", "llm")]
         node.record_usage(input_tokens=100, output_tokens=10)
     assert pipeline.force_flush(timeout_s=10)
     (done,) = api(server, "history")
@@ -155,11 +158,24 @@ def test_configure_again_replaces_the_pipeline_and_the_global_provider_follows(s
     assert server.query("SELECT name FROM spans") == [("after",)]
 
 
-def test_the_api_key_goes_out_as_a_bearer_token(server: ServerHandle) -> None:
-    # The collector does not check keys yet; the request must still be accepted with one.
-    pipeline = to_server(server, api_key="al_test_123", headers={"X-Team": "triage"})
-    assert dict(pipeline.settings.headers or ()) == {"authorization": "Bearer al_test_123", "x-team": "triage"}
-    triage("Login page returns 500")
-    assert pipeline.force_flush(timeout_s=10)
-    assert pipeline.counts().lost == 0
-    assert server.query("SELECT count(*) FROM run_summaries") == [(1,)]
+def test_the_api_key_goes_out_as_a_bearer_token_and_picks_the_tenant(tmp_path: Path) -> None:
+    database = Database.open(tmp_path / "keys.duckdb")
+    cursor = database.cursor()
+    key, _ = create_key(cursor, "acme", "ingest")
+    database.close()
+    server = start_server(db=str(tmp_path / "keys.duckdb"))
+    try:
+        keyless = to_server(server)
+        triage("Login page returns 500")
+        assert keyless.force_flush(timeout_s=10)
+        assert keyless.counts().failed > 0  # refused: this collector wants a key
+        keyless.shutdown()
+
+        pipeline = to_server(server, api_key=key, headers={"X-Team": "triage"})
+        assert dict(pipeline.settings.headers or ()) == {"authorization": f"Bearer {key}", "x-team": "triage"}
+        triage("Login page returns 500")
+        assert pipeline.force_flush(timeout_s=10)
+        assert pipeline.counts().lost == 0
+        assert server.query("SELECT tenant_id, agent FROM run_summaries") == [("acme", "bug-triager")]
+    finally:
+        server.stop()

@@ -196,17 +196,28 @@ def test_generators_keep_their_node_open_but_not_current_between_items(embedded:
     assert generator["end_time"] >= last_fetch  # open until the last item was taken
 
 
-def test_a_generator_closed_early_is_not_a_failure(embedded: agentlog.Pipeline) -> None:
+def test_a_generator_left_early_is_not_a_failure(embedded: agentlog.Pipeline) -> None:
     @agentlog.node
     def numbers() -> Iterator[int]:
         yield from range(100)
+
+    @agentlog.node
+    async def tokens() -> AsyncIterator[str]:
+        for token in ("Se", "ss", "ion", " cookie", " lost"):
+            yield token
+
+    async def stream() -> None:
+        async for token in tokens():
+            if token == "ion":
+                break  # never closed: asyncio finalises it when its loop shuts down
 
     with agentlog.run("sampler") as run:
         for number in numbers():
             if number == 3:
                 break
-    _, generator = spans_of(embedded, run.run_id)
-    assert (generator["name"], generator["status_code"]) == ("numbers", 0)
+        asyncio.run(stream())
+    _, *generators = spans_of(embedded, run.run_id)
+    assert sorted((g["name"], g["status_code"]) for g in generators) == [("numbers", 0), ("tokens", 0)]
 
 
 def test_a_run_inside_another_span_starts_a_new_trace_linked_to_it(embedded: agentlog.Pipeline) -> None:
