@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from tests.api.sdk_runs import SECOND, T0, Step, send_run
+from tests.collector.test_grpc_receiver import export_raw
 from tests.conftest import ServerHandle
+from tests.factories import make_request, make_span, new_span_id, new_trace_id
 
 SEED_HISTORY_FIELDS = {
     "run_id",
@@ -253,3 +255,24 @@ def test_openapi_and_healthz(server: ServerHandle) -> None:
     assert get(server, "/healthz").json()["status"] == "ok"
     page = get(server, "/")
     assert page.status_code == 200 and "agentlog" in page.text
+
+
+def test_a_running_node_shows_its_input_model_and_tool(server: ServerHandle) -> None:
+    trace_id, root_id = new_trace_id(), new_span_id()
+    pending = {"agentlog.span_type": "pending"}
+    root = make_span(trace_id=trace_id, span_id=root_id, name="invoke_agent t", start=T0, duration=0,
+                     attributes={**pending, "gen_ai.agent.name": "t"})  # fmt: skip
+    tool = make_span(trace_id=trace_id, parent_span_id=root_id, name="execute_tool search", start=T0 + 1, duration=0,
+                     attributes={**pending, "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search",
+                                 "gen_ai.tool.call.arguments": '{"q": "flaky test"}'})  # fmt: skip
+    chat = make_span(trace_id=trace_id, parent_span_id=root_id, name="chat", start=T0 + 2, duration=0,
+                     attributes={**pending, "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
+                                 "gen_ai.input.messages": '[{"role": "user"}]'})  # fmt: skip
+    export_raw(server.grpc_endpoint, make_request([root, tool, chat]).SerializeToString())
+    logs = get(server, "/api/v1/agents/logs", run_id=trace_id.hex()).json()
+    assert logs["status"] == "running"
+    nodes = {node["id"]: node for node in logs["nodes"]}
+    assert set(nodes) == {"execute_tool search", "chat"}
+    assert (nodes["execute_tool search"]["status"], nodes["execute_tool search"]["tool"]) == ("running", "search")
+    assert nodes["execute_tool search"]["input"] == '{"q": "flaky test"}'
+    assert (nodes["chat"]["model"], nodes["chat"]["input"]) == ("gpt-4o", '[{"role": "user"}]')

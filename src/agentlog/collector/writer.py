@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
-from agentlog.store import Database, insert_spans, last_commit_seq
+from agentlog.store import Database, commit_spans, last_commit_seq
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -185,12 +185,9 @@ class SpanWriter:
 
     def _commit(self, cursor: Any, tables: list[pa.Table]) -> StoreError | None:
         try:
-            cursor.execute("BEGIN TRANSACTION")
-            new_spans = insert_spans(cursor, tables, self._commit_seq + 1)
-            cursor.execute("COMMIT")
-        except Exception as error:
+            new_spans = commit_spans(cursor, tables, self._commit_seq + 1)
+        except Exception as error:  # any database failure fails these requests, not the writer
             log.exception("commit of %d span table(s) failed", len(tables))
-            self._rollback(cursor)
             return StoreError(f"the database refused the spans: {error}")
         self._commit_seq += 1
         self.transactions += 1
@@ -198,13 +195,6 @@ class SpanWriter:
         if self._on_commit is not None:
             self._on_commit(self._commit_seq)
         return None
-
-    @staticmethod
-    def _rollback(cursor: Any) -> None:
-        try:
-            cursor.execute("ROLLBACK")
-        except Exception:
-            log.debug("rollback after a failed commit found no transaction", exc_info=True)
 
     def _finish(self, group: list[_Pending], error: StoreError | None) -> None:
         with self._condition:

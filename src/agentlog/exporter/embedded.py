@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_spans
-from agentlog.store import Database, insert_spans, last_commit_seq, to_arrow
+from agentlog.store import Database, commit_spans, last_commit_seq, to_arrow
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,9 @@ class DuckDBSpanExporter(SpanExporter):
             if self._closed:
                 return SpanExportResult.FAILURE
             try:
-                self._cursor.execute("BEGIN TRANSACTION")
-                insert_spans(self._cursor, [table], self._commit_seq + 1)
-                self._cursor.execute("COMMIT")
+                commit_spans(self._cursor, [table], self._commit_seq + 1)
             except duckdb.Error:
                 log.exception("agentlog: committing %d spans to %s failed", len(batch), self.database.path)
-                self._rollback()
                 return SpanExportResult.FAILURE
             self._commit_seq += 1
         return SpanExportResult.SUCCESS
@@ -94,9 +91,3 @@ class DuckDBSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True  # every export has committed before it returned
-
-    def _rollback(self) -> None:
-        try:
-            self._cursor.execute("ROLLBACK")
-        except duckdb.Error:
-            log.debug("agentlog: rollback after a failed commit found no transaction", exc_info=True)

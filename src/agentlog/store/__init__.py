@@ -6,9 +6,18 @@ so that moving to DuckLake later is a change of this one package.
 
 from agentlog.store.database import MEMORY, Database
 from agentlog.store.keys import Keyring
-from agentlog.store.spans import insert_spans, last_commit_seq, to_arrow
+from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq, to_arrow
 
 DEFAULT_TENANT = "default"
 """The one tenant of a server without API keys; keys name their own."""
 
-__all__ = ["DEFAULT_TENANT", "MEMORY", "Database", "Keyring", "insert_spans", "last_commit_seq", "to_arrow"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "MEMORY",
+    "Database",
+    "Keyring",
+    "commit_spans",
+    "insert_spans",
+    "last_commit_seq",
+    "to_arrow",
+]

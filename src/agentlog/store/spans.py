@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from agentlog.proto import SpanBatch
 
+log = logging.getLogger(__name__)
 _U64_MASK = (1 << 64) - 1
 _QUERIES = Path(__file__).parent / "queries"
 
@@ -87,7 +90,8 @@ RETURNING tenant_id, (trace_id >> 64)::UBIGINT AS trace_id_hi, (trace_id & {_U64
 
 INSERT_MARKERS = f"""
 INSERT OR IGNORE INTO pending_spans
-SELECT tenant_id, {_TRACE_ID}, span_id, parent_span_id, name, start_time_unix_nano, node_type, attributes, $1
+SELECT tenant_id, {_TRACE_ID}, span_id, parent_span_id, name, start_time_unix_nano, node_type, attributes, $1,
+       input, model, tool_name
 FROM span_batch
 WHERE is_pending
 """
@@ -138,6 +142,21 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
     finally:
         cursor.unregister("span_batch")
     return int(returned.num_rows)
+
+
+def commit_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> int:
+    """``insert_spans`` in a transaction of its own: committed, or rolled back and the error raised."""
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        new_spans = insert_spans(cursor, tables, commit_seq)
+        cursor.execute("COMMIT")
+    except BaseException:
+        try:
+            cursor.execute("ROLLBACK")
+        except duckdb.Error:  # the failure already ended the transaction
+            log.debug("rollback after a failed commit found no transaction", exc_info=True)
+        raise
+    return new_spans
 
 
 def last_commit_seq(cursor: Any) -> int:

@@ -11,8 +11,8 @@ WHERE tenant_id = $tenant AND commit_seq > $after AND commit_seq <= $upto
 UNION ALL
 SELECT printf('%016x', span_id), printf('%016x', parent_span_id),
        name, node_type, 0, NULL, start_time_unix_nano, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, attributes->>'$."input.value"', NULL, NULL, NULL, NULL,
+       model, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, input, NULL, tool_name, NULL, NULL,
        attributes, NULL, true, trace_id, commit_seq
 FROM pending_spans
 WHERE tenant_id = $tenant AND commit_seq > $after AND commit_seq <= $upto
