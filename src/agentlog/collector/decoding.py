@@ -15,7 +15,13 @@ cases: one decoder for both transports and both modes.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -58,9 +64,38 @@ def _decode_to_ipc(
     return sink.getvalue().to_pybytes(), decoded.rejected, decoded.message
 
 
-def _warm_up() -> None:
-    """Run once per worker at start, so the first real request does not pay for the imports."""
+PR_SET_PDEATHSIG = 1  # prctl(2): a signal the kernel sends this process when its parent dies
+
+
+def _start_worker() -> None:
+    """Once per worker: die with the server, let go of its output, and warm up the imports.
+
+    A server killed with SIGKILL cannot shut its pool down; without this its
+    workers would linger, holding the server's stdout open, and whoever waits
+    for that output to end (a supervisor, a test) would wait forever.
+    """
+    _die_with_parent()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     decode_request(b"", "protobuf", "warm-up", 16)
+
+
+def _die_with_parent() -> None:
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+        return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 class Decoder:
@@ -71,7 +106,7 @@ class Decoder:
         self._pool: ProcessPoolExecutor | None = None
         if workers > 0:
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_up)
+            self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
 
     async def decode(self, body: bytes, encoding: Encoding, tenant_id: str) -> Decoded:
         if self._pool is None:
