@@ -42,7 +42,7 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ser
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_authenticated_requests_conform(case: Any, keyed_server: tuple[ServerHandle, str, str]) -> None:
     server, read_key, _ = keyed_server
     response = case.call(base_url=server.api_url, headers={"Authorization": f"Bearer {read_key}"})
@@ -51,7 +51,7 @@ def test_authenticated_requests_conform(case: Any, keyed_server: tuple[ServerHan
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_unauthenticated_requests_conform(case: Any, keyed_server: tuple[ServerHandle, str, str]) -> None:
     server, _, _ = keyed_server
     response = case.call(base_url=server.api_url)

@@ -22,7 +22,7 @@ from agentlog.proto import decode_spans, parse_json, parse_protobuf
 from agentlog.store import Database, insert_spans, to_arrow
 from tests.factories import make_request, make_span
 
-FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 text = st.text(max_size=40)
 scalars = st.one_of(

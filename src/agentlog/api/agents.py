@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -97,11 +98,17 @@ async def get_stats(request: Request) -> Response:
     return ORJSONResponse(await reader.read(run_stats, scope_of(request), query, reader.clock()))
 
 
+def _agent_or_flow(q: QueryParams) -> str | None:
+    """``agent_id``, or the seed's ``flow_id`` for it; both checked even when both are given."""
+    agent_id, flow_id = params.text(q, "agent_id"), params.text(q, "flow_id")
+    return agent_id or flow_id
+
+
 @needs(*READ)
 async def get_metrics(request: Request) -> Response:
     q = request.query_params
     query = MetricsQuery(
-        agent_id=params.text(q, "agent_id") or params.text(q, "flow_id"),
+        agent_id=_agent_or_flow(q),
         days=params.integer(q, "days", stats_module.DEFAULT_DAYS, 1, stats_module.MAX_DAYS),
     )
     reader = reader_of(request)
