@@ -9,6 +9,7 @@ from typing import Any
 
 from agentlog.errors import InvalidRequest
 from agentlog.query.pages import decode_cursor, encode_cursor
+from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
 
@@ -64,9 +65,7 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
         "limit": query.limit + 1,  # one more tells whether there is a next page
         "skip": query.skip,
     }
-    result = cursor.execute(HISTORY_SQL, params)
-    names = [column[0] for column in result.description]
-    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    rows = fetch_dicts(cursor, HISTORY_SQL, params)
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]

@@ -16,6 +16,7 @@ from typing import Any
 
 from agentlog.query.history import run_item
 from agentlog.query.logs import node_json
+from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 
 _SQL = Path(__file__).parent / "sql"
@@ -39,7 +40,7 @@ def latest_cursor(cursor: Any) -> int:
 def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -> list[dict[str, Any]]:
     """Events for commits in (after, upto]: per run, started, its nodes, finished (or updated)."""
     params = {"tenant": scope.tenant_id, "after": after, "upto": upto}
-    runs = _rows(
+    runs = fetch_dicts(
         cursor,
         RUNS_SQL,
         {**params, "user_scope": scope.user_id, "agent": live.agent_id, "user": live.user_id, "trace": live.trace_id},
@@ -47,7 +48,7 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     if not runs:
         return []
     # The runs are already scoped and filtered: their nodes need only the trace list.
-    nodes = _rows(cursor, NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]})
+    nodes = fetch_dicts(cursor, NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]})
     by_run: dict[str, list[dict[str, Any]]] = {}
     for node in nodes:
         by_run.setdefault(f"{node['trace_id']:032x}", []).append(node)
@@ -71,9 +72,3 @@ def _run_events(run: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[s
     elif not run["started_in_range"]:
         listed.append({"type": "run.updated", "run_id": run_id, "run": item})
     return listed
-
-
-def _rows(cursor: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    result = cursor.execute(sql, params)
-    names = [column[0] for column in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

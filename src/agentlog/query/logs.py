@@ -14,6 +14,7 @@ from agentlog.proto.ids import InvalidId, parse_trace_id_hex
 from agentlog.proto.normalize import STATUS_ERROR
 from agentlog.query.history import cents, run_item, tokens, usd
 from agentlog.query.pages import decode_cursor, encode_cursor
+from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
 
@@ -129,12 +130,10 @@ def _offset(cursor: str | None) -> int:
 
 
 def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
-    result = cursor.execute(RUN_SQL, {"tenant": scope.tenant_id, "trace": trace, "user_scope": scope.user_id})
-    names = [column[0] for column in result.description]
-    row = result.fetchone()
-    if row is None:
+    rows = fetch_dicts(cursor, RUN_SQL, {"tenant": scope.tenant_id, "trace": trace, "user_scope": scope.user_id})
+    if not rows:
         raise NotFound(f"no run with run_id {run_id!r}")
-    return dict(zip(names, row, strict=True))
+    return rows[0]
 
 
 def _skeleton(cursor: Any, where: dict[str, Any]) -> list[_Node]:
@@ -184,9 +183,7 @@ def tree_order(nodes: list[_Node], root_span_id: int | None) -> list[tuple[_Node
 def _node_rows(cursor: Any, where: dict[str, Any], ids: list[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    result = cursor.execute(NODES_SQL, {**where, "ids": ids})
-    names = [column[0] for column in result.description]
-    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    rows = fetch_dicts(cursor, NODES_SQL, {**where, "ids": ids})
     by_id: dict[str, dict[str, Any]] = {}
     for row in rows:  # a stored span wins over a stale marker with its id
         if row["span_id"] not in by_id or not row["running"]:

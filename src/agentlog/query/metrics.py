@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agentlog.query.history import usd
+from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import days_ago, iso_utc
 
@@ -28,16 +29,10 @@ def agent_metrics(cursor: Any, scope: Scope, query: MetricsQuery, now_ns: int) -
     since = days_ago(query.days, now_ns)
     params = {"tenant": scope.tenant_id, "user_scope": scope.user_id, "agent": query.agent_id, "since": since}
     facets: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for row in _rows(cursor, NODES_SQL, params):
+    for row in fetch_dicts(cursor, NODES_SQL, params):
         facets[row["agent"]][row["facet"]].append(_facet(row))
-    agents = [_agent(row, facets[row["agent"]]) for row in _rows(cursor, RUNS_SQL, params)]
+    agents = [_agent(row, facets[row["agent"]]) for row in fetch_dicts(cursor, RUNS_SQL, params)]
     return {"agent_id": query.agent_id, "days": query.days, "since": iso_utc(since), "agents": agents}
-
-
-def _rows(cursor: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    result = cursor.execute(sql, params)
-    names = [column[0] for column in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def _agent(row: dict[str, Any], facets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

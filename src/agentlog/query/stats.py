@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agentlog.query.history import cents, usd
+from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import days_ago, iso_utc
 
@@ -25,13 +26,12 @@ class StatsQuery:
 def run_stats(cursor: Any, scope: Scope, query: StatsQuery, now_ns: int) -> dict[str, Any]:
     """Totals and a per-day series; a window with no runs gives zeros, not an error."""
     since = days_ago(query.days, now_ns)
-    result = cursor.execute(
+    rows = fetch_dicts(
+        cursor,
         STATS_SQL,
         {"tenant": scope.tenant_id, "user_scope": scope.user_id, "user": query.user_id,
          "agent": query.agent_id, "since": since},
     )  # fmt: skip
-    names = [column[0] for column in result.description]
-    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
     total = rows[0] if rows and rows[0]["is_total"] else None
     per_day = [row for row in rows if not row["is_total"]]
     return {
