@@ -7,6 +7,7 @@ takes its own cursor (DuckDB connections are not shared across threads).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ MEMORY = ":memory:"
 # second in bench/ingest while recovery after a crash stays quick.
 CHECKPOINT_THRESHOLD = "64MB"
 
+# jemalloc keeps freed memory for reuse; past this much it returns it to the OS.
+ALLOCATOR_FLUSH_THRESHOLD = "16MB"
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def _checked_size(text: str) -> str:
+    """A DuckDB memory size such as ``256MB``; anything else is refused before it reaches SQL."""
+    if not _SIZE.match(text.strip()):
+        raise StoreError(f"memory limit must look like 256MB or 1GB, got {text!r}")
+    return text.strip()
+
 
 class Database:
     """A migrated DuckDB database, file or ``:memory:``."""
@@ -33,8 +45,11 @@ class Database:
         self.schema_version = migrate(connection)
 
     @classmethod
-    def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
+    def open(cls, path: str | Path, *, memory_limit: str | None = None) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        ``memory_limit`` caps DuckDB's own memory (e.g. ``"256MB"``; it spills to
+        disk past it); None leaves DuckDB's default, 80% of the machine."""
         text = str(path)
         if text != MEMORY:
             Path(text).parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +58,11 @@ class Database:
         except duckdb.IOException as error:
             raise StoreError(f"cannot open {text}: {error}") from None
         connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        if memory_limit is not None:
+            connection.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            # Give freed memory back to the system soon, so the process's RSS follows the limit.
+            connection.execute(f"SET allocator_flush_threshold = '{ALLOCATOR_FLUSH_THRESHOLD}'")
+            connection.execute("SET allocator_background_threads = true")
         return cls(connection, text)
 
     def cursor(self) -> Any:
