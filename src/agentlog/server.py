@@ -87,7 +87,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed."""
     if settings.db == MEMORY or not Path(settings.db).exists():
         check_exposure(settings, Keyring())  # a new database has no keys: refuse before creating it
-    database = Database.open(settings.db, memory_limit=settings.memory_limit)
+    database = Database.open(settings.db, memory_limit=settings.memory_limit or None)
     loop = asyncio.get_running_loop()
     cursor = database.cursor()
     feed = LiveFeed(last_commit_seq(cursor))

@@ -40,7 +40,9 @@ class Settings:
     max_http_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
     max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH
-    memory_limit: str = "256MB"  # DuckDB's own memory in the server (it spills to disk past it)
+    # DuckDB's own memory in the server, e.g. "1GB" ("": DuckDB's default, 80% of RAM). 256MB made
+    # retention's deletes on a 1M-run store fail with Out of Memory (bench/retention), so no default cap.
+    memory_limit: str = ""
     decode_workers: int = max(1, (os.cpu_count() or 2) - 1)  # processes decoding OTLP; 0: on the event loop
     max_connections: int = 1000  # concurrent HTTP requests per port, and gRPC calls; past it 503 / RESOURCE_EXHAUSTED
     body_timeout_seconds: float = 30.0  # an HTTP body must arrive within this (slow clients get 408)
