@@ -276,3 +276,19 @@ def test_a_running_node_shows_its_input_model_and_tool(server: ServerHandle) -> 
     assert (nodes["execute_tool search"]["status"], nodes["execute_tool search"]["tool"]) == ("running", "search")
     assert nodes["execute_tool search"]["input"] == '{"q": "flaky test"}'
     assert (nodes["chat"]["model"], nodes["chat"]["input"]) == ("gpt-4o", '[{"role": "user"}]')
+
+
+def test_runs_whose_ids_differ_only_in_the_low_bits_stay_apart(server: ServerHandle) -> None:
+    # Bound as a plain integer, a trace id this size would be compared as a DOUBLE (53 bits):
+    # these two ids would then be equal. bench/query found it; every trace id parameter is cast.
+    first, second = bytes.fromhex("6167656e746c6f670000000100000006"), bytes.fromhex("6167656e746c6f670000000100000011")
+    for trace_id, name in ((first, "first-step"), (second, "second-step")):
+        root = make_span(trace_id=trace_id, name=f"invoke_agent {name}", start=T0)
+        step = make_span(trace_id=trace_id, parent_span_id=root.span_id, name=name, start=T0 + 1)
+        export_raw(server.grpc_endpoint, make_request([root, step]).SerializeToString())
+    for trace_id, name in ((first, "first-step"), (second, "second-step")):
+        logs = get(server, "/api/v1/agents/logs", run_id=trace_id.hex()).json()
+        assert (logs["run_id"], [node["id"] for node in logs["nodes"]]) == (trace_id.hex(), [name])
+    assert get(server, "/api/v1/agents/logs", run_id=first.hex()[:30]).status_code == 400  # prefix of both: ambiguous
+    history = get(server, "/api/v1/agents/history", since="1900-01-01").json()
+    assert {run["run_id"] for run in history} == {first.hex(), second.hex()}

@@ -23,5 +23,6 @@ def export_table(cursor: Any, scope: Scope, table: str, since_ns: int) -> pa.Tab
     sql = EXPORTS[table]
     if scope.user_id is not None:
         raise InvalidRequest("export is for tenant-wide keys; a key bound to a user cannot export")
-    arrow: pa.Table = cursor.execute(sql, {"tenant": scope.tenant_id, "since": since_ns}).to_arrow_table()
+    since = min(since_ns, 2**63 - 1)  # timestamps in DuckDB are signed 64-bit nanoseconds
+    arrow: pa.Table = cursor.execute(sql, {"tenant": scope.tenant_id, "since": since}).to_arrow_table()
     return arrow

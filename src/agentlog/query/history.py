@@ -61,7 +61,7 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
         "since": query.since_ns,
         "until": query.until_ns,
         "after_ns": after_ns,
-        "after_trace": after_trace,
+        "after_trace": None if after_trace is None else str(after_trace),
         "limit": query.limit + 1,  # one more tells whether there is a next page
         "skip": query.skip,
     }

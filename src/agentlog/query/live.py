@@ -43,7 +43,13 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     runs = fetch_dicts(
         cursor,
         RUNS_SQL,
-        {**params, "user_scope": scope.user_id, "agent": live.agent_id, "user": live.user_id, "trace": live.trace_id},
+        {
+            **params,
+            "user_scope": scope.user_id,
+            "agent": live.agent_id,
+            "user": live.user_id,
+            "trace": None if live.trace_id is None else str(live.trace_id),
+        },
     )
     if not runs:
         return []

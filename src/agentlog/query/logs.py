@@ -50,7 +50,7 @@ MIN_PREFIX = 8
 
 PREFIX_SQL = """
 SELECT trace_id FROM run_rollups
-WHERE tenant_id = $tenant AND trace_id BETWEEN $low AND $high
+WHERE tenant_id = $tenant AND trace_id BETWEEN $low::UHUGEINT AND $high::UHUGEINT
 LIMIT 2
 """
 
@@ -85,7 +85,12 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
     trace = resolve_run_id(cursor, scope, query.run_id)
     offset = _offset(query.cursor)
     run = _run(cursor, scope, trace, query.run_id)
-    where = {"tenant": scope.tenant_id, "trace": trace, "first_seq": run["first_seq"], "last_seq": run["commit_seq"]}
+    where = {
+        "tenant": scope.tenant_id,
+        "trace": str(trace),
+        "first_seq": run["first_seq"],
+        "last_seq": run["commit_seq"],
+    }
     skeleton = _skeleton(cursor, where)
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
     page = order[offset : offset + query.limit]
@@ -130,7 +135,7 @@ def _offset(cursor: str | None) -> int:
 
 
 def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
-    rows = fetch_dicts(cursor, RUN_SQL, {"tenant": scope.tenant_id, "trace": trace, "user_scope": scope.user_id})
+    rows = fetch_dicts(cursor, RUN_SQL, {"tenant": scope.tenant_id, "trace": str(trace), "user_scope": scope.user_id})
     if not rows:
         raise NotFound(f"no run with run_id {run_id!r}")
     return rows[0]

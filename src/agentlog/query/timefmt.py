@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from agentlog.errors import InvalidRequest
 
 _NS = 1_000_000_000
+MAX_UNIX_NANO = 2**64 - 1
 _MS_PER_MINUTE = 60_000
 _MS_PER_HOUR = 3_600_000
 
@@ -47,9 +48,11 @@ def parse_time(text: str, name: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        return int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)) * 1000
+        unix_nano = int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)) * 1000
     except OverflowError:
         raise InvalidRequest(f"{name} is out of range: {text!r}") from None
+    # OTLP times are unsigned 64-bit nanoseconds: 1970 to 2554 is the whole range a span can have.
+    return min(max(0, unix_nano), MAX_UNIX_NANO)
 
 
 def days_ago(days: int, now_ns: int) -> int:

@@ -22,7 +22,7 @@ SELECT (trace_id >> 64)::UBIGINT, (trace_id & 18446744073709551615)::UBIGINT, sp
        coalesce(input_tokens, 0), coalesce(cache_read_tokens, 0), coalesce(output_tokens, 0), start_time_unix_nano,
        cost_usd
 FROM stored_spans
-WHERE tenant_id = $tenant AND start_time_unix_nano >= $since
+WHERE tenant_id = $tenant AND start_time_unix_nano >= $since::UBIGINT
   AND cost_source IN ('computed', 'unknown') AND model IS NOT NULL AND NOT coalesce(usage_aggregated, false)
 """
 

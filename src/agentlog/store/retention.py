@@ -27,7 +27,8 @@ CREATE OR REPLACE TEMP TABLE expired_runs AS
 SELECT tenant_id, trace_id, first_seq, commit_seq
 FROM run_summaries
 WHERE tenant_id = $tenant
-  AND ((ended_ns IS NOT NULL AND ended_ns < $cutoff) OR (ended_ns IS NULL AND started_ns < $abandoned))
+  AND ((ended_ns IS NOT NULL AND ended_ns < $cutoff::UBIGINT)
+       OR (ended_ns IS NULL AND started_ns < $abandoned::UBIGINT))
 LIMIT $batch
 """
 
@@ -35,7 +36,8 @@ COUNT_EXPIRED = """
 SELECT count(*), coalesce(sum(r.span_count), 0)
 FROM run_summaries s JOIN run_rollups r USING (tenant_id, trace_id)
 WHERE s.tenant_id = $tenant
-  AND ((s.ended_ns IS NOT NULL AND s.ended_ns < $cutoff) OR (s.ended_ns IS NULL AND s.started_ns < $abandoned))
+  AND ((s.ended_ns IS NOT NULL AND s.ended_ns < $cutoff::UBIGINT)
+       OR (s.ended_ns IS NULL AND s.started_ns < $abandoned::UBIGINT))
 """
 
 # The expired runs are the oldest, so their commit_seq range is the oldest row

@@ -12,8 +12,8 @@ WHERE tenant_id = $tenant
   AND ($user IS NULL OR user_id = $user)
   AND ($session IS NULL OR session_id = $session)
   AND ($status IS NULL OR status = $status)
-  AND ($since IS NULL OR started_ns >= $since)
-  AND ($until IS NULL OR started_ns < $until)
-  AND ($after_ns IS NULL OR started_ns < $after_ns OR (started_ns = $after_ns AND trace_id < $after_trace))
+  AND ($since::UBIGINT IS NULL OR started_ns >= $since::UBIGINT)
+  AND ($until::UBIGINT IS NULL OR started_ns < $until::UBIGINT)
+  AND ($after_ns::UBIGINT IS NULL OR started_ns < $after_ns::UBIGINT OR (started_ns = $after_ns::UBIGINT AND trace_id < $after_trace::UHUGEINT))
 ORDER BY started_ns DESC, trace_id DESC
 LIMIT $limit OFFSET $skip

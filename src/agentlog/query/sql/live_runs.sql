@@ -14,5 +14,5 @@ WHERE r.tenant_id = $tenant
   AND ($user_scope IS NULL OR r.user_id = $user_scope)
   AND ($agent IS NULL OR r.agent = $agent OR r.agent_id = $agent)
   AND ($user IS NULL OR r.user_id = $user)
-  AND ($trace IS NULL OR r.trace_id = $trace)
+  AND ($trace::UHUGEINT IS NULL OR r.trace_id = $trace::UHUGEINT)
 ORDER BY r.commit_seq, r.started_ns

@@ -5,7 +5,7 @@ WITH r AS (
     WHERE tenant_id = $tenant
       AND ($user_scope IS NULL OR user_id = $user_scope)
       AND ($agent IS NULL OR agent = $agent OR agent_id = $agent)
-      AND started_ns >= $since
+      AND started_ns >= $since::UBIGINT
 ),
 n AS (
     SELECT r.agent, s.node_type, s.model, s.tool_name, s.status_code = 2 AS failed,

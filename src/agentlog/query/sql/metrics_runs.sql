@@ -14,6 +14,6 @@ FROM run_summaries
 WHERE tenant_id = $tenant
   AND ($user_scope IS NULL OR user_id = $user_scope)
   AND ($agent IS NULL OR agent = $agent OR agent_id = $agent)
-  AND started_ns >= $since
+  AND started_ns >= $since::UBIGINT
 GROUP BY agent
 ORDER BY runs DESC, agent

@@ -5,7 +5,7 @@ SELECT printf('%016x', span_id) AS span_id, printf('%016x', parent_span_id) AS p
        usage_aggregated, cost_usd, cost_source, input, output, tool_name, error_type, error_message,
        attributes, events, false AS running
 FROM stored_spans
-WHERE tenant_id = $tenant AND trace_id = $trace AND commit_seq BETWEEN $first_seq AND $last_seq
+WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT AND commit_seq BETWEEN $first_seq AND $last_seq
   AND list_contains($ids, printf('%016x', span_id))
 UNION ALL
 SELECT printf('%016x', span_id), printf('%016x', parent_span_id),
@@ -14,4 +14,4 @@ SELECT printf('%016x', span_id), printf('%016x', parent_span_id),
        NULL, NULL, NULL, input, NULL, tool_name, NULL, NULL,
        attributes, NULL, true
 FROM pending_spans
-WHERE tenant_id = $tenant AND trace_id = $trace AND list_contains($ids, printf('%016x', span_id))
+WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT AND list_contains($ids, printf('%016x', span_id))

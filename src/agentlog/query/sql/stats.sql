@@ -8,7 +8,7 @@ WITH r AS (
       AND ($user_scope IS NULL OR user_id = $user_scope)
       AND ($user IS NULL OR user_id = $user)
       AND ($agent IS NULL OR agent = $agent OR agent_id = $agent)
-      AND started_ns >= $since
+      AND started_ns >= $since::UBIGINT
 )
 SELECT
     GROUPING(day) = 1 AS is_total,
