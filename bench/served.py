@@ -1,0 +1,101 @@
+"""The real server on a copy of a benchmark store, with its API port; and what a report says about the machine."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+import ingest
+from agentlog.settings import Settings
+
+# The server's own retention schedule would delete the store's older half as
+# soon as it starts (the default keeps 30 days): the benchmarks decide when
+# anything is deleted. ``env`` keeps the server process's pid (it execs).
+SERVER_ENV = {"AGENTLOG_RETENTION_DAYS": "0"}
+
+
+def memory_limit(given: str | None) -> str:
+    """What DuckDB's memory limit in the server is: ``given`` (--memory-limit), else the server's default."""
+    if given:
+        return given
+    default = Settings().memory_limit
+    return f"{default} (the server's default)" if default else "none (DuckDB's default: 80% of the RAM)"
+
+
+class StoreServer(ingest.Server):
+    """``agentlog serve`` on ``db_path`` (bench/ingest.py's Server), also knowing its API port.
+
+    ``memory_limit``: AGENTLOG_MEMORY_LIMIT for the server (None: its default)."""
+
+    def __init__(
+        self, db_path: Path, log_path: Path, *, memory_limit: str | None = None, startup_timeout: float = 120.0
+    ) -> None:
+        env = {**SERVER_ENV, **({"AGENTLOG_MEMORY_LIMIT": memory_limit} if memory_limit else {})}
+        command = " ".join(
+            ["env", *(f"{key}={shlex.quote(value)}" for key, value in env.items()), "{python} -m agentlog"]
+        )
+        started = time.perf_counter()
+        super().__init__(command, db_path, log_path, startup_timeout)
+        self.startup_seconds = time.perf_counter() - started
+        ports = [re.search(r"API and web page on http://\S+:(\d+)/", line) for line in self.output]
+        found = [int(match.group(1)) for match in ports if match]
+        if not found:
+            self.stop()
+            raise RuntimeError(f"the server did not say its API port: {self.output}")
+        self.api_port = found[0]
+        self.url = f"http://127.0.0.1:{self.api_port}"
+
+
+def database_size(path: Path) -> dict[str, Any]:
+    """The file's size and DuckDB's view of it (used and free blocks), opened read-only: no server may hold it."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        row = connection.execute(
+            "SELECT total_blocks, used_blocks, free_blocks, block_size FROM pragma_database_size()"
+        ).fetchone()
+    assert row is not None
+    total, used, free, block_size = (int(value) for value in row)
+    return {
+        "file_bytes": path.stat().st_size,
+        "total_blocks": total,
+        "used_blocks": used,
+        "free_blocks": free,
+        "block_size": block_size,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """bench/ingest.py's description of the machine, and how busy it was over the last minute."""
+    described = ingest.machine()
+    described["loadavg_at_start"] = os.getloadavg()
+    return described
+
+
+class CpuMeter:
+    """CPU used by the server and by the rest of the machine (the benchmark itself included) between reads."""
+
+    def __init__(self, server: ingest.Server) -> None:
+        self.server = server
+        self.reset()
+
+    def _read(self) -> tuple[float, float, float]:
+        return time.perf_counter(), self.server.cpu_seconds(), ingest.system_cpu_seconds()
+
+    def reset(self) -> None:
+        self._marks = self._read()
+
+    def read(self) -> dict[str, float]:
+        """Cores used since the last reset: by the server, and by every other process."""
+        wall0, server0, system0 = self._marks
+        wall, server, system = self._read()
+        seconds = wall - wall0
+        return {
+            "seconds": seconds,
+            "server_cores": (server - server0) / seconds,
+            "other_cores": max(0.0, (system - system0) - (server - server0)) / seconds,
+        }
