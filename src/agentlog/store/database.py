@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from agentlog.errors import StoreError
-from agentlog.store.migrate import migrate
+from agentlog.store.migrate import create_views, migrate
 
 MEMORY = ":memory:"
 
@@ -43,6 +43,7 @@ class Database:
         self._connection = connection
         self.path = path
         self.schema_version = migrate(connection)
+        create_views(connection)
 
     @classmethod
     def open(cls, path: str | Path, *, memory_limit: str | None = None) -> Database:

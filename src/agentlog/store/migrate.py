@@ -1,4 +1,4 @@
-"""Schema versions: numbered .sql files applied in order, each in its own transaction.
+"""Schema versions: numbered .sql files applied in order, each in its own transaction; then the views.
 
 ``migrations/NNNN_name.sql`` is version NNNN. The table ``agentlog_schema``
 records what was applied; opening a database applies whatever is newer, so a
@@ -16,6 +16,10 @@ from typing import Any
 from agentlog.errors import SchemaTooNew
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VIEWS_DIR = Path(__file__).parent / "views"
+VIEWS = ("run_summaries", "spans", "nodes", "runs", "agents")
+"""Views are not data: each open re-creates them from ``views/<name>.sql``, in this order
+(a view may read the ones before it), so changing one needs no migration."""
 _FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 _CREATE_VERSION_TABLE = """
@@ -78,3 +82,15 @@ def migrate(connection: Any, migrations: list[Migration] | None = None) -> int:
             raise
         version = migration.version
     return version
+
+
+def create_views(connection: Any, directory: Path = VIEWS_DIR) -> None:
+    """(Re)create every view in ``VIEWS``, in one transaction."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        for name in VIEWS:
+            connection.execute((directory / f"{name}.sql").read_text())
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

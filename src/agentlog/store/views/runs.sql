@@ -1,0 +1,31 @@
+-- One row per run, as the history shows it.
+CREATE OR REPLACE VIEW runs AS
+SELECT
+    tenant_id,
+    run_id,
+    status,
+    agent,
+    agent_id,
+    user_id,
+    session_id,
+    service_name,
+    input,
+    output,
+    make_timestamp_ns(started_ns::BIGINT) AS started_at,
+    make_timestamp_ns(ended_ns::BIGINT) AS ended_at,
+    (ended_ns::HUGEINT - started_ns::HUGEINT) / 1e6 AS duration_ms,
+    node_count,
+    successful_nodes,
+    failed_nodes,
+    input_tokens,
+    output_tokens,
+    cache_read_tokens,
+    reasoning_tokens,
+    total_tokens,
+    cost_usd,
+    cost_source,
+    models,
+    error_node,
+    error_type,
+    error_message
+FROM run_summaries;
