@@ -275,7 +275,12 @@ SELECT
     session_id,
     CASE WHEN role = 'tool' THEN tool END AS tool_name,
     CASE WHEN tool_failed THEN 'TimeoutError' END AS error_type,
-    CASE WHEN tool_failed THEN 'tool timed out after 30 s' END AS error_message
+    CASE WHEN tool_failed THEN 'tool timed out after 30 s' END AS error_message,
+    -- every input and output here is an attribute's string value, kept there alone (as ingest does)
+    CASE role WHEN 'tool' THEN 'gen_ai.tool.call.arguments' WHEN 'retriever' THEN 'input.value'
+              ELSE 'gen_ai.input.messages' END AS input_key,
+    CASE role WHEN 'tool' THEN 'gen_ai.tool.call.result' WHEN 'retriever' THEN 'output.value'
+              ELSE 'gen_ai.output.messages' END AS output_key
 FROM w
 ORDER BY i, j
 """
@@ -285,31 +290,26 @@ STORED_COLUMNS = """tenant_id, trace_id, span_id, parent_span_id, trace_state, f
     scope_name, scope_version, attributes, events, links, dropped_attributes_count, dropped_events_count,
     dropped_links_count, node_type, agent_name, agent_id, model, provider, input_tokens, output_tokens,
     cache_read_tokens, reasoning_tokens, total_tokens, usage_aggregated, cost_usd, cost_source, input, output,
-    user_id, session_id, tool_name, error_type, error_message"""
+    user_id, session_id, tool_name, error_type, error_message, input_key, output_key"""
 
+_STORED_VALUES = STORED_COLUMNS.replace("trace_id,", "(trace_id_hi::UHUGEINT << 64) | trace_id_lo,", 1).replace(
+    " input, output,",
+    " NULL, NULL,",  # kept in the attributes alone, as input_key / output_key say
+)
 INSERT_SQL = f"""
 INSERT INTO stored_spans ({STORED_COLUMNS}, commit_seq)
-SELECT {STORED_COLUMNS.replace("trace_id,", "(trace_id_hi::UHUGEINT << 64) | trace_id_lo,", 1)}, $seq
+SELECT {_STORED_VALUES}, $seq
 FROM bench_spans
 """
 
-# What INSERT_SPANS ... RETURNING hands the fold (agentlog.store.spans), here: every span is new.
-NEW_SPANS_SQL = """
-CREATE OR REPLACE TEMP TABLE new_spans AS
+# The fold reads the transaction's spans (and live-status markers: a bulk load has none) from span_batch.
+SPAN_BATCH_SQL = """
+CREATE OR REPLACE TEMP TABLE span_batch AS
 SELECT tenant_id, trace_id_hi, trace_id_lo, span_id, parent_span_id, name, start_time_unix_nano,
        end_time_unix_nano, status_code, status_message, service_name, node_type, agent_name, agent_id, model,
        input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, usage_aggregated, cost_usd,
-       cost_source, input, output, user_id, session_id, error_type, error_message
+       cost_source, input, output, user_id, session_id, error_type, error_message, false AS is_pending
 FROM bench_spans
-"""
-
-# The fold also reads the transaction's live-status markers from span_batch; a bulk load has none.
-EMPTY_SPAN_BATCH_SQL = """
-CREATE OR REPLACE TEMP TABLE span_batch AS
-SELECT tenant_id, trace_id_hi, trace_id_lo, span_id, parent_span_id, name, start_time_unix_nano, service_name,
-       node_type, agent_name, agent_id, input, user_id, session_id, false AS is_pending
-FROM bench_spans
-LIMIT 0
 """
 
 
@@ -428,15 +428,14 @@ def build(path: Path, runs: int, *, chunk_runs: int = CHUNK_RUNS, progress: bool
         )  # fmt: skip
         cursor.execute(SPANS_SQL, {"slot": SLOT_NS, "tenant": TENANT})
         cursor.execute(INSERT_SQL, {"seq": seq})
-        cursor.execute(NEW_SPANS_SQL)
-        cursor.execute(EMPTY_SPAN_BATCH_SQL)
+        cursor.execute(SPAN_BATCH_SQL)
         cursor.execute(FOLD_RUNS, [seq])
         spans += cursor.execute("SELECT count(*) FROM bench_spans").fetchone()[0]
         cursor.execute("COMMIT")
         if progress and (seq % 20 == 0 or first + count == runs):
             elapsed = time.perf_counter() - started
             print(f"  {first + count:>9,} runs, {spans:>11,} spans, {elapsed:6.1f} s", flush=True)
-    for table in ("bench_runs", "bench_spans", "new_spans", "span_batch", "bench_text", "bench_models"):
+    for table in ("bench_runs", "bench_spans", "span_batch", "bench_text", "bench_models"):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     info = _describe(cursor, path, runs, spans, t0_ns, t_end_ns, big)
     cursor.close()

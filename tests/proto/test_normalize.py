@@ -49,9 +49,27 @@ def json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+# Where input/output came from (a storage detail) is checked by test_text_keys alone.
+PROVENANCE = ("input_key", "output_key")
+
+
 def columns(canonical: Canonical, *only: str) -> dict[str, Any]:
     row = canonical._asdict()
-    return {key: row[key] for key in only} if only else row
+    return {key: row[key] for key in only} if only else {k: v for k, v in row.items() if k not in PROVENANCE}
+
+
+def test_text_keys_name_the_attribute_only_when_the_text_is_its_value() -> None:
+    verbatim = run("chat", {"gen_ai.input.messages": "[1]", "input.value": "ignored", "output.value": "done"})
+    assert columns(verbatim, "input", "input_key", "output", "output_key") == {
+        "input": "[1]",
+        "input_key": "gen_ai.input.messages",
+        "output": "done",
+        "output_key": "output.value",
+    }
+    structured = run("chat", {"gen_ai.input.messages": ["a", "b"], "gen_ai.prompt.0.content": "hi"})
+    assert columns(structured, "input", "input_key") == {"input": json_text(["a", "b"]), "input_key": None}
+    flattened = run("chat", {"gen_ai.completion.0.content": "hi"})
+    assert columns(flattened, "output", "output_key") == {"output": json_text([{"content": "hi"}]), "output_key": None}
 
 
 NO_ERROR = {"error_type": None, "error_message": None}

@@ -46,6 +46,10 @@ class Canonical(NamedTuple):
     tool_name: str | None
     error_type: str | None
     error_message: str | None
+    # The attribute ``input`` / ``output`` is the string value of, when it is one
+    # verbatim: the store then keeps the text once, in ``attributes``.
+    input_key: str | None
+    output_key: str | None
 
 
 CANONICAL_COLUMNS: tuple[str, ...] = Canonical._fields
@@ -84,6 +88,12 @@ def normalize(
     tool_name = _first_str(attributes, c.TOOL_NAME)
     if tool_name is None and node_type == "tool":
         tool_name = _first_str(attributes, ("traceloop.entity.name",)) or name
+    input_text, input_key = _text(attributes, c.INPUT, max_length)
+    if input_text is None:
+        input_text = _flattened(attributes, c.FLATTENED_INPUT_PREFIX, max_length)
+    output_text, output_key = _text(attributes, c.OUTPUT, max_length)
+    if output_text is None:
+        output_text = _flattened(attributes, c.FLATTENED_OUTPUT_PREFIX, max_length)
     return Canonical(
         node_type,
         _first_str(attributes, c.AGENT_NAME),
@@ -98,13 +108,15 @@ def normalize(
         usage.aggregated,
         cost,
         source,
-        _text(attributes, c.INPUT, max_length) or _flattened(attributes, c.FLATTENED_INPUT_PREFIX, max_length),
-        _text(attributes, c.OUTPUT, max_length) or _flattened(attributes, c.FLATTENED_OUTPUT_PREFIX, max_length),
+        input_text,
+        output_text,
         _first_str(attributes, c.USER_ID),
         _first_str(attributes, c.SESSION_ID),
         tool_name,
         error_type,
         error_message,
+        input_key,
+        output_key,
     )
 
 
@@ -298,12 +310,13 @@ def _flattened(attributes: Attributes, prefix: str, max_length: int) -> str | No
     return truncate(orjson.dumps(ordered).decode(), max_length)
 
 
-def _text(attributes: Attributes, keys: Sequence[str], max_length: int) -> str | None:
+def _text(attributes: Attributes, keys: Sequence[str], max_length: int) -> tuple[str | None, str | None]:
+    """The first non-empty value of ``keys`` as text, and its key when the text is the value itself."""
     for key in keys:
         value = attributes.get(key)
         if value is None or value == "":
             continue
         if isinstance(value, str):
-            return value
-        return truncate(orjson.dumps(value).decode(), max_length)
-    return None
+            return value, key
+        return truncate(orjson.dumps(value).decode(), max_length), None
+    return None, None

@@ -66,26 +66,60 @@ ARROW_SCHEMA = pa.schema(
         ("tool_name", pa.string()),
         ("error_type", pa.string()),
         ("error_message", pa.string()),
+        ("input_key", pa.string()),
+        ("output_key", pa.string()),
     ]
 )
 
 _STORED = [name for name in ARROW_SCHEMA.names if name not in ("trace_id_hi", "trace_id_lo", "is_pending")]
 _TRACE_ID = "(trace_id_hi::UHUGEINT << 64) | trace_id_lo"
+# The text stays in `attributes` alone when it is an attribute's value verbatim (span_text() reads it).
+_STORED_VALUES = {
+    "input": "CASE WHEN input_key IS NULL THEN input END",
+    "output": "CASE WHEN output_key IS NULL THEN output END",
+}
 
-# OR IGNORE: a span already stored (a client's retry) is skipped, never doubled;
-# RETURNING hands back exactly the spans that were new, for the roll-up (the
-# trace id in halves again: Arrow would turn a UHUGEINT into a lossy decimal).
+# The keys of the batch, copied into DuckDB once: the duplicate check and the
+# marker clean-up join on them (joins must not read the Arrow table itself:
+# DuckDB pushes join filters into Arrow scans as Python ints, which overflow
+# on ids above 2**63).
+BATCH_KEYS = f"""
+CREATE OR REPLACE TEMP TABLE batch_keys AS
+SELECT "row", tenant_id, {_TRACE_ID} AS trace_id, span_id, is_pending
+FROM span_batch
+"""
+
+# The oldest commit of the runs this batch adds spans to: only spans of runs
+# already stored can be duplicates, and only from that commit on.
+KNOWN_RUNS_FIRST_SEQ = """
+SELECT min(r.first_seq)
+FROM run_rollups r
+SEMI JOIN batch_keys b ON b.tenant_id = r.tenant_id AND b.trace_id = r.trace_id AND NOT b.is_pending
+"""
+
+# Spans of the batch stored before, looked for from commit $1 on.
+STORED_DUPLICATES = """
+SELECT b."row"
+FROM batch_keys b
+SEMI JOIN (
+    SELECT tenant_id, trace_id, span_id FROM stored_spans WHERE commit_seq >= $1
+) s ON s.tenant_id = b.tenant_id AND s.trace_id = b.trace_id AND s.span_id = b.span_id
+WHERE NOT b.is_pending
+"""
+
+# Spans repeated inside the batch (a retry queued behind its original): all but the first.
+REPEATED_ROWS = """
+SELECT "row"
+FROM batch_keys
+WHERE NOT is_pending
+QUALIFY row_number() OVER (PARTITION BY tenant_id, trace_id, span_id ORDER BY "row") > 1
+"""
+
 INSERT_SPANS = f"""
-INSERT OR IGNORE INTO stored_spans ({", ".join(["tenant_id", "trace_id", *_STORED[1:], "commit_seq"])})
-SELECT tenant_id, {_TRACE_ID}, {", ".join(_STORED[1:])}, $1
+INSERT INTO stored_spans ({", ".join(["tenant_id", "trace_id", *_STORED[1:], "commit_seq"])})
+SELECT tenant_id, {_TRACE_ID}, {", ".join(_STORED_VALUES.get(name, name) for name in _STORED[1:])}, $1
 FROM span_batch
 WHERE NOT is_pending
-RETURNING tenant_id, (trace_id >> 64)::UBIGINT AS trace_id_hi, (trace_id & {_U64_MASK})::UBIGINT AS trace_id_lo,
-          span_id, parent_span_id, name, start_time_unix_nano, end_time_unix_nano,
-          status_code, status_message, service_name, node_type, agent_name, agent_id, model,
-          input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
-          usage_aggregated, cost_usd, cost_source, input, output, user_id, session_id,
-          error_type, error_message
 """
 
 INSERT_MARKERS = f"""
@@ -99,10 +133,11 @@ WHERE is_pending
 # A marker's job is done once its span is stored.
 DELETE_ANSWERED_MARKERS = """
 DELETE FROM pending_spans
-USING new_spans
-WHERE pending_spans.tenant_id = new_spans.tenant_id
-  AND pending_spans.trace_id = (new_spans.trace_id_hi::UHUGEINT << 64) | new_spans.trace_id_lo
-  AND pending_spans.span_id = new_spans.span_id
+USING batch_keys
+WHERE NOT batch_keys.is_pending
+  AND pending_spans.tenant_id = batch_keys.tenant_id
+  AND pending_spans.trace_id = batch_keys.trace_id
+  AND pending_spans.span_id = batch_keys.span_id
 """
 
 FOLD_RUNS = (_QUERIES / "fold_runs.sql").read_text()
@@ -125,23 +160,33 @@ def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
 def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> int:
     """Insert spans and markers, fold them into ``runs``; returns how many spans were new."""
     span_batch = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    span_batch = span_batch.append_column("row", pa.array(range(span_batch.num_rows), pa.int64()))
     cursor.register("span_batch", span_batch)
     try:
-        returned = cursor.execute(INSERT_SPANS, [commit_seq]).to_arrow_table()
-        # Copied into DuckDB before any join: DuckDB pushes join filters into
-        # Arrow scans as Python ints, which overflow on ids above 2**63.
-        cursor.register("returned_spans", returned)
-        try:
-            cursor.execute("CREATE OR REPLACE TEMP TABLE new_spans AS SELECT * FROM returned_spans")
-        finally:
-            cursor.unregister("returned_spans")
+        cursor.execute(BATCH_KEYS)
+        duplicates = _duplicate_rows(cursor)
+        if duplicates:
+            cursor.unregister("span_batch")
+            span_batch = span_batch.filter(pc.invert(pc.is_in(span_batch.column("row"), pa.array(duplicates))))
+            cursor.register("span_batch", span_batch)
+        cursor.execute(INSERT_SPANS, [commit_seq])
         if pc.any(span_batch.column("is_pending")).as_py():
             cursor.execute(INSERT_MARKERS, [commit_seq])
         cursor.execute(DELETE_ANSWERED_MARKERS)
         cursor.execute(FOLD_RUNS, [commit_seq])
+        markers = pc.sum(span_batch.column("is_pending")).as_py() or 0
     finally:
         cursor.unregister("span_batch")
-    return int(returned.num_rows)
+    return int(span_batch.num_rows - markers)
+
+
+def _duplicate_rows(cursor: Any) -> list[int]:
+    """The batch rows that are spans stored already, or repeats of an earlier row."""
+    rows = {row for (row,) in cursor.execute(REPEATED_ROWS).fetchall()}
+    (first_seq,) = cursor.execute(KNOWN_RUNS_FIRST_SEQ).fetchone()
+    if first_seq is not None:
+        rows.update(row for (row,) in cursor.execute(STORED_DUPLICATES, [first_seq]).fetchall())
+    return sorted(rows)
 
 
 def commit_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> int:

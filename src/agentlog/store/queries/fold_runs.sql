@@ -1,8 +1,11 @@
 -- Fold the spans and markers of one transaction into `runs`.
--- new_spans: the spans this transaction inserted (duplicates already dropped);
--- span_batch rows with is_pending: its live-status markers. $1: its commit_seq.
+-- span_batch: the spans this transaction inserted (duplicates already dropped)
+-- and, where is_pending, its live-status markers. $1: its commit_seq.
 -- A marker shares its key with the span it announces; `marker` (false < true)
--- lets the real span's values win over the marker's.
+-- lets the real span's values win over the marker's. Within the batch each
+-- STRUCT is picked by arg_min on its leading fields alone (comparing whole
+-- structs would build sort keys of their texts: most of the fold's time); the
+-- merge with the stored run compares whole structs, which orders them the same.
 -- Usage and cost add up over spans whose usage is their own (own_usage); on
 -- agent and chain spans it goes to the fallback_* columns, which a run uses
 -- only when no other span reports usage (migration 0008); aggregated usage
@@ -15,7 +18,8 @@ WITH source AS (
            input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
            usage_aggregated, cost_usd, cost_source, input, output, user_id, session_id,
            error_type, error_message, false AS is_marker
-    FROM new_spans
+    FROM span_batch
+    WHERE NOT is_pending
     UNION ALL
     SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
            start_time_unix_nano, NULL, 0, NULL, service_name, node_type, agent_name, agent_id, NULL,
@@ -29,6 +33,7 @@ keyed AS (
     SELECT *,
         (start_time_unix_nano::UHUGEINT << 64) | span_id AS start_key,
         (end_time_unix_nano::UHUGEINT << 64) | span_id AS end_key,
+        {'key': start_key, 'marker': is_marker} AS marked_key,
         NOT is_marker AND parent_span_id IS NULL AS is_root,
         NOT is_marker AND parent_span_id IS NOT NULL AS is_node,
         NOT is_marker AND own_usage(node_type, usage_aggregated) AS own_usage,
@@ -38,16 +43,16 @@ keyed AS (
 SELECT
     tenant_id,
     trace_id,
-    min({'key': start_key, 'span_id': span_id, 'name': name, 'status_code': status_code,
-         'status_message': status_message, 'agent_name': agent_name, 'input': input, 'output': output,
-         'end_ns': end_time_unix_nano}) FILTER (is_root),
-    min({'key': start_key, 'marker': is_marker, 'name': agent_name, 'id': agent_id, 'input': input,
-         'output': output}) FILTER (agent_name IS NOT NULL),
-    min({'key': start_key, 'marker': is_marker, 'name': service_name}) FILTER (service_name IS NOT NULL),
-    min({'key': start_key, 'marker': is_marker, 'id': user_id}) FILTER (user_id IS NOT NULL),
-    min({'key': start_key, 'marker': is_marker, 'id': session_id}) FILTER (session_id IS NOT NULL),
-    min({'key': end_key, 'span_id': span_id, 'node': name, 'type': coalesce(error_type, 'error'),
-         'message': error_message}) FILTER (NOT is_marker AND status_code = 2),
+    arg_min({'key': start_key, 'span_id': span_id, 'name': name, 'status_code': status_code,
+             'status_message': status_message, 'agent_name': agent_name, 'input': input, 'output': output,
+             'end_ns': end_time_unix_nano}, start_key) FILTER (is_root),
+    arg_min({'key': start_key, 'marker': is_marker, 'name': agent_name, 'id': agent_id, 'input': input,
+             'output': output}, marked_key) FILTER (agent_name IS NOT NULL),
+    arg_min({'key': start_key, 'marker': is_marker, 'name': service_name}, marked_key) FILTER (service_name IS NOT NULL),
+    arg_min({'key': start_key, 'marker': is_marker, 'id': user_id}, marked_key) FILTER (user_id IS NOT NULL),
+    arg_min({'key': start_key, 'marker': is_marker, 'id': session_id}, marked_key) FILTER (session_id IS NOT NULL),
+    arg_min({'key': end_key, 'span_id': span_id, 'node': name, 'type': coalesce(error_type, 'error'),
+             'message': error_message}, end_key) FILTER (NOT is_marker AND status_code = 2),
     max({'key': end_key, 'failed': status_code = 2}) FILTER (is_node),
     min(start_time_unix_nano),
     count(*) FILTER (NOT is_marker),
