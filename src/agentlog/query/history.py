@@ -13,7 +13,13 @@ from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
 
-HISTORY_SQL = (Path(__file__).parent / "sql" / "history.sql").read_text()
+_SQL = Path(__file__).parent / "sql"
+HISTORY_KEYS_SQL = (_SQL / "history_keys.sql").read_text()
+HISTORY_SQL = (_SQL / "history.sql").read_text()
+NEWEST_START_SQL = "SELECT max(started_ns) FROM run_rollups WHERE tenant_id = $tenant"
+FIRST_WINDOW_NS = 3600 * 10**9
+"""History looks for a page among the runs of the last hour first, then 8x wider each time."""
+WINDOW_GROWTH = 8
 STATUSES = ("running", "success", "failed")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -65,13 +71,44 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
         "limit": query.limit + 1,  # one more tells whether there is a next page
         "skip": query.skip,
     }
-    rows = fetch_dicts(cursor, HISTORY_SQL, params)
+    keys = _page_keys(cursor, params)
+    rows = _summaries(cursor, scope.tenant_id, keys) if keys else []
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
         next_cursor = encode_cursor("history", {"s": last["started_ns"], "t": last["run_id"]})
     return HistoryPage([run_item(row) for row in rows], next_cursor)
+
+
+def _page_keys(cursor: Any, params: dict[str, Any]) -> list[tuple[str, int]]:
+    """(trace id, started_ns) of the page's runs, newest first.
+
+    Runs are stored roughly in the order they start, so a window of recent start
+    times is a few row groups to DuckDB. The window widens until it holds the
+    whole page (then no run outside it can belong to the page) or covers all time."""
+    newest = cursor.execute(NEWEST_START_SQL, {"tenant": params["tenant"]}).fetchone()[0]
+    if newest is None:
+        return []
+    top = min(value for value in (newest, params["after_ns"], params["until"]) if value is not None)
+    floor = params["since"] or 0
+    window = FIRST_WINDOW_NS
+    while True:
+        from_ns = max(top - window, floor, 0)
+        rows = cursor.execute(HISTORY_KEYS_SQL, {**params, "from_ns": from_ns}).fetchall()
+        if len(rows) >= params["limit"] or from_ns <= floor:
+            return [(trace, started) for trace, started in rows]
+        window *= WINDOW_GROWTH
+
+
+def _summaries(cursor: Any, tenant: str, keys: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    params = {
+        "tenant": tenant,
+        "traces": ",".join(trace for trace, _ in keys),
+        "low_ns": min(started for _, started in keys),
+        "high_ns": max(started for _, started in keys),
+    }
+    return fetch_dicts(cursor, HISTORY_SQL, params)
 
 
 def _history_position(position: dict[str, Any]) -> tuple[int, int]:

@@ -1,7 +1,5 @@
 -- A run as people read it: status, agent, input and output derived from run_rollups.
--- Status: running until the root span arrives; then the root's own status when
--- it set one; else failed if the run ended on a failed node (an error the
--- agent recovered from, followed by successful steps, does not fail the run).
+-- Status and agent: run_status() and run_agent() (run_fields.sql).
 -- Usage: the spans' own usage, or, when none reports any, the agent/chain
 -- spans' (the fallback_* columns, see migration 0008).
 CREATE OR REPLACE VIEW run_summaries AS
@@ -23,14 +21,8 @@ SELECT
     tenant_id,
     trace_id,
     printf('%032x', trace_id) AS run_id,
-    CASE
-        WHEN root IS NULL THEN 'running'
-        WHEN root.status_code = 2 THEN 'failed'
-        WHEN root.status_code = 1 THEN 'success'
-        WHEN coalesce(last_node.failed, false) THEN 'failed'
-        ELSE 'success'
-    END AS status,
-    coalesce(root.agent_name, agent.name, root.name, service.name) AS agent,
+    run_status(root, last_node) AS status,
+    run_agent(root, agent, service) AS agent,
     agent.id AS agent_id,
     "user".id AS user_id,
     "session".id AS session_id,
