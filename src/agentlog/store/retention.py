@@ -22,22 +22,29 @@ DEFAULT_BATCH_RUNS = 20_000
 ABANDONED_AFTER_NS = 86_400 * 10**9
 """A run without a root that started a day before the cutoff is taken as abandoned."""
 
-SELECT_BATCH = """
+# Expired: ended before the cutoff, or never ended and abandoned. A run ends
+# after it starts, so `started_ns < cutoff` holds for all of them and lets zone
+# maps skip the recent row groups. (ended_ns as run_summaries derives it; read
+# from run_rollups directly so that no summary text is built for a delete.)
+EXPIRED = """
+tenant_id = $tenant
+  AND started_ns < $cutoff::UBIGINT
+  AND ((root IS NOT NULL AND greatest(root.end_ns, started_ns) < $cutoff::UBIGINT)
+       OR (root IS NULL AND started_ns < $abandoned::UBIGINT))
+"""
+
+SELECT_BATCH = f"""
 CREATE OR REPLACE TEMP TABLE expired_runs AS
 SELECT tenant_id, trace_id, first_seq, commit_seq
-FROM run_summaries
-WHERE tenant_id = $tenant
-  AND ((ended_ns IS NOT NULL AND ended_ns < $cutoff::UBIGINT)
-       OR (ended_ns IS NULL AND started_ns < $abandoned::UBIGINT))
+FROM run_rollups
+WHERE {EXPIRED}
 LIMIT $batch
 """
 
-COUNT_EXPIRED = """
-SELECT count(*), coalesce(sum(r.span_count), 0)
-FROM run_summaries s JOIN run_rollups r USING (tenant_id, trace_id)
-WHERE s.tenant_id = $tenant
-  AND ((s.ended_ns IS NOT NULL AND s.ended_ns < $cutoff::UBIGINT)
-       OR (s.ended_ns IS NULL AND s.started_ns < $abandoned::UBIGINT))
+COUNT_EXPIRED = f"""
+SELECT count(*), coalesce(sum(span_count), 0)
+FROM run_rollups
+WHERE {EXPIRED}
 """
 
 # The expired runs are the oldest, so their commit_seq range is the oldest row
