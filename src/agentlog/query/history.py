@@ -97,7 +97,7 @@ def _page_keys(cursor: Any, params: dict[str, Any]) -> list[tuple[str, int]]:
         from_ns = max(top - window, floor, 0)
         rows = cursor.execute(HISTORY_KEYS_SQL, {**params, "from_ns": from_ns}).fetchall()
         if len(rows) >= params["limit"] or from_ns <= floor:
-            return [(trace, started) for trace, started in rows]
+            return [(str(hi << 64 | lo), started) for hi, lo, started in rows]
         window *= WINDOW_GROWTH
 
 

@@ -57,7 +57,7 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     nodes = fetch_dicts(cursor, NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]})
     by_run: dict[str, list[dict[str, Any]]] = {}
     for node in nodes:
-        by_run.setdefault(f"{node['trace_id']:032x}", []).append(node)
+        by_run.setdefault(node["run_id"], []).append(node)
     out: list[dict[str, Any]] = []
     for run in runs:
         out.extend(_run_events(run, by_run.get(run["run_id"], [])))

@@ -5,7 +5,7 @@ SELECT run_id, status, agent, agent_id, user_id, session_id, input, output,
        started_ns, ended_ns, node_count, successful_nodes, failed_nodes,
        input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
        cost_usd, cost_source, models, error_node, error_type, error_message,
-       service_name, trace_id
+       service_name
 FROM run_summaries
 WHERE tenant_id = $tenant
   AND started_ns BETWEEN $low_ns::UBIGINT AND $high_ns::UBIGINT

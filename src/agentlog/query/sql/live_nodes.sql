@@ -4,7 +4,7 @@ SELECT printf('%016x', span_id) AS span_id, printf('%016x', parent_span_id) AS p
        model, provider, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
        usage_aggregated, cost_usd, cost_source, span_text(input, input_key, attributes) AS input,
        span_text(output, output_key, attributes) AS output, tool_name, error_type, error_message,
-       attributes, events, false AS running, trace_id, commit_seq
+       attributes, events, false AS running, printf('%032x', trace_id) AS run_id, commit_seq
 FROM stored_spans
 WHERE tenant_id = $tenant AND commit_seq > $after AND commit_seq <= $upto
   AND list_contains($traces, printf('%032x', trace_id))
@@ -14,7 +14,7 @@ SELECT printf('%016x', span_id), printf('%016x', parent_span_id),
        name, node_type, 0, NULL, start_time_unix_nano, NULL,
        model, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, input, NULL, tool_name, NULL, NULL,
-       attributes, NULL, true, trace_id, commit_seq
+       attributes, NULL, true, printf('%032x', trace_id), commit_seq
 FROM pending_spans
 WHERE tenant_id = $tenant AND commit_seq > $after AND commit_seq <= $upto
   AND list_contains($traces, printf('%032x', trace_id))

@@ -52,6 +52,7 @@ SELECT
     first_error.node AS error_node,
     first_error.type AS error_type,
     first_error.message AS error_message,
+    root.span_id AS root_span_id,
     first_seq,
     commit_seq
 FROM usage;
