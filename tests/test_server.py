@@ -8,10 +8,12 @@ it left behind.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -29,6 +31,7 @@ import httpx
 import pytest
 from google.rpc import code_pb2, status_pb2
 
+from agentlog.server import _bind
 from agentlog.store.migrate import load_migrations
 from tests.factories import agent_spans, make_request
 
@@ -504,3 +507,28 @@ def test_help_lists_the_command_and_its_options(tmp_path: Path) -> None:
     assert serve.returncode == 0, serve.stderr
     for option in ("--db", "--host", "--grpc-port", "--http-port", "--insecure", "--max-queued-spans"):
         assert option in serve.stdout, f"{option} missing from:\n{serve.stdout}"
+
+
+def test_served_connections_send_without_delay() -> None:
+    """Accepted connections have TCP_NODELAY: otherwise each response on a keep-alive
+    connection after the first waits out the client's delayed ACK (40 ms on Linux)."""
+
+    async def accepted_nodelay() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        listener = _bind("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", listener.getsockname()[1])
+            result = await asyncio.wait_for(accepted, 5)
+            writer.close()
+            return result
+        finally:
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
