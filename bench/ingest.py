@@ -16,6 +16,9 @@ What it measures, in one run on the same data:
 * baselines: what the physical steps cost alone on the same requests, on one
   core: protobuf parse, ``decode_spans``, ``to_arrow``, and DuckDB bulk insert
   through ``agentlog.store`` in transactions of ``--insert-batch`` requests.
+  Beside them, the same without agent semantics: ``normalize``'s share of
+  decoding, and "plain storage" (the OTLP columns alone, no key, no canonical
+  columns, no roll-up, same transactions); their ratio is issue 3's figure.
   The machine is shared and noisy, so the report gives committed/baseline
   ratios measured in the same run, which move less than absolute figures.
 
@@ -68,6 +71,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 import agentlog
 from agentlog.collector.intake import DEFAULT_TENANT
 from agentlog.proto import decode_spans
+from agentlog.proto.anyvalue import attributes_to_python
+from agentlog.proto.normalize import normalize
+from agentlog.proto.spans import SPAN_COLUMNS
 from agentlog.store import Database, insert_spans, to_arrow
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -328,6 +334,13 @@ class Baselines:
     insert_spans_per_s: float
     serial_spans_per_s: float
     """One core doing parse + decode + to_arrow + insert for every span, one after another."""
+    normalize_seconds: float
+    """Of decode_seconds: ``normalize`` alone (agent semantics, pricing), timed on the same attributes."""
+    plain_insert_seconds: float
+    plain_insert_spans_per_s: float
+    """The OTLP columns alone into a table without key, canonical columns or roll-up: plain storage."""
+    plain_serial_spans_per_s: float
+    """parse + decode without normalize + to_arrow + plain insert: the collector core without agent semantics."""
     # CPU this process used per second of wall time in each step: below 1.0 for
     # the Python steps means other processes took the core; DuckDB may use more.
     parse_cpu_cores: float
@@ -378,6 +391,7 @@ def run_baselines(template: Template, requests: int, insert_batch: int, min_seco
         decode_seconds += decoded - started
         assert len(batch) == template.spans and not batch.rejected
     decode_wall, decode_cpu = clock.lap()
+    normalize_seconds = _normalize_seconds(parsed)
     del parsed, batch
     gc.collect()
 
@@ -396,6 +410,7 @@ def run_baselines(template: Template, requests: int, insert_batch: int, min_seco
     insert_seconds, insert_cpu = clock.lap()
     final_checkpoint_seconds = time.perf_counter() - before_close
     assert inserted == spans, f"baseline insert stored {inserted} of {spans} spans"
+    plain_seconds = _plain_insert_seconds(tables, insert_batch, workdir / "plain.duckdb")
     del tables
     gc.collect()
 
@@ -419,10 +434,55 @@ def run_baselines(template: Template, requests: int, insert_batch: int, min_seco
         insert_final_checkpoint_seconds=final_checkpoint_seconds,
         insert_spans_per_s=insert_rate,
         serial_spans_per_s=1 / (1 / parse_rate + 1 / decode_rate + 1 / arrow_rate + 1 / insert_rate),
+        normalize_seconds=normalize_seconds,
+        plain_insert_seconds=plain_seconds,
+        plain_insert_spans_per_s=per_second(spans, plain_seconds),
+        plain_serial_spans_per_s=spans
+        / (spans / parse_rate + decode_seconds - normalize_seconds + to_arrow_seconds + plain_seconds),
         parse_cpu_cores=parse_cpu / parse_seconds,
         decode_to_arrow_cpu_cores=decode_cpu / decode_wall,
         insert_cpu_cores=insert_cpu / insert_seconds,
     )
+
+
+def _normalize_seconds(parsed: list[Any]) -> float:
+    """``normalize`` on every span's attributes, as decode_spans calls it (converting them is not counted)."""
+    spent = 0.0
+    for pb_request in parsed:
+        for resource_spans in pb_request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = attributes_to_python(span.attributes, 4096)
+                    started = time.perf_counter()
+                    normalize(span.name, attributes, span.status.code, span.status.message, None,
+                              span.start_time_unix_nano, 4096)  # fmt: skip
+                    spent += time.perf_counter() - started
+    return spent
+
+
+PLAIN_COLUMNS = [name for name in SPAN_COLUMNS if name not in ("trace_id", "is_pending")]
+
+
+def _plain_insert_seconds(tables: list[Any], insert_batch: int, path: Path) -> float:
+    """The same spans stored as plain OTLP rows: no key, no canonical columns, no roll-up; same transactions."""
+    database = Database.open(path)
+    cursor = database.cursor()
+    columns = ", ".join(PLAIN_COLUMNS)
+    cursor.execute(f"CREATE TABLE plain_spans AS SELECT tenant_id, trace_id, {columns} FROM stored_spans LIMIT 0")
+    started = time.perf_counter()
+    for start in range(0, len(tables), insert_batch):
+        group = tables[start : start + insert_batch]
+        cursor.register("span_batch", pyarrow.concat_tables(group))
+        cursor.execute("BEGIN TRANSACTION")
+        cursor.execute(
+            f"INSERT INTO plain_spans SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo, {columns} "
+            "FROM span_batch"
+        )
+        cursor.execute("COMMIT")
+        cursor.unregister("span_batch")
+    cursor.close()
+    database.close()
+    return time.perf_counter() - started
 
 
 # --------------------------------------------------------------------------- the server under test
@@ -860,6 +920,16 @@ def print_report(report: dict[str, Any]) -> None:
             f"{b['insert_final_checkpoint_seconds']:.2f} s; CPU {b['insert_cpu_cores']:.2f} cores)"
         )
         print(f"  all four, serial  {_rate(b['serial_spans_per_s'])}")
+        share = b["normalize_seconds"] / b["decode_seconds"]
+        print(f"  of decode: normalize {share:.0%} ({b['normalize_seconds']:.2f} s)")
+        print(
+            f"  plain storage     {_rate(b['plain_insert_spans_per_s'])}   (OTLP columns only: no key, no "
+            "canonical columns, no roll-up; same transactions)"
+        )
+        print(
+            f"  serial, plain     {_rate(b['plain_serial_spans_per_s'])}   (decode without normalize, plain insert); "
+            f"agent semantics keep {b['serial_spans_per_s'] / b['plain_serial_spans_per_s']:.0%} of it"
+        )
     load = report.get("load")
     if load:
         print(f"\nload: OTLP/gRPC, {report['args']['concurrency']} requests in flight, ", end="")
@@ -1009,6 +1079,9 @@ def _derive(report: dict[str, Any]) -> None:
             "committed/decode": committed / baselines["decode_spans_per_s"],
             "committed/insert": committed / baselines["insert_spans_per_s"],
             "committed/serial": committed / baselines["serial_spans_per_s"],
+            # issue 3's figure: the pipeline with agent semantics against plain storage, one core each
+            "serial/plain serial": baselines["serial_spans_per_s"] / baselines["plain_serial_spans_per_s"],
+            "insert/plain insert": baselines["insert_spans_per_s"] / baselines["plain_insert_spans_per_s"],
         }
     if load:
         report["targets"] = {
