@@ -31,8 +31,12 @@ import httpx
 import pytest
 from google.rpc import code_pb2, status_pb2
 
-from agentlog.server import _bind
+from agentlog.errors import DatabaseFailed
+from agentlog.server import Running, _bind, serve
+from agentlog.settings import Settings
+from agentlog.store import Database
 from agentlog.store.migrate import load_migrations
+from tests.collector.test_grpc_receiver import export_raw
 from tests.factories import agent_spans, make_request
 
 pytestmark = pytest.mark.slow
@@ -532,3 +536,53 @@ def test_served_connections_send_without_delay() -> None:
             server.close()
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_a_fatal_database_error_stops_the_server_and_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    """DuckDB invalidates a database after a fatal error (a failed checkpoint, out of memory): the server
+    refuses with a retryable code, stops with a message instead of answering errors forever, and a
+    restart finds every acknowledged span."""
+    db = tmp_path / "agentlog.duckdb"
+    settings = Settings.load(
+        {"db": str(db), "grpc_port": 0, "http_port": 0, "api_port": 0, "retention_days": 0, "decode_workers": 0},
+        environ={},
+    )
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    def on_ready(running: Running) -> None:
+        box["running"] = running
+        ready.set()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve(settings, on_ready))
+        except BaseException as error:
+            box["error"] = error
+            ready.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    running: Running = box["running"]
+    endpoint = f"127.0.0.1:{running.grpc_port}"
+    export_raw(endpoint, make_request(agent_spans(3)).SerializeToString())  # acknowledged
+
+    cursor = running.database.cursor()
+    cursor.execute("SET debug_checkpoint_abort = 'before_header'")  # DuckDB's own switch for this failure
+    with pytest.raises(duckdb.FatalException):
+        cursor.execute("CHECKPOINT")
+    cursor.close()
+    with pytest.raises(grpc.RpcError) as refused:
+        export_raw(endpoint, make_request(agent_spans(2)).SerializeToString())
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "database failed" in (refused.value.details() or "")
+
+    thread.join(30)
+    assert not thread.is_alive(), "the server kept running on an invalidated database"
+    assert isinstance(box.get("error"), DatabaseFailed)
+    assert "restart agentlog" in box["error"].message
+
+    reopened = Database.open(db)
+    assert reopened.cursor().execute("SELECT count(*) FROM stored_spans").fetchone() == (3,)
+    reopened.close()

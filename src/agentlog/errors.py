@@ -13,7 +13,8 @@
     ├── Unauthenticated         a missing or wrong API key               401 / UNAUTHENTICATED
     ├── Forbidden               a key whose role does not allow this     403 / PERMISSION_DENIED
     └── StoreError              the database refused a write            500 / INTERNAL
-        └── SchemaTooNew        the file was written by a newer agentlog
+        ├── SchemaTooNew        the file was written by a newer agentlog
+        └── DatabaseFailed      DuckDB invalidated the database (a fatal error): the server stops
 
 gRPC codes are mapped in ``agentlog.collector.grpc_receiver``; HTTP statuses
 here, in ``HTTP_STATUS``.
@@ -76,6 +77,10 @@ class StoreError(AgentlogError):
 
 class SchemaTooNew(StoreError):
     """The database file was written by a newer agentlog than this one."""
+
+
+class DatabaseFailed(StoreError):
+    """DuckDB hit a fatal error and invalidated the open database; only a restart recovers it."""
 
 
 HTTP_STATUS: dict[type[AgentlogError], int] = {

@@ -29,7 +29,7 @@ from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
 from agentlog.collector.intake import Intake
 from agentlog.collector.retention import RetentionScheduler
 from agentlog.collector.writer import SpanWriter
-from agentlog.errors import AgentlogError
+from agentlog.errors import AgentlogError, DatabaseFailed
 from agentlog.query import Reader
 from agentlog.settings import Settings
 from agentlog.store import MEMORY, Database, Keyring, last_commit_seq
@@ -102,22 +102,33 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     except RefusedToServe:
         database.close()
         raise
+    stop = asyncio.Event()
+
+    def on_fatal(error: BaseException) -> None:  # on the writer thread: stop the server from its loop
+        loop.call_soon_threadsafe(stop.set)
+
     writer = SpanWriter(
         database,
         max_queued_spans=settings.max_queued_spans,
         max_batch_spans=settings.max_batch_spans,
         on_commit=lambda seq: _publish(loop, feed, seq),
+        on_fatal=on_fatal,
     )
     writer.start()
     decoder = Decoder(settings.decode_workers, settings.max_attribute_length)
     intake = Intake(writer, keyring=keyring, decoder=decoder)
     try:
-        await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready)
+        await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready, stop)
     finally:
         writer.close()
         decoder.close()
-        database.close()
+        database.close(checkpoint=writer.failure is None)
         log.info("stopped: %d spans committed in %d transactions", writer.committed_spans, writer.transactions)
+    if writer.failure is not None:
+        raise DatabaseFailed(
+            f"the database failed and agentlog stopped: {writer.failure}. Everything acknowledged is in "
+            f"{settings.db} (its WAL is replayed on the next start); restart agentlog."
+        )
     return writer.committed_spans
 
 
@@ -139,6 +150,7 @@ async def _serve_listeners(
     feed: LiveFeed,
     keyring: Keyring,
     on_ready: Callable[[Running], None] | None,
+    stop: asyncio.Event,
 ) -> None:
     grpc_server = build_grpc_server(
         intake, max_message_bytes=settings.max_grpc_message_bytes, max_concurrent_rpcs=settings.max_connections
@@ -165,7 +177,7 @@ async def _serve_listeners(
     await grpc_server.start()
     http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
     api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
-    running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1])
+    running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1], stop)
     scheduler = asyncio.create_task(RetentionScheduler(writer, default_schedule(settings)).run_forever())
     with _stop_on_signals(running.stop), discovery.announced(settings, running):
         if on_ready is not None:

@@ -11,7 +11,11 @@ So the busier the server, the bigger each transaction and the fewer fsyncs
 per span, with no timer adding latency when it is idle.
 
 Should a group fail, its requests are retried one by one so that one bad
-request cannot fail the others.
+request cannot fail the others. A fatal DuckDB error (the database is
+invalidated: out of memory in a checkpoint, a disk error) is different: no
+later write can succeed, so the writer refuses everything with a retryable
+error and tells ``on_fatal``; the server then stops, and a supervisor's
+restart recovers the file from its WAL. Nothing acknowledged is lost.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import duckdb
 import pyarrow as pa
 
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
@@ -65,9 +70,13 @@ class SpanWriter:
         max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS,
         max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS,
         on_commit: Callable[[int], None] | None = None,
+        on_fatal: Callable[[BaseException], None] | None = None,
     ) -> None:
         self._database = database
         self._on_commit = on_commit
+        self._on_fatal = on_fatal
+        self.failure: BaseException | None = None
+        """The fatal database error, once there was one: every write is refused from then on."""
         self._max_queued_spans = max_queued_spans
         self._max_batch_spans = max_batch_spans
         self._pending: deque[_Pending] = deque()
@@ -88,8 +97,8 @@ class SpanWriter:
         loop = asyncio.get_running_loop()
         pending = _Pending(table, loop.create_future(), loop)
         with self._condition:
-            if self._closing:
-                raise ShuttingDown("agentlog is shutting down", retry_after=RETRY_AFTER_SECONDS)
+            if self._closing or self.failure is not None:
+                raise _stopping(self.failure)
             rows = table.num_rows
             # An empty queue always admits one request, however large: the
             # body limits bound a request, and it must be able to get in.
@@ -110,8 +119,8 @@ class SpanWriter:
         loop = asyncio.get_running_loop()
         task = _Task(fn, loop.create_future(), loop)
         with self._condition:
-            if self._closing:
-                raise ShuttingDown("agentlog is shutting down", retry_after=RETRY_AFTER_SECONDS)
+            if self._closing or self.failure is not None:
+                raise _stopping(self.failure)
             self._tasks.append(task)
             self._condition.notify()
         result: T = await task.future
@@ -154,6 +163,8 @@ class SpanWriter:
             result = task.fn(cursor)
         except Exception as error:
             log.exception("writer task failed")
+            if isinstance(error, duckdb.FatalException):
+                self._fail(error)
             task.loop.call_soon_threadsafe(_settle, task.future, None, error)
         else:
             task.loop.call_soon_threadsafe(_settle, task.future, result, None)
@@ -183,10 +194,15 @@ class SpanWriter:
             for item in group:
                 self._finish([item], self._commit(cursor, [item.table]))
 
-    def _commit(self, cursor: Any, tables: list[pa.Table]) -> StoreError | None:
+    def _commit(self, cursor: Any, tables: list[pa.Table]) -> StoreError | ShuttingDown | None:
+        if self.failure is not None:
+            return _stopping(self.failure)
         try:
             new_spans = commit_spans(cursor, tables, self._commit_seq + 1)
-        except Exception as error:  # any database failure fails these requests, not the writer
+        except duckdb.FatalException as error:
+            self._fail(error)
+            return _stopping(error)
+        except Exception as error:  # any other database failure fails these requests, not the writer
             log.exception("commit of %d span table(s) failed", len(tables))
             return StoreError(f"the database refused the spans: {error}")
         self._commit_seq += 1
@@ -196,11 +212,25 @@ class SpanWriter:
             self._on_commit(self._commit_seq)
         return None
 
-    def _finish(self, group: list[_Pending], error: StoreError | None) -> None:
+    def _fail(self, error: BaseException) -> None:
+        if self.failure is None:
+            log.critical("the database failed and must be reopened; stopping: %s", error)
+            self.failure = error
+            if self._on_fatal is not None:
+                self._on_fatal(error)
+
+    def _finish(self, group: list[_Pending], error: StoreError | ShuttingDown | None) -> None:
         with self._condition:
             self._queued_spans -= sum(item.table.num_rows for item in group)
         for item in group:
             item.loop.call_soon_threadsafe(_settle, item.future, None, error)
+
+
+def _stopping(failure: BaseException | None) -> ShuttingDown:
+    """Retryable: the spans were not stored, and a restarted agentlog (or another) will take them."""
+    if failure is None:
+        return ShuttingDown("agentlog is shutting down", retry_after=RETRY_AFTER_SECONDS)
+    return ShuttingDown(f"agentlog is stopping: the database failed ({failure})", retry_after=RETRY_AFTER_SECONDS)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -74,8 +74,11 @@ class Database:
         """Fold the WAL into the database file."""
         self._connection.execute("CHECKPOINT")
 
-    def close(self) -> None:
-        """Checkpoint and close; the file is complete on disk afterwards."""
-        if self.path != MEMORY:
+    def close(self, *, checkpoint: bool = True) -> None:
+        """Checkpoint and close; the file is complete on disk afterwards.
+
+        ``checkpoint=False`` after a fatal error: DuckDB refuses every statement on an
+        invalidated database, and the next open replays the WAL instead."""
+        if checkpoint and self.path != MEMORY:
             self.checkpoint()
         self._connection.close()
