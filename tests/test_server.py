@@ -586,3 +586,14 @@ def test_a_fatal_database_error_stops_the_server_and_loses_nothing_acknowledged(
     reopened = Database.open(db)
     assert reopened.cursor().execute("SELECT count(*) FROM stored_spans").fetchone() == (3,)
     reopened.close()
+
+
+def test_serve_demo_points_to_the_api_this_server_listens_on(tmp_path: Path) -> None:
+    with ServerProcess.start(tmp_path / "agentlog.duckdb", "--demo") as server:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while (line := server._next_line(deadline)) is not None and not line.startswith("Look at them"):
+            pass
+        api = next(re.search(r"(http://127\.0\.0\.1:\d+)/$", seen) for seen in server.stdout if "API and web" in seen)
+        assert api is not None and line is not None, server.output()
+        assert line == f"Look at them: open {api.group(1)}/, or curl {api.group(1)}/api/v1/agents/history"
+        assert not line.startswith("Look at them: open http://127.0.0.1:8000/")  # --api-port 0: never 8000

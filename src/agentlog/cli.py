@@ -12,7 +12,7 @@ import typer
 from agentlog import commands
 from agentlog.errors import AgentlogError
 from agentlog.server import Running, run
-from agentlog.settings import Settings
+from agentlog.settings import DEFAULT_API_URL, Settings
 
 app = typer.Typer(
     name="agentlog",
@@ -99,7 +99,8 @@ def _announce(settings: Settings, running: Running, demo: bool = False) -> None:
     if demo:
         # Its own process: the demo is an agent like any other, talking OTLP to this server.
         endpoint = f"{'127.0.0.1' if settings.loopback_only else settings.host}:{running.grpc_port}"
-        subprocess.Popen([sys.executable, "-m", "agentlog", "demo", "--endpoint", endpoint])  # noqa: S603
+        api = f"http://{host}:{running.api_port}"
+        subprocess.Popen([sys.executable, "-m", "agentlog", "demo", "--endpoint", endpoint, "--api-url", api])  # noqa: S603
 
 
 @app.command()
@@ -109,11 +110,14 @@ def demo(
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Write into this DuckDB file instead; no server.")] = None,
     pace: Annotated[float, typer.Option(help="Scale the fake steps' latency (0: no waiting).")] = 1.0,
+    api_url: Annotated[
+        str, typer.Option(help="Where the server's API and web page are, for the hint printed at the end.")
+    ] = DEFAULT_API_URL,
 ) -> None:
     """Record a few runs of small fake agents (no network; some fail), to have history to look at."""
     from agentlog.demo import main as demo_main  # noqa: PLC0415 - the OTel SDK loads for this command only
 
-    raise typer.Exit(demo_main(endpoint=endpoint, database=db, pace=pace, say=typer.echo))
+    raise typer.Exit(demo_main(endpoint=endpoint, database=db, pace=pace, say=typer.echo, api_url=api_url))
 
 
 commands.register(app)

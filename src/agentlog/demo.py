@@ -19,6 +19,7 @@ from typing import Any
 
 import agentlog
 from agentlog.errors import AgentlogError
+from agentlog.settings import DEFAULT_API_URL
 
 SEED = 42  # the same runs every time, so the tour's output can be compared
 LIVE_DELAY_MS = 200  # export often: whoever watches the web page sees each run go running -> finished
@@ -220,7 +221,14 @@ def run_demo(
     return DemoResult(recorded, pipeline.counts())
 
 
-def main(*, endpoint: str | None, database: str | None, pace: float, say: Callable[[str], None]) -> int:
+def main(
+    *,
+    endpoint: str | None,
+    database: str | None,
+    pace: float,
+    say: Callable[[str], None],
+    api_url: str = DEFAULT_API_URL,
+) -> int:
     """``agentlog demo``: record the runs, say where to look at them; the exit status."""
     if endpoint is not None and database is not None:
         say("agentlog demo: give --endpoint or --db, not both")
@@ -236,8 +244,8 @@ def main(*, endpoint: str | None, database: str | None, pace: float, say: Callab
         say(f"agentlog demo: {result.counts.lost} spans were not delivered; is `agentlog serve` running?")
         return 1
     if database is not None:
-        say(f"Look at them: agentlog serve --db {database}, then open http://127.0.0.1:8000/")
+        say(f"Look at them: agentlog serve --db {database}, then open {DEFAULT_API_URL}/")
         say(f"         or: duckdb {database} -c 'SELECT run_id, status, agent, total_tokens, cost_usd FROM runs'")
     else:
-        say("Look at them: open http://127.0.0.1:8000/, or curl http://127.0.0.1:8000/api/v1/agents/history")
+        say(f"Look at them: open {api_url}/, or curl {api_url}/api/v1/agents/history")
     return 0

@@ -70,6 +70,10 @@ class Settings:
             return False
 
 
+DEFAULT_API_URL = f"http://{Settings.host}:{Settings.api_port}"
+"""Where a default ``agentlog serve`` answers: what hints point people to."""
+
+
 def _parse(name: str, raw: str, kind: type) -> Any:
     if kind is bool:
         return raw.strip().lower() in ("1", "true", "yes", "on")

@@ -30,8 +30,9 @@ def demo(*args: str) -> Any:
 
 
 def test_demo_against_a_running_server(server: ServerHandle) -> None:
-    output = demo("--endpoint", server.grpc_endpoint).output
-    assert "recording 6 runs" in output and "Look at them" in output
+    output = demo("--endpoint", server.grpc_endpoint, "--api-url", server.api_url).output
+    assert "recording 6 runs" in output
+    assert f"Look at them: open {server.api_url}/" in output  # where this server is, not the default port
     rows = server.query(
         "SELECT run_id, agent, status, failed_nodes, total_tokens, cost_usd, cost_source "
         "FROM run_summaries ORDER BY started_ns"
