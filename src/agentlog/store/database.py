@@ -24,6 +24,12 @@ MEMORY = ":memory:"
 # second in bench/ingest while recovery after a crash stays quick.
 CHECKPOINT_THRESHOLD = "64MB"
 
+# A checkpoint compacts row groups that deletes (retention) left sparse, up to
+# this many tasks at a time (DuckDB's default: 100); the rest wait for later
+# checkpoints. Each checkpoint runs inside an ingest commit, so fewer tasks each
+# time means shorter ingest stalls after a cleanup.
+MAX_VACUUM_TASKS = 8
+
 # jemalloc keeps freed memory for reuse; past this much it returns it to the OS.
 ALLOCATOR_FLUSH_THRESHOLD = "16MB"
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
@@ -59,6 +65,7 @@ class Database:
         except duckdb.IOException as error:
             raise StoreError(f"cannot open {text}: {error}") from None
         connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        connection.execute(f"SET max_vacuum_tasks = {MAX_VACUUM_TASKS}")
         if memory_limit is not None:
             connection.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
             # Give freed memory back to the system soon, so the process's RSS follows the limit.
