@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from agentlog import commands
-from agentlog.errors import AgentlogError
+from agentlog.errors import AgentlogError, DatabaseFailed
 from agentlog.server import Running, run
 from agentlog.settings import DEFAULT_API_URL, Settings
 
@@ -84,7 +84,7 @@ def serve(
         committed = run(settings, on_ready=lambda running: _announce(settings, running, demo))
     except AgentlogError as error:
         typer.echo(f"agentlog: {error.message}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(1 if isinstance(error, DatabaseFailed) else 2) from None
     typer.echo(f"agentlog: stopped; {committed} spans committed this session")
 
 
