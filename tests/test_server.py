@@ -30,7 +30,9 @@ import grpc
 import httpx
 import pytest
 from google.rpc import code_pb2, status_pb2
+from typer.testing import CliRunner
 
+from agentlog import cli
 from agentlog.errors import DatabaseFailed
 from agentlog.server import Running, _bind, serve
 from agentlog.settings import Settings
@@ -597,3 +599,15 @@ def test_serve_demo_points_to_the_api_this_server_listens_on(tmp_path: Path) -> 
         assert api is not None and line is not None, server.output()
         assert line == f"Look at them: open {api.group(1)}/, or curl {api.group(1)}/api/v1/agents/history"
         assert not line.startswith("Look at them: open http://127.0.0.1:8000/")  # --api-port 0: never 8000
+
+
+def test_serve_exits_1_when_the_database_failed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The exit code a supervisor sees after the fatal error above (serve() itself is tested there)."""
+
+    def database_failed(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> int:
+        raise DatabaseFailed("the database failed and agentlog stopped: disk full; restart agentlog.")
+
+    monkeypatch.setattr(cli, "run", database_failed)
+    result = CliRunner().invoke(cli.app, ["serve", "--db", str(tmp_path / "agentlog.duckdb")])
+    assert result.exit_code == 1
+    assert "restart agentlog" in result.output
