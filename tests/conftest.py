@@ -23,6 +23,8 @@ class ServerHandle:
     running: Running
     loop: asyncio.AbstractEventLoop
     thread: threading.Thread
+    outcome: dict[str, Any]
+    """What ``serve`` raised, under ``"error"``, once it has."""
 
     @property
     def grpc_endpoint(self) -> str:
@@ -50,8 +52,14 @@ class ServerHandle:
     def stop(self) -> None:
         if self.thread.is_alive():
             self.loop.call_soon_threadsafe(self.running.stop.set)
-            self.thread.join(timeout=30)
-            assert not self.thread.is_alive(), "server did not stop within 30 s"
+        if (error := self.ended()) is not None:
+            raise error
+
+    def ended(self, timeout: float = 30) -> BaseException | None:
+        """Wait for ``serve`` to return (stopped, or stopping by itself); what it raised, if anything."""
+        self.thread.join(timeout=timeout)
+        assert not self.thread.is_alive(), f"server did not stop within {timeout:g} s"
+        return self.outcome.get("error")
 
 
 def start_server(**overrides: Any) -> ServerHandle:
@@ -74,14 +82,13 @@ def start_server(**overrides: Any) -> ServerHandle:
         except BaseException as error:
             box["error"] = error
             ready.set()
-            raise
 
     thread = threading.Thread(target=target, name="agentlog-test-server", daemon=True)
     thread.start()
     assert ready.wait(timeout=30), "server did not start within 30 s"
     if "error" in box:
         raise box["error"]
-    return ServerHandle(settings, box["running"], box["loop"], thread)
+    return ServerHandle(settings, box["running"], box["loop"], thread, box)
 
 
 @pytest.fixture

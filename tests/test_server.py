@@ -34,11 +34,12 @@ from typer.testing import CliRunner
 
 from agentlog import cli
 from agentlog.errors import DatabaseFailed
-from agentlog.server import Running, _bind, serve
+from agentlog.server import Running, _bind
 from agentlog.settings import Settings
 from agentlog.store import Database
 from agentlog.store.migrate import load_migrations
 from tests.collector.test_grpc_receiver import export_raw
+from tests.conftest import start_server
 from tests.factories import agent_spans, make_request
 
 pytestmark = pytest.mark.slow
@@ -486,30 +487,19 @@ def test_non_loopback_host_without_insecure_is_refused_at_once(tmp_path: Path) -
 
 
 def test_help_lists_the_command_and_its_options(tmp_path: Path) -> None:
-    top = subprocess.run(
-        agentlog_command("--help"),
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        cwd=tmp_path,
-        timeout=30,
-        check=False,
-    )
+    def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command, capture_output=True, text=True, env=child_env(), cwd=tmp_path, timeout=30, check=False
+        )
+
+    top = run(agentlog_command("--help"))
     assert top.returncode == 0, top.stderr
     assert "serve" in top.stdout
     assert "OTLP" in top.stdout
 
     script = Path(sysconfig.get_path("scripts")) / "agentlog"
     assert script.exists(), f"the agentlog console script is not installed at {script}"
-    serve = subprocess.run(
-        [str(script), "serve", "--help"],
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        cwd=tmp_path,
-        timeout=30,
-        check=False,
-    )
+    serve = run([str(script), "serve", "--help"])
     assert serve.returncode == 0, serve.stderr
     for option in ("--db", "--host", "--grpc-port", "--http-port", "--insecure", "--max-queued-spans"):
         assert option in serve.stdout, f"{option} missing from:\n{serve.stdout}"
@@ -545,32 +535,11 @@ def test_a_fatal_database_error_stops_the_server_and_loses_nothing_acknowledged(
     refuses with a retryable code, stops with a message instead of answering errors forever, and a
     restart finds every acknowledged span."""
     db = tmp_path / "agentlog.duckdb"
-    settings = Settings.load(
-        {"db": str(db), "grpc_port": 0, "http_port": 0, "api_port": 0, "retention_days": 0, "decode_workers": 0},
-        environ={},
-    )
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    def on_ready(running: Running) -> None:
-        box["running"] = running
-        ready.set()
-
-    def run() -> None:
-        try:
-            asyncio.run(serve(settings, on_ready))
-        except BaseException as error:
-            box["error"] = error
-            ready.set()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    running: Running = box["running"]
-    endpoint = f"127.0.0.1:{running.grpc_port}"
+    server = start_server(db=str(db))
+    endpoint = server.grpc_endpoint
     export_raw(endpoint, make_request(agent_spans(3)).SerializeToString())  # acknowledged
 
-    cursor = running.database.cursor()
+    cursor = server.running.database.cursor()
     cursor.execute("SET debug_checkpoint_abort = 'before_header'")  # DuckDB's own switch for this failure
     with pytest.raises(duckdb.FatalException):
         cursor.execute("CHECKPOINT")
@@ -580,10 +549,9 @@ def test_a_fatal_database_error_stops_the_server_and_loses_nothing_acknowledged(
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "database failed" in (refused.value.details() or "")
 
-    thread.join(30)
-    assert not thread.is_alive(), "the server kept running on an invalidated database"
-    assert isinstance(box.get("error"), DatabaseFailed)
-    assert "restart agentlog" in box["error"].message
+    error = server.ended()  # fails if the server kept running on the invalidated database
+    assert isinstance(error, DatabaseFailed)
+    assert "restart agentlog" in error.message
 
     reopened = Database.open(db)
     assert reopened.cursor().execute("SELECT count(*) FROM stored_spans").fetchone() == (3,)
