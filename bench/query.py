@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,10 +39,9 @@ import bigstore
 import explain
 import ingest
 from agentlog.query.pages import encode_cursor
-from served import CpuMeter, StoreServer, machine, memory_limit
+from served import QUICK_RUNS, CpuMeter, StoreServer, machine, memory_limit, run_in_workdir, store_arguments, write_json
 from steady_load import SteadyLoad
 
-QUICK_RUNS = 100_000
 MAX_RATE_SECONDS = 12.0
 MAX_RATE_WARMUP = 2.0
 LOAD_WARMUP = 3.0
@@ -401,43 +398,26 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the store (default 1,000,000)")
-    parser.add_argument("--quick", action="store_true", help=f"a store of {QUICK_RUNS:,} runs: a smoke test")
-    parser.add_argument("--rebuild", action="store_true", help="build the store even if it is cached")
+    parser = store_arguments(__doc__)
     parser.add_argument(
         "--seconds", type=float, default=40.0, help="time shared out among the queries, per phase (default 40)"
     )
     parser.add_argument("--min-samples", type=int, default=5, help="samples of each query per phase at least")
     parser.add_argument("--no-load", action="store_true", help="idle only")
     parser.add_argument(
-        "--ingest-rate", type=float, help="spans/s of the load (default: half of what the server takes flat out)"
-    )
-    parser.add_argument("--cache-dir", type=Path, default=bigstore.CACHE_DIR, help="where stores are cached")
-    parser.add_argument(
-        "--memory-limit", help="DuckDB's memory limit in the server (AGENTLOG_MEMORY_LIMIT; default: the server's)"
-    )
-    parser.add_argument("--workdir", help="keep the copy of the store and the server log here")
-    parser.add_argument(
         "--explain", metavar="PATH", help="afterwards, profile each query (EXPLAIN ANALYZE) on the copy; plans to PATH"
     )
-    parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to PATH")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="agentlog-query-") as tmp:
-        workdir = Path(args.workdir) if args.workdir else Path(tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
-        report = run(args, workdir)
+    report = run_in_workdir(args, "agentlog-query-", lambda workdir: run(args, workdir))
     report["targets"] = targets(report)
     print_report(report)
     if "explain" in report:
         explain.print_summary(report["explain"], Path(args.explain))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print(f"\nfigures written to {args.json}")
+    write_json(report, args.json)
     return 0
 
 

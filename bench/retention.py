@@ -27,9 +27,7 @@ On a copy of bench/bigstore.py's store (start times over the last 60 days):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,10 +37,19 @@ import httpx
 
 import bigstore
 import ingest
-from served import CpuMeter, StoreServer, database_size, machine, memory_limit
+from served import (
+    QUICK_RUNS,
+    CpuMeter,
+    StoreServer,
+    database_size,
+    machine,
+    memory_limit,
+    run_in_workdir,
+    store_arguments,
+    write_json,
+)
 from steady_load import LoadRecord, SteadyLoad
 
-QUICK_RUNS = 100_000
 DAYS = 30
 MAX_RATE_SECONDS = 12.0
 MAX_RATE_WARMUP = 2.0
@@ -269,35 +276,18 @@ def _print_sizes_and_check(report: dict[str, Any]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the store (default 1,000,000)")
-    parser.add_argument("--quick", action="store_true", help=f"a store of {QUICK_RUNS:,} runs: a smoke test")
-    parser.add_argument("--rebuild", action="store_true", help="build the store even if it is cached")
-    parser.add_argument("--cache-dir", type=Path, default=bigstore.CACHE_DIR, help="where stores are cached")
+    parser = store_arguments(__doc__)
     parser.add_argument("--baseline-seconds", type=float, default=20.0, help="load alone before the cleanup")
     parser.add_argument("--after-seconds", type=float, default=5.0, help="load after the cleanup")
-    parser.add_argument(
-        "--ingest-rate", type=float, help="spans/s of the load (default: half of what the server takes flat out)"
-    )
-    parser.add_argument(
-        "--memory-limit", help="DuckDB's memory limit in the server (AGENTLOG_MEMORY_LIMIT; default: the server's)"
-    )
-    parser.add_argument("--workdir", help="keep the copy of the store and the server log here")
-    parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to PATH")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="agentlog-retention-") as tmp:
-        workdir = Path(args.workdir) if args.workdir else Path(tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
-        report = run(args, workdir)
+    report = run_in_workdir(args, "agentlog-retention-", lambda workdir: run(args, workdir))
     report["targets"] = targets(report)
     print_report(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print(f"\nfigures written to {args.json}")
+    write_json(report, args.json)
     return 0 if report.get("check", {}).get("ok") else 1
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import shlex
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+import bigstore
 import ingest
 from agentlog.settings import Settings
 
@@ -18,6 +23,41 @@ from agentlog.settings import Settings
 # soon as it starts (the default keeps 30 days): the benchmarks decide when
 # anything is deleted. ``env`` keeps the server process's pid (it execs).
 SERVER_ENV = {"AGENTLOG_RETENTION_DAYS": "0"}
+
+QUICK_RUNS = 100_000
+
+
+def store_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of every benchmark on a cached ``bigstore`` store served by the real server."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the store (default 1,000,000)")
+    parser.add_argument("--quick", action="store_true", help=f"a store of {QUICK_RUNS:,} runs: a smoke test")
+    parser.add_argument("--rebuild", action="store_true", help="build the store even if it is cached")
+    parser.add_argument("--cache-dir", type=Path, default=bigstore.CACHE_DIR, help="where stores are cached")
+    parser.add_argument(
+        "--ingest-rate", type=float, help="spans/s of the load (default: half of what the server takes flat out)"
+    )
+    parser.add_argument(
+        "--memory-limit", help="DuckDB's memory limit in the server (AGENTLOG_MEMORY_LIMIT; default: the server's)"
+    )
+    parser.add_argument("--workdir", help="keep the copy of the store and the server log here")
+    parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to PATH")
+    return parser
+
+
+def run_in_workdir(args: argparse.Namespace, prefix: str, run: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """``run(workdir)`` in ``--workdir``, or in a temporary directory removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        return run(workdir)
+
+
+def write_json(report: dict[str, Any], path: str | None) -> None:
+    """The figures as JSON at ``--json``, if given."""
+    if path:
+        Path(path).write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print(f"\nfigures written to {path}")
 
 
 def memory_limit(given: str | None) -> str:
