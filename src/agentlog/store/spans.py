@@ -170,11 +170,11 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
             span_batch = span_batch.filter(pc.invert(pc.is_in(span_batch.column("row"), pa.array(duplicates))))
             cursor.register("span_batch", span_batch)
         cursor.execute(INSERT_SPANS, [commit_seq])
-        if pc.any(span_batch.column("is_pending")).as_py():
+        markers = pc.sum(span_batch.column("is_pending")).as_py() or 0
+        if markers:
             cursor.execute(INSERT_MARKERS, [commit_seq])
         cursor.execute(DELETE_ANSWERED_MARKERS)
         cursor.execute(FOLD_RUNS, [commit_seq])
-        markers = pc.sum(span_batch.column("is_pending")).as_py() or 0
     finally:
         cursor.unregister("span_batch")
     return int(span_batch.num_rows - markers)
