@@ -10,7 +10,7 @@ pseudo-randomness) straight into ``stored_spans``, one writer transaction per
 chunk of ``CHUNK_RUNS`` runs, in start-time order with an increasing
 ``commit_seq`` per chunk, as the real writer would store runs that arrive in
 the order they start. Each chunk's run roll-ups are made by the real fold
-(``agentlog.store.spans.FOLD_RUNS``) over the chunk's spans, so ``run_rollups``
+(``agentlog.store.spans.fold_runs``) over the chunk's spans, so ``run_rollups``
 is exactly what ingest would produce. The schema is the real one
 (``agentlog.store.Database.open`` runs the migrations).
 
@@ -57,7 +57,15 @@ import ingest
 from agentlog.proto.pricing import price_usd
 from agentlog.store import Database
 from agentlog.store.migrate import MIGRATIONS_DIR
-from agentlog.store.spans import FOLD_RUNS
+from agentlog.store.spans import (
+    FOLD_RUNS,
+    INSERT_NEW_RUNS,
+    KNOWN_RUNS,
+    MERGE_MODELS,
+    MERGE_RUNS,
+    find_known_runs,
+    fold_runs,
+)
 
 GENERATOR_VERSION = "1"
 """Bump when the generated data changes; the cache key includes it."""
@@ -308,7 +316,8 @@ CREATE OR REPLACE TEMP TABLE span_batch AS
 SELECT tenant_id, trace_id_hi, trace_id_lo, span_id, parent_span_id, name, start_time_unix_nano,
        end_time_unix_nano, status_code, status_message, service_name, node_type, agent_name, agent_id, model,
        input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, usage_aggregated, cost_usd,
-       cost_source, input, output, user_id, session_id, error_type, error_message, false AS is_pending
+       cost_source, input, output, user_id, session_id, error_type, error_message, false AS is_pending,
+       row_number() OVER () AS "row"
 FROM bench_spans
 """
 
@@ -347,7 +356,8 @@ def schema_digest() -> str:
     digest = hashlib.sha256(GENERATOR_VERSION.encode())
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
-    for sql in (FOLD_RUNS, RUNS_SQL, SPANS_SQL):  # comments aside: fixing one needs no rebuild
+    fold = (FOLD_RUNS, KNOWN_RUNS, MERGE_RUNS, MERGE_MODELS, INSERT_NEW_RUNS)
+    for sql in (*fold, RUNS_SQL, SPANS_SQL):  # comments aside: fixing one needs no rebuild
         digest.update(re.sub(r"--[^\n]*", "", sql).encode())
     return digest.hexdigest()[:10]
 
@@ -429,13 +439,14 @@ def build(path: Path, runs: int, *, chunk_runs: int = CHUNK_RUNS, progress: bool
         cursor.execute(SPANS_SQL, {"slot": SLOT_NS, "tenant": TENANT})
         cursor.execute(INSERT_SQL, {"seq": seq})
         cursor.execute(SPAN_BATCH_SQL)
-        cursor.execute(FOLD_RUNS, [seq])
+        fold_runs(cursor, seq, find_known_runs(cursor))
         spans += cursor.execute("SELECT count(*) FROM bench_spans").fetchone()[0]
         cursor.execute("COMMIT")
         if progress and (seq % 20 == 0 or first + count == runs):
             elapsed = time.perf_counter() - started
             print(f"  {first + count:>9,} runs, {spans:>11,} spans, {elapsed:6.1f} s", flush=True)
-    for table in ("bench_runs", "bench_spans", "span_batch", "bench_text", "bench_models"):
+    scratch = ("bench_runs", "bench_spans", "span_batch", "batch_keys", "known_runs", "batch_runs", "bench_text")
+    for table in (*scratch, "bench_models"):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     info = _describe(cursor, path, runs, spans, t0_ns, t_end_ns, big)
     cursor.close()

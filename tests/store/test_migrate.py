@@ -6,8 +6,10 @@ import duckdb
 import pytest
 
 from agentlog.errors import SchemaTooNew
-from agentlog.store import Database
+from agentlog.proto import decode_spans
+from agentlog.store import Database, insert_spans, to_arrow
 from agentlog.store.migrate import current_version, load_migrations, migrate
+from tests.factories import agent_spans, make_request, make_span, new_trace_id
 
 
 def _write(directory: Path, name: str, sql: str) -> None:
@@ -58,3 +60,30 @@ def test_a_database_from_a_newer_agentlog_is_refused(db_path: Path) -> None:
     connection.close()
     with pytest.raises(SchemaTooNew, match="schema version 999"):
         Database.open(db_path)
+
+
+def test_runs_stored_before_the_roll_up_index_was_dropped_keep_folding(tmp_path: Path) -> None:
+    """0014 rebuilds run_rollups without its key: a run started under 0013 still gets one row."""
+    path = tmp_path / "v13.duckdb"
+    connection = duckdb.connect(str(path))
+    migrate(connection, [m for m in load_migrations() if m.version <= 13])
+    trace_id = new_trace_id()
+    root = make_span(trace_id=trace_id, name="invoke_agent triage", attributes={"gen_ai.agent.name": "triage"})
+    first, later = (make_span(trace_id=trace_id, parent_span_id=root.span_id, name=f"step {i}") for i in range(2))
+    connection.execute("BEGIN")
+    insert_spans(connection, [to_arrow(decode_spans(make_request([root, first])), "default")], 1)
+    connection.execute("COMMIT")
+    connection.close()
+
+    database = Database.open(path)
+    cursor = database.cursor()
+    cursor.execute("BEGIN")
+    insert_spans(cursor, [to_arrow(decode_spans(make_request([later, *agent_spans(3)])), "default")], 2)
+    cursor.execute("COMMIT")
+    runs = cursor.execute("SELECT agent, node_count FROM run_summaries ORDER BY node_count DESC").fetchall()
+    assert sorted(runs) == [("bug-triager", 2), ("triage", 2)]
+    assert cursor.execute("SELECT count(*), count(DISTINCT trace_id) FROM run_rollups").fetchone() == (2, 2)
+    assert cursor.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'run_rollups' AND constraint_type = 'PRIMARY KEY'"
+    ).fetchone() == (0,)
+    database.close()

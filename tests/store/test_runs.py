@@ -342,3 +342,20 @@ def test_a_remote_agent_with_no_llm_spans_counts_its_own_usage(store: Store) -> 
     assert (run["input_tokens"], run["output_tokens"], run["total_tokens"]) == (420, 80, 500)
     assert run["cost_usd"] == Decimal("0.00185")
     assert run["cost_source"] == "computed"
+
+
+def test_a_run_over_many_commits_collects_every_model_once(store: Store) -> None:
+    trace_id = new_trace_id()
+    root = make_span(trace_id=trace_id, name="invoke_agent planner", attributes={"gen_ai.agent.name": "planner"})
+
+    def chat(model: str) -> Span:
+        attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "gen_ai.usage.input_tokens": 10}
+        return make_span(trace_id=trace_id, parent_span_id=root.span_id, name=f"chat {model}", attributes=attributes)
+
+    store.add(chat("gpt-4o"))
+    store.add(chat("claude-sonnet-4-5"), chat("gpt-4o"))
+    store.add(chat("gpt-4o"), root)
+    run = store.run()
+    assert run["models"] == ["claude-sonnet-4-5", "gpt-4o"]
+    assert (run["node_count"], run["input_tokens"]) == (4, 40)
+    assert store.table("SELECT count(*) FROM run_rollups") == [(1,)]

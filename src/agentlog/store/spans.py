@@ -89,12 +89,23 @@ SELECT "row", tenant_id, {_TRACE_ID} AS trace_id, span_id, is_pending
 FROM span_batch
 """
 
-# The oldest commit of the runs this batch adds spans to: only spans of runs
-# already stored can be duplicates, and only from that commit on.
-KNOWN_RUNS_FIRST_SEQ = """
-SELECT min(r.first_seq)
+# The batch's runs that are stored already, with their rowids: the duplicate
+# check looks among their spans, and the fold updates them (merge_runs.sql).
+# One scan of run_rollups' keys; the writer is its only writer, so the rows
+# found stay valid for the rest of the transaction.
+KNOWN_RUNS = """
+CREATE OR REPLACE TEMP TABLE known_runs AS
+SELECT r.rowid AS row_id, r.tenant_id, r.trace_id, r.first_seq
 FROM run_rollups r
-SEMI JOIN batch_keys b ON b.tenant_id = r.tenant_id AND b.trace_id = r.trace_id AND NOT b.is_pending
+SEMI JOIN batch_keys b ON b.tenant_id = r.tenant_id AND b.trace_id = r.trace_id
+"""
+
+# The oldest commit of the stored runs this batch adds spans to: only their
+# spans can be duplicates, and only from that commit on.
+KNOWN_RUNS_FIRST_SEQ = """
+SELECT min(k.first_seq)
+FROM known_runs k
+SEMI JOIN batch_keys b ON b.tenant_id = k.tenant_id AND b.trace_id = k.trace_id AND NOT b.is_pending
 """
 
 # Spans of the batch stored before, looked for from commit $1 on.
@@ -141,6 +152,15 @@ WHERE NOT batch_keys.is_pending
 """
 
 FOLD_RUNS = (_QUERIES / "fold_runs.sql").read_text()
+MERGE_RUNS = (_QUERIES / "merge_runs.sql").read_text()
+MERGE_MODELS = (_QUERIES / "merge_models.sql").read_text()
+
+# Runs seen for the first time.
+INSERT_NEW_RUNS = """
+INSERT INTO run_rollups BY NAME
+SELECT b.* FROM batch_runs b
+ANTI JOIN known_runs k ON k.tenant_id = b.tenant_id AND k.trace_id = b.trace_id
+"""
 
 
 def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
@@ -163,8 +183,8 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
     span_batch = span_batch.append_column("row", pa.array(range(span_batch.num_rows), pa.int64()))
     cursor.register("span_batch", span_batch)
     try:
-        cursor.execute(BATCH_KEYS)
-        duplicates = _duplicate_rows(cursor)
+        known_runs = find_known_runs(cursor)
+        duplicates = _duplicate_rows(cursor, known_runs)
         if duplicates:
             cursor.unregister("span_batch")
             span_batch = span_batch.filter(pc.invert(pc.is_in(span_batch.column("row"), pa.array(duplicates))))
@@ -174,15 +194,35 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
         if markers:
             cursor.execute(INSERT_MARKERS, [commit_seq])
         cursor.execute(DELETE_ANSWERED_MARKERS)
-        cursor.execute(FOLD_RUNS, [commit_seq])
+        fold_runs(cursor, commit_seq, known_runs)
     finally:
         cursor.unregister("span_batch")
     return int(span_batch.num_rows - markers)
 
 
-def _duplicate_rows(cursor: Any) -> list[int]:
+def find_known_runs(cursor: Any) -> int:
+    """Key span_batch (batch_keys) and find which of its runs are stored (known_runs); returns how many are."""
+    cursor.execute(BATCH_KEYS)
+    return int(cursor.execute(KNOWN_RUNS).fetchone()[0])
+
+
+def fold_runs(cursor: Any, commit_seq: int, known_runs: int) -> None:
+    """Fold span_batch into run_rollups: merge the runs ``find_known_runs`` found, insert the others.
+
+    No INSERT .. ON CONFLICT: DuckDB plans it as a join with the whole table
+    and needs a unique index, whose ART is rewritten at every checkpoint."""
+    cursor.execute(FOLD_RUNS, [commit_seq])
+    if known_runs:
+        cursor.execute(MERGE_RUNS)
+        cursor.execute(MERGE_MODELS)
+    cursor.execute(INSERT_NEW_RUNS)
+
+
+def _duplicate_rows(cursor: Any, known_runs: int) -> list[int]:
     """The batch rows that are spans stored already, or repeats of an earlier row."""
     rows = {row for (row,) in cursor.execute(REPEATED_ROWS).fetchall()}
+    if not known_runs:
+        return sorted(rows)
     (first_seq,) = cursor.execute(KNOWN_RUNS_FIRST_SEQ).fetchone()
     if first_seq is not None:
         rows.update(row for (row,) in cursor.execute(STORED_DUPLICATES, [first_seq]).fetchall())
