@@ -39,11 +39,19 @@ import bigstore
 import explain
 import ingest
 from agentlog.query.pages import encode_cursor
-from served import QUICK_RUNS, CpuMeter, StoreServer, machine, memory_limit, run_in_workdir, store_arguments, write_json
+from served import (
+    MAX_RATE_SECONDS,
+    CpuMeter,
+    StoreServer,
+    measure_max_rate,
+    memory_limit,
+    run_in_workdir,
+    start_report,
+    store_arguments,
+    write_json,
+)
 from steady_load import SteadyLoad
 
-MAX_RATE_SECONDS = 12.0
-MAX_RATE_WARMUP = 2.0
 LOAD_WARMUP = 3.0
 """Seconds of steady load before the rounds start: the server's intake and writer reach their pace."""
 MAX_SAMPLES = 400
@@ -217,24 +225,8 @@ def summarise(cases: list[Case]) -> dict[str, dict[str, Any]]:
     }
 
 
-def measure_max_rate(server: StoreServer, workdir: Path) -> tuple[float, int]:
-    """bench/ingest.py's load flat out (8 requests in flight) against this server: committed spans/s."""
-    load = SteadyLoad(server.grpc_port, 0, workdir / "max-rate.json", first_request=1, seconds=MAX_RATE_SECONDS)
-    record = load.wait(timeout=MAX_RATE_SECONDS + 180)
-    if record.errors:
-        raise RuntimeError(f"ingest errors while measuring the maximum rate: {record.errors[:3]}")
-    return record.rate(record.start + MAX_RATE_WARMUP, record.start + MAX_RATE_SECONDS), record.next_request
-
-
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    runs = QUICK_RUNS if args.quick else args.runs
-    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
-    report["machine"], report["agentlog"] = machine(), ingest.agentlog_source()
-    info, built = bigstore.cached_store(runs, rebuild=args.rebuild, cache_dir=args.cache_dir)
-    report["store"] = {**vars(info), "built_now": built}
-    db_path = workdir / "query.duckdb"
-    print(f"copying the store ({info.file_bytes / ingest.MiB:,.0f} MiB) ...", flush=True)
-    report["store"]["copy_seconds"] = bigstore.copy_store(info, db_path)
+    report, info, db_path = start_report(args, workdir, "query")
     cases, paging = build_cases(info, db_path)
     report["memory_limit"] = memory_limit(args.memory_limit)
     server = StoreServer(db_path, workdir / "server.log", memory_limit=args.memory_limit)
@@ -271,7 +263,8 @@ def _under_load(
         max_rate, first_request = args.ingest_rate * 2, 1
     else:
         print(f"ingest flat out for {MAX_RATE_SECONDS:.0f} s (the maximum rate) ...", flush=True)
-        max_rate, first_request = measure_max_rate(server, workdir)
+        max_rate, flat_out = measure_max_rate(server, workdir)
+        first_request = flat_out.next_request
     rate = max_rate / 2
     print(f"under ingest at {rate:,.0f} spans/s (half of {max_rate:,.0f}): the queries again ...", flush=True)
     load = SteadyLoad(server.grpc_port, rate, workdir / "load.json", first_request=first_request)

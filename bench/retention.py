@@ -38,21 +38,20 @@ import httpx
 import bigstore
 import ingest
 from served import (
-    QUICK_RUNS,
+    MAX_RATE_SECONDS,
     CpuMeter,
     StoreServer,
     database_size,
-    machine,
+    measure_max_rate,
     memory_limit,
     run_in_workdir,
+    start_report,
     store_arguments,
     write_json,
 )
 from steady_load import LoadRecord, SteadyLoad
 
 DAYS = 30
-MAX_RATE_SECONDS = 12.0
-MAX_RATE_WARMUP = 2.0
 LOAD_WARMUP = 3.0
 TRACES_PER_REQUEST = 32
 """bench/ingest.py's request: 32 runs of 16 spans."""
@@ -71,21 +70,8 @@ def _counts(path: Path, cutoff_ns: int) -> dict[str, int]:
     return {"spans": int(spans), "runs": int(runs), "runs_ended_before_cutoff": int(older)}
 
 
-def _max_rate(server: StoreServer, workdir: Path) -> tuple[float, LoadRecord]:
-    load = SteadyLoad(server.grpc_port, 0, workdir / "max-rate.json", first_request=1, seconds=MAX_RATE_SECONDS)
-    record = load.wait(timeout=MAX_RATE_SECONDS + 180)
-    return record.rate(record.start + MAX_RATE_WARMUP, record.start + MAX_RATE_SECONDS), record
-
-
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    runs = QUICK_RUNS if args.quick else args.runs
-    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
-    report["machine"], report["agentlog"] = machine(), ingest.agentlog_source()
-    info, built = bigstore.cached_store(runs, rebuild=args.rebuild, cache_dir=args.cache_dir)
-    report["store"] = {**vars(info), "built_now": built}
-    db_path = workdir / "retention.duckdb"
-    print(f"copying the store ({info.file_bytes / ingest.MiB:,.0f} MiB) ...", flush=True)
-    report["store"]["copy_seconds"] = bigstore.copy_store(info, db_path)
+    report, _, db_path = start_report(args, workdir, "retention")
     report["size_before"] = database_size(db_path)
     report["memory_limit"] = memory_limit(args.memory_limit)
     server = StoreServer(db_path, workdir / "server.log", memory_limit=args.memory_limit)
@@ -117,7 +103,7 @@ def _measure(args: argparse.Namespace, server: StoreServer, workdir: Path, recor
             max_rate = 2 * args.ingest_rate
         else:
             print(f"ingest flat out for {MAX_RATE_SECONDS:.0f} s (the maximum rate) ...", flush=True)
-            max_rate, flat_out = _max_rate(server, workdir)
+            max_rate, flat_out = measure_max_rate(server, workdir)
             records.append(flat_out)
             first_request = flat_out.next_request
         rate = max_rate / 2

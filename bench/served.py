@@ -18,6 +18,7 @@ import duckdb
 import bigstore
 import ingest
 from agentlog.settings import Settings
+from steady_load import LoadRecord, SteadyLoad
 
 # The server's own retention schedule would delete the store's older half as
 # soon as it starts (the default keeps 30 days): the benchmarks decide when
@@ -25,6 +26,8 @@ from agentlog.settings import Settings
 SERVER_ENV = {"AGENTLOG_RETENTION_DAYS": "0"}
 
 QUICK_RUNS = 100_000
+MAX_RATE_SECONDS = 12.0
+MAX_RATE_WARMUP = 2.0
 
 
 def store_arguments(doc: str) -> argparse.ArgumentParser:
@@ -58,6 +61,28 @@ def write_json(report: dict[str, Any], path: str | None) -> None:
     if path:
         Path(path).write_text(json.dumps(report, indent=2, default=str) + "\n")
         print(f"\nfigures written to {path}")
+
+
+def start_report(args: argparse.Namespace, workdir: Path, name: str) -> tuple[dict[str, Any], bigstore.StoreInfo, Path]:
+    """The report's header (date, arguments, machine, store) and a fresh copy of the cached store to serve."""
+    runs = QUICK_RUNS if args.quick else args.runs
+    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
+    report["machine"], report["agentlog"] = machine(), ingest.agentlog_source()
+    info, built = bigstore.cached_store(runs, rebuild=args.rebuild, cache_dir=args.cache_dir)
+    report["store"] = {**vars(info), "built_now": built}
+    db_path = workdir / f"{name}.duckdb"
+    print(f"copying the store ({info.file_bytes / ingest.MiB:,.0f} MiB) ...", flush=True)
+    report["store"]["copy_seconds"] = bigstore.copy_store(info, db_path)
+    return report, info, db_path
+
+
+def measure_max_rate(server: StoreServer, workdir: Path) -> tuple[float, LoadRecord]:
+    """bench/ingest.py's load flat out (8 requests in flight) against this server: committed spans/s."""
+    load = SteadyLoad(server.grpc_port, 0, workdir / "max-rate.json", first_request=1, seconds=MAX_RATE_SECONDS)
+    record = load.wait(timeout=MAX_RATE_SECONDS + 180)
+    if record.errors:
+        raise RuntimeError(f"ingest errors while measuring the maximum rate: {record.errors[:3]}")
+    return record.rate(record.start + MAX_RATE_WARMUP, record.start + MAX_RATE_SECONDS), record
 
 
 def memory_limit(given: str | None) -> str:
