@@ -36,7 +36,7 @@ from agentlog import cli
 from agentlog.errors import DatabaseFailed
 from agentlog.server import Running, _bind
 from agentlog.settings import Settings
-from agentlog.store import Database
+from agentlog.store import Database, database_failed
 from agentlog.store.migrate import load_migrations
 from tests.collector.test_grpc_receiver import export_raw
 from tests.conftest import start_server
@@ -541,8 +541,9 @@ def test_a_fatal_database_error_stops_the_server_and_loses_nothing_acknowledged(
 
     cursor = server.running.database.cursor()
     cursor.execute("SET debug_checkpoint_abort = 'before_header'")  # DuckDB's own switch for this failure
-    with pytest.raises(duckdb.FatalException):
+    with pytest.raises(duckdb.Error) as failed:
         cursor.execute("CHECKPOINT")
+    assert database_failed(failed.value), failed.value
     cursor.close()
     with pytest.raises(grpc.RpcError) as refused:
         export_raw(endpoint, make_request(agent_spans(2)).SerializeToString())

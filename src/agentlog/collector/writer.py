@@ -28,11 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import duckdb
 import pyarrow as pa
 
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
-from agentlog.store import Database, commit_spans, last_commit_seq
+from agentlog.store import Database, commit_spans, database_failed, last_commit_seq
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -163,7 +162,7 @@ class SpanWriter:
             result = task.fn(cursor)
         except Exception as error:
             log.exception("writer task failed")
-            if isinstance(error, duckdb.FatalException):
+            if database_failed(error):
                 self._fail(error)
             task.loop.call_soon_threadsafe(_settle, task.future, None, error)
         else:
@@ -199,10 +198,10 @@ class SpanWriter:
             return _stopping(self.failure)
         try:
             new_spans = commit_spans(cursor, tables, self._commit_seq + 1)
-        except duckdb.FatalException as error:
-            self._fail(error)
-            return _stopping(error)
         except Exception as error:  # any other database failure fails these requests, not the writer
+            if database_failed(error):
+                self._fail(error)
+                return _stopping(error)
             log.exception("commit of %d span table(s) failed", len(tables))
             return StoreError(f"the database refused the spans: {error}")
         self._commit_seq += 1
