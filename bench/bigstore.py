@@ -56,6 +56,7 @@ import duckdb
 import ingest
 from agentlog.proto.pricing import price_usd
 from agentlog.store import Database
+from agentlog.store.database import ROW_GROUP_SIZE
 from agentlog.store.migrate import MIGRATIONS_DIR
 from agentlog.store.spans import (
     FOLD_RUNS,
@@ -354,6 +355,7 @@ class StoreInfo:
 def schema_digest() -> str:
     """Changes whenever the generated data or the schema it is stored in would."""
     digest = hashlib.sha256(GENERATOR_VERSION.encode())
+    digest.update(f"row groups of {ROW_GROUP_SIZE}".encode())  # the file's layout, which reads depend on
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
     fold = (FOLD_RUNS, KNOWN_RUNS, MERGE_RUNS, MERGE_MODELS, INSERT_NEW_RUNS)
