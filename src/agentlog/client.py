@@ -69,7 +69,7 @@ class LocalBackend:
         self.where = f"file {database.path}"
 
     def history(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], str | None]:
-        page = list_runs(self._cursor, self._scope, query)
+        page = list_runs(self._cursor, self._scope, query, time.time_ns())
         return page.runs, page.next_cursor
 
     def logs(self, query: LogsQuery) -> dict[str, Any]:

@@ -46,12 +46,18 @@ def _started_ns(run: dict[str, object]) -> int:
     return round(started.timestamp()) * SECOND
 
 
+# Where the listing starts looking: now, or long after the newest run (a store idle for years),
+# or before some runs (a sender's clock ahead of the server's).
+NOWS = [NOW, NOW + 86_400 * 1_000 * SECOND, NOW - 20 * SECOND]
+
+
+@pytest.mark.parametrize("now", NOWS)
 @pytest.mark.parametrize("status", [None, "failed", "success"])
-def test_cursor_pages_walk_every_run_newest_first(database: Database, status: str | None) -> None:
+def test_cursor_pages_walk_every_run_newest_first(database: Database, status: str | None, now: int) -> None:
     seen: list[int] = []
     cursor_token = None
     for _ in range(len(AGES)):
-        page = list_runs(database.cursor(), LOCAL, HistoryQuery(status=status, limit=3, cursor=cursor_token))
+        page = list_runs(database.cursor(), LOCAL, HistoryQuery(status=status, limit=3, cursor=cursor_token), now)
         seen += _ages(page.runs)
         cursor_token = page.next_cursor
         if cursor_token is None:
@@ -59,17 +65,18 @@ def test_cursor_pages_walk_every_run_newest_first(database: Database, status: st
     assert seen == _expected(status)
 
 
-def test_skip_reaches_old_runs_exactly(database: Database) -> None:
+@pytest.mark.parametrize("now", NOWS)
+def test_skip_reaches_old_runs_exactly(database: Database, now: int) -> None:
     for skip in random.Random(7).sample(range(len(AGES)), 6):
-        page = list_runs(database.cursor(), LOCAL, HistoryQuery(skip=skip, limit=2))
+        page = list_runs(database.cursor(), LOCAL, HistoryQuery(skip=skip, limit=2), now)
         assert _ages(page.runs) == _expected()[skip : skip + 2]
 
 
 def test_since_and_until_bound_the_listing(database: Database) -> None:
     query = HistoryQuery(since_ns=NOW - 100_000 * SECOND, until_ns=NOW - 10 * SECOND, limit=50)
-    assert _ages(list_runs(database.cursor(), LOCAL, query).runs) == [30, 3_000, 7_000, 8_000, 40_000, 90_000]
+    assert _ages(list_runs(database.cursor(), LOCAL, query, NOW).runs) == [30, 3_000, 7_000, 8_000, 40_000, 90_000]
 
 
 def test_an_empty_store_lists_nothing(tmp_path: Path) -> None:
-    page = list_runs(Database.open(tmp_path / "empty.duckdb").cursor(), LOCAL, HistoryQuery())
+    page = list_runs(Database.open(tmp_path / "empty.duckdb").cursor(), LOCAL, HistoryQuery(), NOW)
     assert page.runs == [] and page.next_cursor is None

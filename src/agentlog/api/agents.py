@@ -54,7 +54,8 @@ async def get_history(request: Request) -> Response:
         limit=params.integer(q, "limit", history_module.DEFAULT_LIMIT, 1, history_module.MAX_LIMIT),
         cursor=params.text(q, "cursor"),
     )
-    page = await reader_of(request).read(list_runs, scope_of(request), query)
+    reader = reader_of(request)
+    page = await reader.read(list_runs, scope_of(request), query, reader.clock())
     headers = {}
     if page.next_cursor is not None:
         kept = [(k, v) for k, v in q.multi_items() if k not in ("cursor", "skip")]

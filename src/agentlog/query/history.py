@@ -16,7 +16,6 @@ from agentlog.query.timefmt import human_duration, iso_utc
 _SQL = Path(__file__).parent / "sql"
 HISTORY_KEYS_SQL = (_SQL / "history_keys.sql").read_text()
 HISTORY_SQL = (_SQL / "history.sql").read_text()
-NEWEST_START_SQL = "SELECT max(started_ns) FROM run_rollups WHERE tenant_id = $tenant"
 FIRST_WINDOW_NS = 3600 * 10**9
 """History looks for a page among the runs of the last hour first, then 8x wider each time."""
 WINDOW_GROWTH = 8
@@ -49,8 +48,9 @@ class HistoryPage:
     next_cursor: str | None
 
 
-def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
-    """One page of runs; ``next_cursor`` is None on the last page."""
+def list_runs(cursor: Any, scope: Scope, query: HistoryQuery, now_ns: int) -> HistoryPage:
+    """One page of runs; ``next_cursor`` is None on the last page. ``now_ns``: where the newest
+    runs are expected, the first window's top (runs started later are still listed)."""
     if query.status is not None and query.status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}; got {query.status!r}")
     after_ns = after_trace = None
@@ -71,7 +71,7 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
         "limit": query.limit + 1,  # one more tells whether there is a next page
         "skip": query.skip,
     }
-    keys = _page_keys(cursor, params)
+    keys = _page_keys(cursor, params, now_ns)
     rows = _summaries(cursor, scope.tenant_id, keys) if keys else []
     next_cursor = None
     if len(rows) > query.limit:
@@ -81,16 +81,17 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery) -> HistoryPage:
     return HistoryPage([run_item(row) for row in rows], next_cursor)
 
 
-def _page_keys(cursor: Any, params: dict[str, Any]) -> list[tuple[str, int]]:
+def _page_keys(cursor: Any, params: dict[str, Any], now_ns: int) -> list[tuple[str, int]]:
     """(trace id, started_ns) of the page's runs, newest first.
 
     Runs are stored roughly in the order they start, so a window of recent start
-    times is a few row groups to DuckDB. The window widens until it holds the
-    whole page (then no run outside it can belong to the page) or covers all time."""
-    newest = cursor.execute(NEWEST_START_SQL, {"tenant": params["tenant"]}).fetchone()[0]
-    if newest is None:
-        return []
-    top = min(value for value in (newest, params["after_ns"], params["until"]) if value is not None)
+    times is a few row groups to DuckDB. The window has no upper bound but the
+    cursor's and ``until``: runs stamped later than now (a sender's clock ahead)
+    are in it. It widens until it holds the whole page (then no run outside it
+    can belong to the page) or covers all time. Starting from now rather than
+    from the newest run saves scanning every start time for the maximum (3-6 ms
+    on 1,000,000 runs); a store idle for a year costs five more empty windows."""
+    top = min(value for value in (now_ns, params["after_ns"], params["until"]) if value is not None)
     floor = params["since"] or 0
     window = FIRST_WINDOW_NS
     while True:
