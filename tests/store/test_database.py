@@ -100,3 +100,16 @@ def test_a_failed_checkpoint_is_recognised_as_a_failed_database(tmp_path: Path) 
     reopened = Database.open(path)  # the WAL is replayed
     assert reopened.cursor().execute("SELECT count(*) FROM stored_spans").fetchone() == (2,)
     reopened.close()
+
+
+def test_plain_duckdb_reads_the_views_of_a_file_agentlog_wrote_whatever_its_name(tmp_path: Path) -> None:
+    """Analysts open the file with duckdb itself; the views must not depend on the catalog agentlog used."""
+    database = Database.open(tmp_path / "agentlog.duckdb")
+    _commit(database, 4, 1)
+    database.close()
+    renamed = (tmp_path / "agentlog.duckdb").rename(tmp_path / "copy-for-analysis.duckdb")
+    with duckdb.connect(str(renamed), read_only=True) as connection:
+        assert connection.execute("SELECT count(*), any_value(status) FROM runs").fetchone() == (1, "success")
+        assert connection.execute("SELECT count(*) FROM nodes").fetchone() == (3,)
+        assert connection.execute("SELECT count(*) FROM spans").fetchone() == (4,)
+        assert connection.execute("SELECT count(*) FROM agents").fetchone() == (1,)
