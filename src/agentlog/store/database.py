@@ -36,6 +36,9 @@ CHECKPOINT_THRESHOLD = "64MB"
 # default, one commit in many stalls for up to a second compressing 122,880
 # spans again. In-process, 100 commits of 2,048 spans: 19.5k spans/s with the
 # slowest commits at 0.8-1.2 s by default, 24.9k spans/s and 0.3 s at 8,192.
+# The price: a checkpoint also writes the row-group list of each table it
+# touches, 15x longer at this size; on 10 million spans that is 0.3-0.5 s a
+# checkpoint (bench/README.md, ingest and retention).
 ROW_GROUP_SIZE = 8192
 
 # A checkpoint compacts row groups that deletes (retention) left sparse, up to
