@@ -113,3 +113,12 @@ def test_plain_duckdb_reads_the_views_of_a_file_agentlog_wrote_whatever_its_name
         assert connection.execute("SELECT count(*) FROM nodes").fetchone() == (3,)
         assert connection.execute("SELECT count(*) FROM spans").fetchone() == (4,)
         assert connection.execute("SELECT count(*) FROM agents").fetchone() == (1,)
+
+
+def test_queries_spill_beside_the_file(tmp_path: Path) -> None:
+    """Not into .tmp in whatever directory the server was started from."""
+    path = tmp_path / "agentlog.duckdb"
+    database = Database.open(path)
+    setting = database.cursor().execute("SELECT current_setting('temp_directory')").fetchone()
+    assert setting == (f"{path.resolve()}.tmp",)
+    database.close()

@@ -134,6 +134,9 @@ def _attach(path: Path) -> tuple[Any, str]:
         if row is None:
             catalog = _catalog_name(connection, path)
             connection.execute(f"ATTACH '{_escaped(resolved)}' AS {_quoted(catalog)} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+            # Where queries spill past the memory limit: beside the file, as duckdb.connect(path)
+            # does, not in an in-memory instance's default (.tmp in the working directory).
+            connection.execute(f"SET temp_directory = '{_escaped(resolved)}.tmp'")
         else:
             catalog = row[0]
         connection.execute(f"USE {_quoted(catalog)}")
