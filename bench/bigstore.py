@@ -59,15 +59,7 @@ from agentlog.proto.pricing import price_usd
 from agentlog.store import Database
 from agentlog.store.database import ROW_GROUP_SIZE
 from agentlog.store.migrate import MIGRATIONS_DIR
-from agentlog.store.spans import (
-    FOLD_RUNS,
-    INSERT_NEW_RUNS,
-    KNOWN_RUNS,
-    MERGE_MODELS,
-    MERGE_RUNS,
-    find_known_runs,
-    fold_runs,
-)
+from agentlog.store.spans import ROLLUP_SQL, find_known_runs, fold_runs
 
 GENERATOR_VERSION = "1"
 """Bump when the generated data changes; the cache key includes it."""
@@ -359,8 +351,7 @@ def schema_digest() -> str:
     digest.update(f"row groups of {ROW_GROUP_SIZE}".encode())  # the file's layout, which reads depend on
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
-    fold = (FOLD_RUNS, KNOWN_RUNS, MERGE_RUNS, MERGE_MODELS, INSERT_NEW_RUNS)
-    for sql in (*fold, RUNS_SQL, SPANS_SQL):  # comments aside: fixing one needs no rebuild
+    for sql in (*ROLLUP_SQL, RUNS_SQL, SPANS_SQL):  # comments aside: fixing one needs no rebuild
         digest.update(re.sub(r"--[^\n]*", "", sql).encode())
     return digest.hexdigest()[:10]
 

@@ -96,8 +96,7 @@ class SpanWriter:
         loop = asyncio.get_running_loop()
         pending = _Pending(table, loop.create_future(), loop)
         with self._condition:
-            if self._closing or self.failure is not None:
-                raise _stopping(self.failure)
+            self._refuse_if_stopping()
             rows = table.num_rows
             # An empty queue always admits one request, however large: the
             # body limits bound a request, and it must be able to get in.
@@ -118,12 +117,16 @@ class SpanWriter:
         loop = asyncio.get_running_loop()
         task = _Task(fn, loop.create_future(), loop)
         with self._condition:
-            if self._closing or self.failure is not None:
-                raise _stopping(self.failure)
+            self._refuse_if_stopping()
             self._tasks.append(task)
             self._condition.notify()
         result: T = await task.future
         return result
+
+    def _refuse_if_stopping(self) -> None:
+        """ShuttingDown (retryable) once closing or after a fatal error; call with the lock held."""
+        if self._closing or self.failure is not None:
+            raise _stopping(self.failure)
 
     def close(self) -> None:
         """Commit everything queued, then stop the thread. New writes get ShuttingDown."""

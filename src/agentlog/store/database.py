@@ -130,15 +130,14 @@ def _attach(path: Path) -> tuple[Any, str]:
     name = hashlib.sha256(resolved.encode()).hexdigest()[:16]
     connection = duckdb.connect(f":memory:agentlog-{name}")
     try:
-        row = connection.execute("SELECT database_name FROM duckdb_databases() WHERE path = ?", [resolved]).fetchone()
-        if row is None:
-            catalog = _catalog_name(connection, path)
+        attached = connection.execute("SELECT database_name, path FROM duckdb_databases()").fetchall()
+        catalog = next((name for name, attached_path in attached if attached_path == resolved), None)
+        if catalog is None:
+            catalog = _catalog_name(path, taken={name for name, _ in attached})
             connection.execute(f"ATTACH '{_escaped(resolved)}' AS {_quoted(catalog)} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
             # Where queries spill past the memory limit: beside the file, as duckdb.connect(path)
             # does, not in an in-memory instance's default (.tmp in the working directory).
             connection.execute(f"SET temp_directory = '{_escaped(resolved)}.tmp'")
-        else:
-            catalog = row[0]
         connection.execute(f"USE {_quoted(catalog)}")
     except duckdb.Error as error:
         connection.close()
@@ -146,9 +145,8 @@ def _attach(path: Path) -> tuple[Any, str]:
     return connection, catalog
 
 
-def _catalog_name(connection: Any, path: Path) -> str:
+def _catalog_name(path: Path, taken: set[str]) -> str:
     """The file's stem, as ``duckdb.connect(path)`` names its catalog, unless the instance has that name."""
-    taken = {row[0] for row in connection.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
     stem = path.name.split(".")[0] or "agentlog"
     return stem if stem not in taken else f"{stem}_store"
 

@@ -162,6 +162,9 @@ SELECT b.* FROM batch_runs b
 ANTI JOIN known_runs k ON k.tenant_id = b.tenant_id AND k.trace_id = b.trace_id
 """
 
+ROLLUP_SQL = (BATCH_KEYS, KNOWN_RUNS, FOLD_RUNS, MERGE_RUNS, MERGE_MODELS, INSERT_NEW_RUNS)
+"""Every statement that decides what run_rollups holds (find_known_runs, then fold_runs)."""
+
 
 def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
     """One request's spans as an Arrow table in ``ARROW_SCHEMA``."""
