@@ -236,7 +236,7 @@ def test_metrics_per_agent(server: ServerHandle) -> None:
     (triager,) = metrics["agents"]
     assert (triager["agent_id"], triager["runs"], triager["failed_runs"]) == ("triager", 2, 1)
     assert triager["error_rate"] == 0.5
-    assert triager["duration_ms"]["p50"] == pytest.approx((3200 + 2200) / 2)
+    assert triager["duration_ms"]["p50"] == pytest.approx((3200 + 2200) / 2, rel=0.02)  # from histograms: within 2 %
     assert triager["tokens_per_run"] == pytest.approx((240 + 120) / 2)
     by_type = {row["name"]: row for row in triager["by_node_type"]}
     assert (by_type["llm"]["calls"], by_type["tool"]["calls"], by_type["tool"]["errors"]) == (3, 2, 1)

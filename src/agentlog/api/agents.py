@@ -113,4 +113,6 @@ async def get_metrics(request: Request) -> Response:
         days=params.integer(q, "days", stats_module.DEFAULT_DAYS, 1, stats_module.MAX_DAYS),
     )
     reader = reader_of(request)
-    return ORJSONResponse(await reader.read(agent_metrics, scope_of(request), query, reader.clock()))
+    return ORJSONResponse(
+        await reader.read(agent_metrics, scope_of(request), query, reader.clock(), reader.metric_days)
+    )

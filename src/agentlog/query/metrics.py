@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from agentlog.query.history import usd
+from agentlog.query.metric_days import MetricDays, compute_partials, registered
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
-from agentlog.query.timefmt import days_ago, iso_utc
+from agentlog.query.timefmt import MAX_UNIX_NANO, days_ago, iso_utc
 
 _SQL = Path(__file__).parent / "sql"
 RUNS_SQL = (_SQL / "metrics_runs.sql").read_text()
 NODES_SQL = (_SQL / "metrics_nodes.sql").read_text()
+QUANTILES_SQL = (_SQL / "metrics_quantiles.sql").read_text()
 DEFAULT_DAYS = 30
 
 
@@ -24,20 +26,44 @@ class MetricsQuery:
     days: int = DEFAULT_DAYS
 
 
-def agent_metrics(cursor: Any, scope: Scope, query: MetricsQuery, now_ns: int) -> dict[str, Any]:
-    """One entry per agent with runs in the window (only ``agent_id``'s when given)."""
+def agent_metrics(
+    cursor: Any, scope: Scope, query: MetricsQuery, now_ns: int, days: MetricDays | None = None
+) -> dict[str, Any]:
+    """One entry per agent with runs in the window (only ``agent_id``'s when given).
+
+    With ``days``, whole days come from (and go to) its partials; without, the
+    window is read in one pass."""
     since = days_ago(query.days, now_ns)
-    params = {"tenant": scope.tenant_id, "user_scope": scope.user_id, "agent": query.agent_id, "since": since}
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        if days is None:
+            partials = compute_partials(cursor, scope, since, MAX_UNIX_NANO)
+        else:
+            partials = days.window(cursor, scope, since)
+    finally:
+        cursor.execute("COMMIT")
+    params = {"agent": query.agent_id}
     facets: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for row in fetch_dicts(cursor, NODES_SQL, params):
-        facets[row["agent"]][row["facet"]].append(_facet(row))
-    agents = [_agent(row, facets[row["agent"]]) for row in fetch_dicts(cursor, RUNS_SQL, params)]
+    with registered(cursor, partials):
+        quantiles = {
+            (facet, agent, name): values
+            for facet, agent, name, values in cursor.execute(QUANTILES_SQL, params).fetchall()
+        }
+        for row in fetch_dicts(cursor, NODES_SQL, params):
+            p95 = quantiles.get((row["facet"], row["agent"], row["name"]))
+            facets[row["agent"]][row["facet"]].append(_facet(row, p95[1] if p95 else None))
+        agents = [
+            _agent(row, quantiles.get(("run", row["agent"], None)), facets[row["agent"]])
+            for row in fetch_dicts(cursor, RUNS_SQL, params)
+        ]
     return {"agent_id": query.agent_id, "days": query.days, "since": iso_utc(since), "agents": agents}
 
 
-def _agent(row: dict[str, Any], facets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _agent(
+    row: dict[str, Any], quantiles: list[float] | None, facets: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
     finished = row["failed_runs"] + row["successful_runs"]
-    p50, p95, p99 = row["duration_quantiles"] or (None, None, None)
+    p50, p95, p99 = quantiles or (None, None, None)
     return {
         "agent_id": row["agent"],
         "runs": row["runs"],
@@ -55,14 +81,14 @@ def _agent(row: dict[str, Any], facets: dict[str, list[dict[str, Any]]]) -> dict
     }
 
 
-def _facet(row: dict[str, Any]) -> dict[str, Any]:
+def _facet(row: dict[str, Any], p95: float | None) -> dict[str, Any]:
     return {
         "name": row["name"],
         "calls": row["calls"],
         "errors": row["errors"],
         "error_rate": row["errors"] / row["calls"] if row["calls"] else None,
         "avg_duration_ms": row["avg_duration_ms"],
-        "p95_duration_ms": row["p95_duration_ms"],
+        "p95_duration_ms": p95,
         "input_tokens": int(row["input_tokens"]),
         "output_tokens": int(row["output_tokens"]),
         "cost_usd": usd(row["cost_usd"]),

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from agentlog.query.metric_days import MetricDays
 from agentlog.store import Database
 
 T = TypeVar("T")
@@ -28,6 +29,8 @@ class Reader:
         self._database = database
         self._slots = asyncio.Semaphore(max_concurrent)
         self.clock = clock
+        self.metric_days = MetricDays()
+        """Metrics' per-day partials, kept for this database's later requests."""
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._slots:
