@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentlog.proto import decode_spans
-from agentlog.query import MetricsQuery, agent_metrics
+from agentlog.query import MetricsQuery, agent_metrics, metric_days
 from agentlog.query.metric_days import DAY_NS, MetricDays
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import LOCAL, Scope
@@ -139,7 +139,13 @@ def test_one_agent_and_one_user(store: Store) -> None:
     assert_exact(store, store.metrics(days, Scope(LOCAL.tenant_id, "alice")), user="alice")
 
 
-def test_a_kept_day_follows_spans_that_arrive_later(store: Store) -> None:
+# Runs committed since the cut are summed at each request until there are more than MAX_FRESH_RUNS;
+# with 0 the cut moves up at every request that finds one, and the day is computed again.
+@pytest.mark.parametrize("max_fresh_runs", [metric_days.MAX_FRESH_RUNS, 0])
+def test_a_kept_day_follows_spans_that_arrive_later(
+    store: Store, max_fresh_runs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metric_days, "MAX_FRESH_RUNS", max_fresh_runs)
     days = MetricDays()
     before = store.metrics(days)
     # An old run's steps arrive first: its agent is not known yet ...

@@ -1,4 +1,5 @@
--- Metrics partials of the nodes of the runs started in [$low_ns, $high_ns),
+-- Metrics partials of the nodes of the runs started in [$low_ns, $high_ns)
+-- whose last commit is in [$low_seq, $high_seq],
 -- per agent and facet (node type, model, tool): counts and sums, and the
 -- durations as a histogram (durations.sql), so that the partials of
 -- different days add up (metrics_nodes.sql).
@@ -8,6 +9,7 @@ WITH r AS (
     WHERE tenant_id = $tenant
       AND ($user_scope IS NULL OR user_id = $user_scope)
       AND started_ns >= $low_ns::UBIGINT AND started_ns < $high_ns::UBIGINT
+      AND commit_seq BETWEEN $low_seq AND $high_seq
 ),
 n AS (
     SELECT r.agent, r.agent_id, s.node_type, s.model, s.tool_name, s.status_code = 2 AS failed,

@@ -1,4 +1,5 @@
--- Metrics partials of the runs started in [$low_ns, $high_ns), per agent:
+-- Metrics partials of the runs started in [$low_ns, $high_ns)
+-- whose last commit is in [$low_seq, $high_seq], per agent:
 -- counts and sums, and the durations as a histogram (durations.sql), so that
 -- the partials of different days add up (metrics_runs.sql).
 WITH r AS (
@@ -8,6 +9,7 @@ WITH r AS (
     WHERE tenant_id = $tenant
       AND ($user_scope IS NULL OR user_id = $user_scope)
       AND started_ns >= $low_ns::UBIGINT AND started_ns < $high_ns::UBIGINT
+      AND commit_seq BETWEEN $low_seq AND $high_seq
 ),
 b AS (
     SELECT agent, agent_id, duration_bucket(duration_ms) AS bucket,
