@@ -28,6 +28,7 @@ from typing import Literal
 
 import pyarrow as pa
 
+from agentlog.collector.priority import lower_ingest_priority
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_spans, parse_json, parse_protobuf
 from agentlog.store import to_arrow
 
@@ -75,6 +76,7 @@ def _start_worker() -> None:
     for that output to end (a supervisor, a test) would wait forever.
     """
     _die_with_parent()
+    lower_ingest_priority()  # a worker has one thread
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from agentlog.collector.priority import lower_ingest_priority
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.store import Database, commit_spans, database_failed, last_commit_seq
 
@@ -146,6 +147,7 @@ class SpanWriter:
         return self._queued_spans
 
     def _run(self) -> None:
+        lower_ingest_priority()
         cursor = self._database.cursor()
         self._commit_seq = last_commit_seq(cursor)
         try:
