@@ -30,7 +30,7 @@ SELECT
     coalesce(root.input, agent.input) AS input,
     coalesce(root.output, agent.output) AS output,
     started_ns,
-    CASE WHEN root IS NOT NULL THEN greatest(root.end_ns, started_ns) END AS ended_ns,
+    CASE WHEN root.span_id IS NOT NULL THEN greatest(root.end_ns, started_ns) END AS ended_ns,
     node_count,
     node_count - failed_nodes AS successful_nodes,
     failed_nodes,
