@@ -22,7 +22,6 @@ _SQL = Path(__file__).parent / "sql"
 RUN_SQL = (_SQL / "run.sql").read_text()
 SKELETON_SQL = (_SQL / "run_skeleton.sql").read_text()
 NODES_SQL = (_SQL / "run_nodes.sql").read_text()
-ERRORS_SQL = (_SQL / "run_errors.sql").read_text()
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 2000
@@ -91,7 +90,7 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
         "first_seq": run["first_seq"],
         "last_seq": run["commit_seq"],
     }
-    skeleton = _skeleton(cursor, where)
+    skeleton, errors = _skeleton(cursor, where)
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
     page = order[offset : offset + query.limit]
     rows = _node_rows(cursor, where, [f"{node.span_id:016x}" for node, _ in page])
@@ -104,7 +103,7 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
         "status": run["status"],
         "agent_id": run["agent"],
         "nodes": nodes,
-        "errors": _errors(cursor, where),
+        "errors": errors,
         "final_output": run["output"],
         "summary": {
             "total_nodes": len(order),
@@ -141,11 +140,18 @@ def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
     return rows[0]
 
 
-def _skeleton(cursor: Any, where: dict[str, Any]) -> list[_Node]:
+def _skeleton(cursor: Any, where: dict[str, Any]) -> tuple[list[_Node], list[dict[str, Any]]]:
+    """The run's nodes, and its first MAX_ERRORS failed spans in the order they failed."""
     rows = cursor.execute(SKELETON_SQL, where).fetchall()
     stored = {row[0] for row in rows if not row[3]}
     # A marker whose span is stored is stale (it arrived late): the span wins.
-    return [_Node(*row) for row in rows if not (row[3] and row[0] in stored)]
+    nodes = [_Node(*row[:4]) for row in rows if not (row[3] and row[0] in stored)]
+    failed = sorted((row for row in rows if row[4]), key=lambda row: (row[8], row[0]))[:MAX_ERRORS]
+    errors = [
+        {"node": name, "span_id": f"{span_id:016x}", "type": kind, "message": message, "time": iso_utc(ended)}
+        for span_id, _, _, _, _, name, kind, message, ended in failed
+    ]
+    return nodes, errors
 
 
 def _announced_root(nodes: list[_Node]) -> int | None:
@@ -235,11 +241,3 @@ def _events(events_json: str | None) -> list[dict[str, Any]]:
     for event in events:
         event["time"] = iso_utc(event.pop("time_unix_nano", None))
     return events
-
-
-def _errors(cursor: Any, where: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = cursor.execute(ERRORS_SQL, {**where, "limit": MAX_ERRORS}).fetchall()
-    return [
-        {"node": name, "span_id": span_id, "type": kind, "message": message, "time": iso_utc(ended)}
-        for span_id, name, kind, message, ended in rows
-    ]
