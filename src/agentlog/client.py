@@ -25,6 +25,7 @@ from agentlog.query import (
     MetricsQuery,
     StatsQuery,
     agent_metrics,
+    as_values,
     list_runs,
     run_logs,
     run_stats,
@@ -73,7 +74,7 @@ class LocalBackend:
         return page.runs, page.next_cursor
 
     def logs(self, query: LogsQuery) -> dict[str, Any]:
-        return run_logs(self._cursor, self._scope, query)
+        return as_values(run_logs(self._cursor, self._scope, query))
 
     def stats(self, query: StatsQuery) -> dict[str, Any]:
         return run_stats(self._cursor, self._scope, query, time.time_ns())

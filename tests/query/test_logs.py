@@ -7,7 +7,7 @@ from pathlib import Path
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from agentlog.proto import decode_spans
-from agentlog.query.logs import MAX_ERRORS, LogsQuery, run_logs
+from agentlog.query.logs import MAX_ERRORS, LogsQuery, as_values, run_logs
 from agentlog.query.scope import LOCAL
 from agentlog.store import Database, commit_spans, to_arrow
 from tests.factories import make_request, make_span
@@ -51,3 +51,75 @@ def test_errors_are_the_first_failures_by_end_time_and_the_count_stays_exact(tmp
     }  # fmt: skip
     assert logs["summary"]["failed_nodes"] == failures
     assert logs["summary"]["running_nodes"] == 1  # the marker is a running node, never an error
+
+
+def test_a_node_document_says_everything_the_api_promises(tmp_path: Path) -> None:
+    database = Database.open(tmp_path / "logs.duckdb")
+    root = make_span(name="invoke_agent", start=T0, duration=10 * SECOND)
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 1000,
+        "gen_ai.usage.output_tokens": 500,
+        "gen_ai.usage.cost": 0.0125,
+        "gen_ai.input.messages": "hello",
+        "ratio": 0.5,
+    }
+    chat = make_span(
+        trace_id=root.trace_id, parent_span_id=root.span_id, name="chat gpt-4o", start=T0 + SECOND,
+        duration=1_250_000_000, status_code=2, status_message="rate limited", attributes=attributes,
+    )  # fmt: skip
+    chat.events.add(time_unix_nano=T0 + 2 * SECOND, name="exception")
+    announced = make_span(
+        trace_id=root.trace_id, parent_span_id=root.span_id, name="execute_tool search", start=T0 + 3 * SECOND,
+        duration=0, attributes={"agentlog.span_type": "pending", "gen_ai.tool.name": "search"},
+    )  # fmt: skip
+    batch = to_arrow(decode_spans(make_request([root, chat, announced])), LOCAL.tenant_id)
+    commit_spans(database.cursor(), [batch], 1)
+
+    nodes = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(root.trace_id.hex())))["nodes"]
+
+    assert nodes[0] == {
+        "id": "chat gpt-4o", "type": "llm", "input": "hello", "output": None, "time": "1.2s", "status": "failed",
+        "span_id": chat.span_id.hex(), "parent_span_id": root.span_id.hex(), "depth": 1,
+        "started_at": "2026-09-21T14:13:21.000Z", "ended_at": "2026-09-21T14:13:22.250Z", "duration_ms": 1250.0,
+        "model": "gpt-4o", "tool": None,
+        "tokens": {"input": 1000, "output": 500, "cache_read": None, "reasoning": None, "total": 1500},
+        "cost": {"usd": 0.0125, "cents": 1.25, "source": "reported"},
+        "usage_aggregated": False,
+        "error": {"type": None, "message": "rate limited"},
+        "attributes": attributes,
+        "events": [{"name": "exception", "attributes": {}, "dropped_attributes_count": 0,
+                    "time": "2026-09-21T14:13:22.000Z"}],
+    }  # fmt: skip
+    assert nodes[1] == {
+        "id": "execute_tool search", "type": "tool", "input": None, "output": None, "time": None,
+        "status": "running", "span_id": announced.span_id.hex(), "parent_span_id": root.span_id.hex(), "depth": 1,
+        "started_at": "2026-09-21T14:13:23.000Z", "ended_at": None, "duration_ms": None,
+        "model": None, "tool": "search",
+        "tokens": {"input": None, "output": None, "cache_read": None, "reasoning": None, "total": None},
+        "cost": {"usd": None, "cents": None, "source": None},
+        "usage_aggregated": False, "error": None,
+        "attributes": {"agentlog.span_type": "pending", "gen_ai.tool.name": "search"},
+        "events": [],
+    }  # fmt: skip
+
+
+def test_a_run_over_the_page_gets_the_same_documents_page_by_page(tmp_path: Path) -> None:
+    database = Database.open(tmp_path / "logs.duckdb")
+    root = make_span(name="invoke_agent", start=T0, duration=100 * SECOND)
+    steps = [step(root, i, duration=SECOND) for i in range(7)]
+    batch = to_arrow(decode_spans(make_request([root, *steps])), LOCAL.tenant_id)
+    commit_spans(database.cursor(), [batch], 1)
+    run_id = root.trace_id.hex()
+
+    whole = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(run_id)))
+    paged: list[dict[str, object]] = []
+    cursor = None
+    while True:
+        page = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(run_id, limit=3, cursor=cursor)))
+        paged.extend(page["nodes"])
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert paged == whole["nodes"]
+    assert [node["id"] for node in paged] == [f"step-{i}" for i in range(7)]

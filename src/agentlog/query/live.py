@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from agentlog.query.history import run_item
-from agentlog.query.logs import node_json
+from agentlog.query.logs import node_document
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 
@@ -54,10 +56,11 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     if not runs:
         return []
     # The runs are already scoped and filtered: their nodes need only the trace list.
-    nodes = fetch_dicts(cursor, NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]})
+    nodes = cursor.execute(NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]}).fetchall()
     by_run: dict[str, list[dict[str, Any]]] = {}
-    for node in nodes:
-        by_run.setdefault(node["run_id"], []).append(node)
+    for run_id, _, running, start, end, events_json, document in nodes:
+        node = orjson.loads(node_document((running, start, end, events_json, document), depth=None))
+        by_run.setdefault(run_id, []).append(node)
     out: list[dict[str, Any]] = []
     for run in runs:
         out.extend(_run_events(run, by_run.get(run["run_id"], [])))
@@ -71,8 +74,8 @@ def _run_events(run: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[s
     if run["started_in_range"]:
         listed.append({"type": "run.started", "run_id": run_id, "run": item})
     for node in nodes:  # the root is the run, not a node: the query leaves it out
-        kind = "node.started" if node["running"] else "node.finished"
-        listed.append({"type": kind, "run_id": run_id, "node": node_json(node, depth=None)})
+        kind = "node.started" if node["status"] == "running" else "node.finished"
+        listed.append({"type": kind, "run_id": run_id, "node": node})
     if run["finished_in_range"]:
         listed.append({"type": "run.finished", "run_id": run_id, "run": item})
     elif not run["started_in_range"]:

@@ -11,8 +11,7 @@ import orjson
 
 from agentlog.errors import InvalidRequest, NotFound
 from agentlog.proto.ids import InvalidId, parse_trace_id_hex
-from agentlog.proto.normalize import STATUS_ERROR
-from agentlog.query.history import cents, run_item, tokens, usd
+from agentlog.query.history import run_item
 from agentlog.query.pages import decode_cursor, encode_cursor
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
@@ -80,7 +79,12 @@ def resolve_run_id(cursor: Any, scope: Scope, run_id: str) -> int:
 
 
 def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
-    """The logs of one run; NotFound if it does not exist for ``scope``."""
+    """The logs of one run; NotFound if it does not exist for ``scope``.
+
+    Its nodes come as ``orjson.Fragment`` documents (the JSON DuckDB made, see
+    ``node_document``): ``orjson.dumps`` writes them out as they are;
+    ``as_values`` turns the whole result into plain Python values.
+    """
     trace = resolve_run_id(cursor, scope, query.run_id)
     offset = _offset(query.cursor)
     run = _run(cursor, scope, trace, query.run_id)
@@ -90,11 +94,19 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
         "first_seq": run["first_seq"],
         "last_seq": run["commit_seq"],
     }
-    skeleton, errors = _skeleton(cursor, where)
+    # A run that fits on the page comes whole in one statement, documents and all.
+    whole = offset == 0 and run["node_count"] <= query.limit
+    rows = cursor.execute(NODES_SQL if whole else SKELETON_SQL, {**where, "ids": None} if whole else where).fetchall()
+    skeleton, errors = _skeleton(rows)
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
     page = order[offset : offset + query.limit]
-    rows = _node_rows(cursor, where, [f"{node.span_id:016x}" for node, _ in page])
-    nodes = [node_json(rows[f"{node.span_id:016x}"], depth) for node, depth in page if f"{node.span_id:016x}" in rows]
+    documents = _documents(rows if whole else _page_rows(cursor, where, [node.span_id for node, _ in page]))
+    # A page's node can be missing only if retention deleted its run between the two statements.
+    nodes = [
+        orjson.Fragment(node_document(documents[node.span_id], depth))
+        for node, depth in page
+        if node.span_id in documents
+    ]
     running = sum(1 for node, _ in order if node.running)
     next_offset = offset + query.limit
     summary_item = run_item(run)
@@ -124,6 +136,12 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
     }
 
 
+def as_values(logs: dict[str, Any]) -> dict[str, Any]:
+    """``run_logs``' result with its node documents decoded: for callers in Python rather than HTTP."""
+    values: dict[str, Any] = orjson.loads(orjson.dumps(logs))
+    return values
+
+
 def _offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
@@ -140,16 +158,15 @@ def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
     return rows[0]
 
 
-def _skeleton(cursor: Any, where: dict[str, Any]) -> tuple[list[_Node], list[dict[str, Any]]]:
+def _skeleton(rows: list[tuple[Any, ...]]) -> tuple[list[_Node], list[dict[str, Any]]]:
     """The run's nodes, and its first MAX_ERRORS failed spans in the order they failed."""
-    rows = cursor.execute(SKELETON_SQL, where).fetchall()
     stored = {row[0] for row in rows if not row[3]}
     # A marker whose span is stored is stale (it arrived late): the span wins.
     nodes = [_Node(*row[:4]) for row in rows if not (row[3] and row[0] in stored)]
     failed = sorted((row for row in rows if row[4]), key=lambda row: (row[8], row[0]))[:MAX_ERRORS]
     errors = [
         {"node": name, "span_id": f"{span_id:016x}", "type": kind, "message": message, "time": iso_utc(ended)}
-        for span_id, _, _, _, _, name, kind, message, ended in failed
+        for span_id, _, _, _, _, name, kind, message, ended, *_ in failed
     ]
     return nodes, errors
 
@@ -191,47 +208,48 @@ def tree_order(nodes: list[_Node], root_span_id: int | None) -> list[tuple[_Node
     return order
 
 
-def _node_rows(cursor: Any, where: dict[str, Any], ids: list[str]) -> dict[str, dict[str, Any]]:
-    if not ids:
-        return {}
-    # One string, not a list parameter: binding a list of 1,000 values costs more than the query.
-    rows = fetch_dicts(cursor, NODES_SQL, {**where, "ids": ",".join(str(int(span, 16)) for span in ids)})
-    by_id: dict[str, dict[str, Any]] = {}
-    for row in rows:  # a stored span wins over a stale marker with its id
-        if row["span_id"] not in by_id or not row["running"]:
-            by_id[row["span_id"]] = row
+def _page_rows(cursor: Any, where: dict[str, Any], span_ids: list[int]) -> list[tuple[Any, ...]]:
+    if not span_ids:
+        return []
+    rows: list[tuple[Any, ...]] = cursor.execute(NODES_SQL, {**where, "ids": ",".join(map(str, span_ids))}).fetchall()
+    return rows
+
+
+_Document = tuple[bool, int, int | None, str | None, str]
+"""running, start and end times, events (JSON text), document (JSON text)."""
+
+
+def _documents(rows: list[tuple[Any, ...]]) -> dict[int, _Document]:
+    """Each span's document by span id; a stored span wins over a stale marker with its id."""
+    by_id: dict[int, _Document] = {}
+    for row in rows:
+        span_id, running = row[0], row[3]
+        if span_id not in by_id or not running:
+            by_id[span_id] = (running, row[2], row[8], row[9], row[10])
     return by_id
 
 
-def node_json(row: dict[str, Any], depth: int | None) -> dict[str, Any]:
-    """One node in the seed's shape (id, type, input, output, time, status) and the rest.
+def node_document(document: _Document, depth: int | None) -> bytes:
+    """One node as JSON: the seed's id, type, input, output, time and status, and the rest.
 
-    ``depth`` is None where the tree is not known (live events)."""
-    running = row["running"]
-    duration_ms = None if running else (row["end_time_unix_nano"] - row["start_time_unix_nano"]) / 1_000_000
-    failed = row["status_code"] == STATUS_ERROR
-    return {
-        "id": row["name"],
-        "type": row["node_type"] or "span",
-        "input": row["input"],
-        "output": row["output"],
-        "time": human_duration(duration_ms) if not running else None,
-        "status": "running" if running else ("failed" if failed else "completed"),
-        "span_id": row["span_id"],
-        "parent_span_id": row["parent_span_id"],
-        "depth": depth,
-        "started_at": iso_utc(row["start_time_unix_nano"]),
-        "ended_at": None if running else iso_utc(row["end_time_unix_nano"]),
-        "duration_ms": duration_ms,
-        "model": row["model"],
-        "tool": row["tool_name"],
-        "tokens": tokens(row),
-        "cost": {"usd": usd(row["cost_usd"]), "cents": cents(row["cost_usd"]), "source": row["cost_source"]},
-        "usage_aggregated": bool(row["usage_aggregated"]),
-        "error": {"type": row["error_type"], "message": row["error_message"]} if failed else None,
-        "attributes": orjson.loads(row["attributes"]) if row["attributes"] else {},
-        "events": _events(row["events"]),
-    }
+    DuckDB wrote most of it (store/views/node_documents.sql); what is added
+    here is what depends on the tree (``depth``; None where the tree is not
+    known, as in live events) and the times, formatted as everywhere else.
+    """
+    running, start, end, events, text = document
+    duration_ms = None if running or end is None else (end - start) / 1_000_000
+    added = orjson.dumps(
+        {
+            "time": None if duration_ms is None else human_duration(duration_ms),
+            "depth": depth,
+            "started_at": iso_utc(start),
+            "ended_at": None if running else iso_utc(end),
+            "duration_ms": duration_ms,
+            "events": _events(events),
+        }
+    )
+    # Two JSON objects' texts made one: DuckDB's without its closing brace, ours without its opening one.
+    return text[:-1].encode() + b"," + added[1:]
 
 
 def _events(events_json: str | None) -> list[dict[str, Any]]:

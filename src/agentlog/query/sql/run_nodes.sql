@@ -1,18 +1,13 @@
--- Full rows of some spans of one run ($ids: their decimal ids, comma-separated: the page being shown).
-SELECT printf('%016x', span_id) AS span_id, printf('%016x', parent_span_id) AS parent_span_id,
-       name, node_type, status_code, status_message, start_time_unix_nano, end_time_unix_nano,
-       model, provider, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
-       usage_aggregated, cost_usd, cost_source, span_text(input, input_key, attributes) AS input,
-       span_text(output, output_key, attributes) AS output, tool_name, error_type, error_message,
-       attributes, events, false AS running
-FROM stored_spans
+-- Nodes of one run with their documents: the columns of run_skeleton.sql, and
+-- `document`. $ids: the decimal span ids of the page being shown,
+-- comma-separated (one string: binding a list of 1,000 values costs more than
+-- the query); NULL for the whole run, when it fits on the page.
+SELECT span_id, parent_span_id, start_time_unix_nano, running,
+       status_code = 2 AS failed,
+       CASE WHEN status_code = 2 THEN name END AS error_node,
+       CASE WHEN status_code = 2 THEN coalesce(error_type, 'error') END AS error_type,
+       CASE WHEN status_code = 2 THEN coalesce(error_message, status_message) END AS error_message,
+       end_time_unix_nano, events, document
+FROM node_documents
 WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT AND commit_seq BETWEEN $first_seq AND $last_seq
-  AND span_id IN (SELECT unnest(string_split($ids, ','))::UBIGINT)
-UNION ALL
-SELECT printf('%016x', span_id), printf('%016x', parent_span_id),
-       name, node_type, 0, NULL, start_time_unix_nano, NULL,
-       model, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, input, NULL, tool_name, NULL, NULL,
-       attributes, NULL, true
-FROM pending_spans
-WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT AND span_id IN (SELECT unnest(string_split($ids, ','))::UBIGINT)
+  AND ($ids IS NULL OR span_id IN (SELECT unnest(string_split($ids, ','))::UBIGINT))

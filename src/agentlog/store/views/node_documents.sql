@@ -1,0 +1,48 @@
+-- Every span and live-status marker with its node as the API shows it, as
+-- JSON text made by DuckDB: turning a 1,000-node page into Python values and
+-- back costs more than the query. `document` leaves out what depends on the
+-- tree or is formatted in Python (depth, time, started_at, ended_at,
+-- duration_ms, events): query/logs.py `node_document` adds those.
+-- A statement that does not select `document` does not compute it.
+CREATE OR REPLACE VIEW node_documents AS
+SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, end_time_unix_nano, commit_seq,
+       false AS running, status_code, name, error_type, error_message, status_message, events,
+       to_json({
+           id: name,
+           type: coalesce(nullif(node_type, ''), 'span'),
+           input: span_text(input, input_key, attributes),
+           output: span_text(output, output_key, attributes),
+           status: CASE WHEN status_code = 2 THEN 'failed' ELSE 'completed' END,
+           span_id: printf('%016x', span_id),
+           parent_span_id: printf('%016x', parent_span_id),
+           model: model,
+           tool: tool_name,
+           tokens: {input: input_tokens, output: output_tokens, cache_read: cache_read_tokens,
+                    reasoning: reasoning_tokens, total: total_tokens},
+           cost: {usd: cost_usd::DOUBLE, cents: (cost_usd * 100)::DOUBLE, source: cost_source},
+           usage_aggregated: coalesce(usage_aggregated, false),
+           error: CASE WHEN status_code = 2 THEN {type: error_type, message: error_message} END,
+           attributes: attributes
+       })::VARCHAR AS document
+FROM stored_spans
+UNION ALL
+SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, NULL, commit_seq,
+       true, 0, name, NULL, NULL, NULL, NULL,
+       to_json({
+           id: name,
+           type: coalesce(nullif(node_type, ''), 'span'),
+           input: input,
+           output: NULL::VARCHAR,
+           status: 'running',
+           span_id: printf('%016x', span_id),
+           parent_span_id: printf('%016x', parent_span_id),
+           model: model,
+           tool: tool_name,
+           tokens: {input: NULL::BIGINT, output: NULL::BIGINT, cache_read: NULL::BIGINT,
+                    reasoning: NULL::BIGINT, total: NULL::BIGINT},
+           cost: {usd: NULL::DOUBLE, cents: NULL::DOUBLE, source: NULL::VARCHAR},
+           usage_aggregated: false,
+           error: NULL,
+           attributes: attributes
+       })::VARCHAR
+FROM pending_spans;
