@@ -13,11 +13,13 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import uvicorn
 
 from agentlog import discovery
@@ -31,6 +33,7 @@ from agentlog.collector.retention import RetentionScheduler
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError, DatabaseFailed
 from agentlog.query import Reader
+from agentlog.query.metrics import warm_up
 from agentlog.settings import Settings
 from agentlog.store import MEMORY, Database, Keyring, last_commit_seq
 from agentlog.store.schedules import Schedule
@@ -165,8 +168,9 @@ async def _serve_listeners(
     )
     http_server = _uvicorn(build_http_app(endpoint), settings)
     api_socket = _bind(settings.host, settings.api_port)
+    reader = Reader(database)
     api = build_api_app(
-        Reader(database),
+        reader,
         feed,
         schema_version=database.schema_version,
         write=writer.run_task,
@@ -179,6 +183,7 @@ async def _serve_listeners(
     api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
     running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1], stop)
     scheduler = asyncio.create_task(RetentionScheduler(writer, default_schedule(settings)).run_forever())
+    warming = asyncio.create_task(_warm_metrics(reader))
     with _stop_on_signals(running.stop), discovery.announced(settings, running):
         if on_ready is not None:
             on_ready(running)
@@ -187,11 +192,23 @@ async def _serve_listeners(
     log.info("stopping: no new requests; finishing those in flight")
     http_server.should_exit = True
     api_server.should_exit = True
-    await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task, api_task)
+    # The warm-up's thread cannot be cancelled: it ends before the database closes.
+    await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task, api_task, warming)
 
 
 KEEP_ALIVE_SECONDS = 5
 """An idle keep-alive connection is closed after this: idle clients do not pile up."""
+
+
+async def _warm_metrics(reader: Reader) -> None:
+    """Compute metrics' day partials in the background, so the first request finds them."""
+    started = time.perf_counter()
+    try:
+        tenants = await reader.read(warm_up, reader.clock(), reader.metric_days)
+    except (AgentlogError, duckdb.Error) as error:  # an optimisation: if it fails, the first request computes
+        log.warning("metrics warm-up failed: %s", error)
+        return
+    log.info("metrics of %d tenant(s) warmed in %.1f s", len(tenants), time.perf_counter() - started)
 
 
 def _uvicorn(app: Any, settings: Settings) -> _Uvicorn:

@@ -11,6 +11,7 @@ import pytest
 from agentlog.proto import decode_spans
 from agentlog.query import MetricsQuery, agent_metrics, metric_days
 from agentlog.query.metric_days import DAY_NS, MetricDays
+from agentlog.query.metrics import warm_up
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import LOCAL, Scope
 from agentlog.store import Database, commit_spans, to_arrow
@@ -196,3 +197,30 @@ def test_an_empty_window(tmp_path: Path) -> None:
     store = Store(tmp_path / "empty.duckdb")
     assert store.metrics(MetricDays())["agents"] == []
     assert store.metrics(None)["agents"] == []
+
+
+def test_a_warm_up_leaves_nothing_for_the_first_request_to_compute(store: Store) -> None:
+    other = Scope("acme")
+    batch = to_arrow(decode_spans(make_request(run_spans(random.Random(3), NOW - SECOND, "pager", "carol"))), "acme")
+    store.seq += 1
+    commit_spans(store.database.cursor(), [batch], store.seq)
+    days = MetricDays()
+
+    assert warm_up(store.database.cursor(), NOW, days) == [LOCAL.tenant_id, "acme"]  # busiest first
+    kept = len(days)
+    assert kept > 0
+    computed: list[Any] = []
+    original = MetricDays._put
+
+    def counting(self: MetricDays, key: Any, *args: Any) -> None:  # only a computed partial is put
+        computed.append(key)
+        original(self, key, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MetricDays, "_put", counting)
+        warm = store.metrics(days)
+        assert [agent["agent_id"] for agent in store.metrics(days, scope=other)["agents"]] == ["pager"]
+    assert computed == []
+    assert warm == store.metrics(None)  # the figures of a one-pass read
+    assert len(days) == kept
+    assert warm_up(store.database.cursor(), NOW, MetricDays(), max_tenants=1) == [LOCAL.tenant_id]
