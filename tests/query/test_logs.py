@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from agentlog.proto import decode_spans
-from agentlog.query.logs import MAX_ERRORS, LogsQuery, as_values, run_logs
+from agentlog.query import logs as logs_module
+from agentlog.query.logs import MAX_ERRORS, MAX_LIMIT, LogsQuery, as_values, run_logs
 from agentlog.query.scope import LOCAL
 from agentlog.store import Database, commit_spans, to_arrow
 from tests.factories import make_request, make_span
@@ -105,7 +107,11 @@ def test_a_node_document_says_everything_the_api_promises(tmp_path: Path) -> Non
     }  # fmt: skip
 
 
-def test_a_run_over_the_page_gets_the_same_documents_page_by_page(tmp_path: Path) -> None:
+@pytest.mark.parametrize("whole_run_nodes", [MAX_LIMIT, 0])  # read whole, or its shape and then each page
+def test_a_run_over_the_page_gets_the_same_documents_page_by_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_run_nodes: int
+) -> None:
+    monkeypatch.setattr(logs_module, "WHOLE_RUN_NODES", whole_run_nodes)
     database = Database.open(tmp_path / "logs.duckdb")
     root = make_span(name="invoke_agent", start=T0, duration=100 * SECOND)
     steps = [step(root, i, duration=SECOND) for i in range(7)]
@@ -113,7 +119,7 @@ def test_a_run_over_the_page_gets_the_same_documents_page_by_page(tmp_path: Path
     commit_spans(database.cursor(), [batch], 1)
     run_id = root.trace_id.hex()
 
-    whole = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(run_id)))
+    whole = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(run_id, limit=MAX_LIMIT)))
     paged: list[dict[str, object]] = []
     cursor = None
     while True:
