@@ -58,7 +58,7 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     # The runs are already scoped and filtered: their nodes need only the trace list.
     nodes = cursor.execute(NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]}).fetchall()
     by_run: dict[str, list[dict[str, Any]]] = {}
-    for run_id, _, running, start, end, events_json, document in nodes:
+    for run_id, running, start, end, events_json, document in nodes:
         node = orjson.loads(node_document((running, start, end, events_json, document), depth=None))
         by_run.setdefault(run_id, []).append(node)
     out: list[dict[str, Any]] = []

@@ -97,7 +97,7 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
         "first_seq": run["first_seq"],
         "last_seq": run["commit_seq"],
     }
-    whole = run["node_count"] <= max(query.limit, WHOLE_RUN_NODES)
+    whole = run["node_count"] <= WHOLE_RUN_NODES
     rows = cursor.execute(NODES_SQL if whole else SKELETON_SQL, {**where, "ids": None} if whole else where).fetchall()
     skeleton, errors = _skeleton(rows)
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))

@@ -1,5 +1,5 @@
 -- Nodes stored (finished) or announced (started) by the commits in ($after, $upto].
-SELECT printf('%032x', trace_id) AS run_id, span_id, running, start_time_unix_nano, end_time_unix_nano,
+SELECT printf('%032x', trace_id) AS run_id, running, start_time_unix_nano, end_time_unix_nano,
        events, document
 FROM node_documents
 WHERE tenant_id = $tenant AND commit_seq > $after AND commit_seq <= $upto
