@@ -65,11 +65,13 @@ def test_cursor_pages_walk_every_run_newest_first(database: Database, status: st
     assert seen == _expected(status)
 
 
+# Unfiltered, a page is read with the first window at once; filtered, its oldest start is found first.
 @pytest.mark.parametrize("now", NOWS)
-def test_skip_reaches_old_runs_exactly(database: Database, now: int) -> None:
+@pytest.mark.parametrize("status", [None, "failed"])
+def test_skip_reaches_old_runs_exactly(database: Database, status: str | None, now: int) -> None:
     for skip in random.Random(7).sample(range(len(AGES)), 6):
-        page = list_runs(database.cursor(), LOCAL, HistoryQuery(skip=skip, limit=2), now)
-        assert _ages(page.runs) == _expected()[skip : skip + 2]
+        page = list_runs(database.cursor(), LOCAL, HistoryQuery(status=status, skip=skip, limit=2), now)
+        assert _ages(page.runs) == _expected(status)[skip : skip + 2]
 
 
 def test_since_and_until_bound_the_listing(database: Database) -> None:

@@ -14,11 +14,14 @@ from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
 
 _SQL = Path(__file__).parent / "sql"
-HISTORY_KEYS_SQL = (_SQL / "history_keys.sql").read_text()
-HISTORY_SQL = (_SQL / "history.sql").read_text()
+_FILTER = (_SQL / "history_filter.sql").read_text()
+HISTORY_SQL = (_SQL / "history.sql").read_text().replace("{history_filter}", _FILTER)
+HISTORY_BOUND_SQL = (_SQL / "history_bound.sql").read_text().replace("{history_filter}", _FILTER)
 FIRST_WINDOW_NS = 3600 * 10**9
 """History looks for a page among the runs of the last hour first, then 8x wider each time."""
 WINDOW_GROWTH = 8
+SELECTIVE_FILTERS = ("user_scope", "agent", "user", "session", "status")
+"""Filters that can leave the newest hour without a page's worth of runs."""
 STATUSES = ("running", "success", "failed")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -71,8 +74,7 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery, now_ns: int) -> Hi
         "limit": query.limit + 1,  # one more tells whether there is a next page
         "skip": query.skip,
     }
-    keys = _page_keys(cursor, params, now_ns)
-    rows = _summaries(cursor, scope.tenant_id, keys) if keys else []
+    rows = _page(cursor, params, now_ns)
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
@@ -81,35 +83,37 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery, now_ns: int) -> Hi
     return HistoryPage([run_item(row) for row in rows], next_cursor)
 
 
-def _page_keys(cursor: Any, params: dict[str, Any], now_ns: int) -> list[tuple[str, int]]:
-    """(trace id, started_ns) of the page's runs, newest first.
+def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, Any]]:
+    """The page's runs, newest first.
 
     Runs are stored roughly in the order they start, so a window of recent start
     times is a few row groups to DuckDB. The window has no upper bound but the
     cursor's and ``until``: runs stamped later than now (a sender's clock ahead)
     are in it. It widens until it holds the whole page (then no run outside it
-    can belong to the page) or covers all time. Starting from now rather than
-    from the newest run saves scanning every start time for the maximum (3-6 ms
-    on 1,000,000 runs); a store idle for a year costs five more empty windows."""
+    can belong to the page) or covers all time, on narrow columns only
+    (history_bound.sql); then one statement reads the page from its oldest start
+    on. Starting from now rather than from the newest run saves scanning every
+    start time for the maximum (3-6 ms on 1,000,000 runs); a store idle for a
+    year costs five more empty windows.
+
+    Unfiltered, the newest runs are dense and the first window nearly always
+    holds the page: that window is read at once, one statement instead of two."""
     top = min(value for value in (now_ns, params["after_ns"], params["until"]) if value is not None)
     floor = params["since"] or 0
     window = FIRST_WINDOW_NS
+    if not any(params[name] is not None for name in SELECTIVE_FILTERS):
+        from_ns = max(top - window, floor, 0)
+        rows = fetch_dicts(cursor, HISTORY_SQL, {**params, "from_ns": from_ns})
+        if len(rows) >= params["limit"] or from_ns <= floor:
+            return rows
+        window *= WINDOW_GROWTH
     while True:
         from_ns = max(top - window, floor, 0)
-        rows = cursor.execute(HISTORY_KEYS_SQL, {**params, "from_ns": from_ns}).fetchall()
-        if len(rows) >= params["limit"] or from_ns <= floor:
-            return [(str(hi << 64 | lo), started) for hi, lo, started in rows]
+        found, oldest = cursor.execute(HISTORY_BOUND_SQL, {**params, "from_ns": from_ns}).fetchone()
+        if found >= params["limit"] or from_ns <= floor:
+            break
         window *= WINDOW_GROWTH
-
-
-def _summaries(cursor: Any, tenant: str, keys: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    params = {
-        "tenant": tenant,
-        "traces": ",".join(trace for trace, _ in keys),
-        "low_ns": min(started for _, started in keys),
-        "high_ns": max(started for _, started in keys),
-    }
-    return fetch_dicts(cursor, HISTORY_SQL, params)
+    return fetch_dicts(cursor, HISTORY_SQL, {**params, "from_ns": oldest}) if found else []
 
 
 def _history_position(position: dict[str, Any]) -> tuple[int, int]:

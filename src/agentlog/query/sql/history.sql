@@ -1,13 +1,36 @@
--- The summaries of the runs history_keys.sql chose ($traces: their decimal ids,
--- comma-separated), newest first; $low_ns..$high_ns (their start times) lets
--- zone maps skip the rest of the table.
-SELECT run_id, status, agent, agent_id, user_id, session_id, input, output,
-       started_ns, ended_ns, node_count, successful_nodes, failed_nodes,
-       input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
-       cost_usd, cost_source, models, error_node, error_type, error_message,
-       service_name
-FROM run_summaries
-WHERE tenant_id = $tenant
-  AND started_ns BETWEEN $low_ns::UBIGINT AND $high_ns::UBIGINT
-  AND trace_id IN (SELECT unnest(string_split($traces, ','))::UHUGEINT)
+-- One page of history, newest first, from run_rollups itself: through the
+-- run_summaries view DuckDB would bind all of its columns for every page.
+-- $from_ns is the page's oldest start time (history_bound.sql) or, for an
+-- unfiltered listing, a window recent enough to hold it.
+SELECT
+    printf('%032x', trace_id) AS run_id,
+    run_status(root, last_node) AS status,
+    run_agent(root, agent, service) AS agent,
+    "user".id AS user_id,
+    "session".id AS session_id,
+    run_input(root, agent) AS input,
+    run_output(root, agent) AS output,
+    started_ns,
+    run_ended_ns(root, started_ns) AS ended_ns,
+    node_count,
+    node_count - failed_nodes AS successful_nodes,
+    failed_nodes,
+    run_usage(usage_spans, input_tokens, fallback_input_tokens) AS input_tokens,
+    run_usage(usage_spans, output_tokens, fallback_output_tokens) AS output_tokens,
+    run_usage(usage_spans, cache_read_tokens, fallback_cache_read_tokens) AS cache_read_tokens,
+    run_usage(usage_spans, reasoning_tokens, fallback_reasoning_tokens) AS reasoning_tokens,
+    run_usage(usage_spans, total_tokens, fallback_total_tokens) AS total_tokens,
+    run_usage(usage_spans, cost_usd, fallback_cost_usd) AS cost_usd,
+    run_cost_source(
+        run_usage(usage_spans, reported_cost_nodes, fallback_reported_cost_nodes),
+        run_usage(usage_spans, computed_cost_nodes, fallback_computed_cost_nodes),
+        run_usage(usage_spans, unknown_cost_nodes, fallback_unknown_cost_nodes)
+    ) AS cost_source,
+    models,
+    first_error.node AS error_node,
+    first_error.type AS error_type,
+    first_error.message AS error_message
+FROM run_rollups
+{history_filter}
 ORDER BY started_ns DESC, trace_id DESC
+LIMIT $limit OFFSET $skip
