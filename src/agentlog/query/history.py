@@ -14,9 +14,20 @@ from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
 
 _SQL = Path(__file__).parent / "sql"
-_FILTER = (_SQL / "history_filter.sql").read_text()
-HISTORY_SQL = (_SQL / "history.sql").read_text().replace("{history_filter}", _FILTER)
-HISTORY_BOUND_SQL = (_SQL / "history_bound.sql").read_text().replace("{history_filter}", _FILTER)
+
+
+def read_sql(name: str) -> str:
+    """A statement of sql/, with the fragments it names put in: {run_columns}, {history_filter}."""
+    return (
+        (_SQL / name)
+        .read_text()
+        .replace("{run_columns}", (_SQL / "run_columns.sql").read_text())
+        .replace("{history_filter}", (_SQL / "history_filter.sql").read_text())
+    )
+
+
+HISTORY_SQL = read_sql("history.sql")
+HISTORY_BOUND_SQL = read_sql("history_bound.sql")
 FIRST_WINDOW_NS = 3600 * 10**9
 """History looks for a page among the runs of the last hour first, then 8x wider each time."""
 WINDOW_GROWTH = 8

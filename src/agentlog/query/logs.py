@@ -11,14 +11,14 @@ import orjson
 
 from agentlog.errors import InvalidRequest, NotFound
 from agentlog.proto.ids import InvalidId, parse_trace_id_hex
-from agentlog.query.history import run_item
+from agentlog.query.history import read_sql, run_item
 from agentlog.query.pages import decode_cursor, encode_cursor
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
 
 _SQL = Path(__file__).parent / "sql"
-RUN_SQL = (_SQL / "run.sql").read_text()
+RUN_SQL = read_sql("run.sql")
 SKELETON_SQL = (_SQL / "run_skeleton.sql").read_text()
 NODES_SQL = (_SQL / "run_nodes.sql").read_text()
 

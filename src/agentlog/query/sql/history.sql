@@ -1,35 +1,8 @@
--- One page of history, newest first, from run_rollups itself: through the
--- run_summaries view DuckDB would bind all of its columns for every page.
--- $from_ns is the page's oldest start time (history_bound.sql) or, for an
--- unfiltered listing, a window recent enough to hold it.
+-- One page of history, newest first. $from_ns is the page's oldest start time
+-- (history_bound.sql) or, for an unfiltered listing, a window recent enough to
+-- hold it.
 SELECT
-    printf('%032x', trace_id) AS run_id,
-    run_status(root, last_node) AS status,
-    run_agent(root, agent, service) AS agent,
-    "user".id AS user_id,
-    "session".id AS session_id,
-    run_input(root, agent) AS input,
-    run_output(root, agent) AS output,
-    started_ns,
-    run_ended_ns(root, started_ns) AS ended_ns,
-    node_count,
-    node_count - failed_nodes AS successful_nodes,
-    failed_nodes,
-    run_usage(usage_spans, input_tokens, fallback_input_tokens) AS input_tokens,
-    run_usage(usage_spans, output_tokens, fallback_output_tokens) AS output_tokens,
-    run_usage(usage_spans, cache_read_tokens, fallback_cache_read_tokens) AS cache_read_tokens,
-    run_usage(usage_spans, reasoning_tokens, fallback_reasoning_tokens) AS reasoning_tokens,
-    run_usage(usage_spans, total_tokens, fallback_total_tokens) AS total_tokens,
-    run_usage(usage_spans, cost_usd, fallback_cost_usd) AS cost_usd,
-    run_cost_source(
-        run_usage(usage_spans, reported_cost_nodes, fallback_reported_cost_nodes),
-        run_usage(usage_spans, computed_cost_nodes, fallback_computed_cost_nodes),
-        run_usage(usage_spans, unknown_cost_nodes, fallback_unknown_cost_nodes)
-    ) AS cost_source,
-    models,
-    first_error.node AS error_node,
-    first_error.type AS error_type,
-    first_error.message AS error_message
+{run_columns}
 FROM run_rollups
 {history_filter}
 ORDER BY started_ns DESC, trace_id DESC
