@@ -28,6 +28,7 @@ def read_sql(name: str) -> str:
 
 HISTORY_SQL = read_sql("history.sql")
 HISTORY_BOUND_SQL = read_sql("history_bound.sql")
+HISTORY_NEWEST_SQL = read_sql("history_newest.sql")
 FIRST_WINDOW_NS = 3600 * 10**9
 """History looks for a page among the runs of the last hour first, then 8x wider each time."""
 WINDOW_GROWTH = 8
@@ -64,7 +65,7 @@ class HistoryPage:
 
 def list_runs(cursor: Any, scope: Scope, query: HistoryQuery, now_ns: int) -> HistoryPage:
     """One page of runs; ``next_cursor`` is None on the last page. ``now_ns``: where the newest
-    runs are expected, the first window's top (runs started later are still listed)."""
+    runs are expected when the store cannot say (runs started later are still listed)."""
     if query.status is not None and query.status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}; got {query.status!r}")
     after_ns = after_trace = None
@@ -98,18 +99,26 @@ def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, An
     """The page's runs, newest first.
 
     Runs are stored roughly in the order they start, so a window of recent start
-    times is a few row groups to DuckDB. The window has no upper bound but the
-    cursor's and ``until``: runs stamped later than now (a sender's clock ahead)
-    are in it. It widens until it holds the whole page (then no run outside it
+    times is a few row groups to DuckDB. The window starts from the latest run's
+    start (history_newest.sql) and has no upper bound but the cursor's and
+    ``until``. It widens until it holds the whole page (then no run outside it
     can belong to the page) or covers all time, on narrow columns only
     (history_bound.sql); then one statement reads the page from its oldest start
-    on. Starting from now rather than from the newest run saves scanning every
-    start time for the maximum (3-6 ms on 1,000,000 runs); a store idle for a
-    year costs five more empty windows.
+    on. Where the window starts only decides how many windows a page takes, not
+    which runs it shows.
 
     Unfiltered, the newest runs are dense and the first window nearly always
     holds the page: that window is read at once, one statement instead of two."""
-    top = min(value for value in (now_ns, params["after_ns"], params["until"]) if value is not None)
+    newest = None
+    if params["after_ns"] is None and params["until"] is None:
+        newest = cursor.execute(HISTORY_NEWEST_SQL).fetchone()[0]
+        if newest is None:
+            return []  # no run at all
+    top = min(
+        value
+        for value in (now_ns if newest is None else newest + 1, params["after_ns"], params["until"])
+        if value is not None
+    )
     floor = params["since"] or 0
     window = FIRST_WINDOW_NS
     if not any(params[name] is not None for name in SELECTIVE_FILTERS):
