@@ -12,6 +12,7 @@ from agentlog.query.pages import decode_cursor, encode_cursor
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
+from agentlog.store.migrate import view_fragment
 
 _SQL = Path(__file__).parent / "sql"
 
@@ -21,7 +22,7 @@ def read_sql(name: str) -> str:
     return (
         (_SQL / name)
         .read_text()
-        .replace("{run_columns}", (_SQL / "run_columns.sql").read_text())
+        .replace("{run_columns}", view_fragment("run_columns"))
         .replace("{history_filter}", (_SQL / "history_filter.sql").read_text())
     )
 

@@ -85,12 +85,18 @@ def migrate(connection: Any, migrations: list[Migration] | None = None) -> int:
     return version
 
 
+def view_fragment(name: str) -> str:
+    """A piece of SQL kept once in the views' directory, put into statements that name it: ``{name}``."""
+    return (VIEWS_DIR / f"{name}.sql").read_text()
+
+
 def create_views(connection: Any, directory: Path = VIEWS_DIR) -> None:
     """(Re)create every view in ``VIEWS``, in one transaction."""
+    run_columns = view_fragment("run_columns")
     connection.execute("BEGIN TRANSACTION")
     try:
         for name in VIEWS:
-            connection.execute((directory / f"{name}.sql").read_text())
+            connection.execute((directory / f"{name}.sql").read_text().replace("{run_columns}", run_columns))
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

@@ -1,38 +1,12 @@
--- A run as people read it: status, agent, input and output derived from
--- run_rollups by the macros of run_fields.sql.
+-- A run as people read it: its fields (run_columns.sql, by the macros of
+-- run_fields.sql), and what finds its spans.
 CREATE OR REPLACE VIEW run_summaries AS
 SELECT
     tenant_id,
     trace_id,
-    printf('%032x', trace_id) AS run_id,
-    run_status(root, last_node) AS status,
-    run_agent(root, agent, service) AS agent,
+{run_columns},
     agent.id AS agent_id,
-    "user".id AS user_id,
-    "session".id AS session_id,
     service.name AS service_name,
-    run_input(root, agent) AS input,
-    run_output(root, agent) AS output,
-    started_ns,
-    run_ended_ns(root, started_ns) AS ended_ns,
-    node_count,
-    node_count - failed_nodes AS successful_nodes,
-    failed_nodes,
-    run_usage(usage_spans, input_tokens, fallback_input_tokens) AS input_tokens,
-    run_usage(usage_spans, output_tokens, fallback_output_tokens) AS output_tokens,
-    run_usage(usage_spans, cache_read_tokens, fallback_cache_read_tokens) AS cache_read_tokens,
-    run_usage(usage_spans, reasoning_tokens, fallback_reasoning_tokens) AS reasoning_tokens,
-    run_usage(usage_spans, total_tokens, fallback_total_tokens) AS total_tokens,
-    run_usage(usage_spans, cost_usd, fallback_cost_usd) AS cost_usd,
-    run_cost_source(
-        run_usage(usage_spans, reported_cost_nodes, fallback_reported_cost_nodes),
-        run_usage(usage_spans, computed_cost_nodes, fallback_computed_cost_nodes),
-        run_usage(usage_spans, unknown_cost_nodes, fallback_unknown_cost_nodes)
-    ) AS cost_source,
-    models,
-    first_error.node AS error_node,
-    first_error.type AS error_type,
-    first_error.message AS error_message,
     root.span_id AS root_span_id,
     first_seq,
     commit_seq

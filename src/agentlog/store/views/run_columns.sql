@@ -1,7 +1,8 @@
--- A run's fields as history and logs show them, from a run_rollups row, by
--- the macros of run_fields.sql (as the run_summaries view has them): put into
--- history.sql and run.sql by history.py. They read run_rollups itself because
--- through the view DuckDB binds all of its ~35 columns for every statement.
+-- A run's fields as people read them, from a run_rollups row, by the macros
+-- of run_fields.sql: a fragment, not a view. The run_summaries view puts it
+-- in its select list (create_views), and so do the history's and the logs'
+-- statements (query/history.py read_sql), which read run_rollups itself:
+-- through the view DuckDB binds all of its columns for every statement.
     printf('%032x', trace_id) AS run_id,
     run_status(root, last_node) AS status,
     run_agent(root, agent, service) AS agent,
