@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -121,20 +122,27 @@ def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, An
         if value is not None
     )
     floor = params["since"] or 0
-    window = FIRST_WINDOW_NS
+    windows = _windows(top, floor)
     if not any(params[name] is not None for name in SELECTIVE_FILTERS):
-        from_ns = max(top - window, floor, 0)
+        from_ns = next(windows)
         rows = fetch_dicts(cursor, HISTORY_SQL, {**params, "from_ns": from_ns})
         if len(rows) >= params["limit"] or from_ns <= floor:
             return rows
-        window *= WINDOW_GROWTH
-    while True:
-        from_ns = max(top - window, floor, 0)
+    found, oldest = 0, None
+    for from_ns in windows:
         found, oldest = cursor.execute(HISTORY_BOUND_SQL, {**params, "from_ns": from_ns}).fetchone()
-        if found >= params["limit"] or from_ns <= floor:
+        if found >= params["limit"]:
             break
-        window *= WINDOW_GROWTH
     return fetch_dicts(cursor, HISTORY_SQL, {**params, "from_ns": oldest}) if found else []
+
+
+def _windows(top: int, floor: int) -> Iterator[int]:
+    """Where each window below ``top`` starts: an hour, then 8x wider, the last at ``floor``."""
+    window = FIRST_WINDOW_NS
+    while (from_ns := max(top - window, floor, 0)) > floor:
+        yield from_ns
+        window *= WINDOW_GROWTH
+    yield from_ns
 
 
 def _history_position(position: dict[str, Any]) -> tuple[int, int]:
