@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import httpx
+import pyarrow as pa
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -204,6 +205,16 @@ def test_an_admins_sql_sees_only_its_tenant(world: World) -> None:
                 'SELECT * FROM "agentlog".main.spans', "SELECT * FROM api_keys"):  # fmt: skip
         refused = world.post("/api/v1/sql", world.keys.admin_a, {"sql": sql})
         assert refused.status_code == 400, sql
+
+
+def test_an_admins_sql_leaves_nothing_behind_for_the_next_reads(world: World) -> None:
+    """The SQL console narrows the views to its tenant on its cursor; that cursor is not reused."""
+    for _ in range(5):  # the reads land on the same few worker threads
+        sql = world.post("/api/v1/sql", world.keys.admin_a, {"sql": "SELECT count(*) FROM runs"})
+        assert sql.json()["rows"] == [[2]]
+        exported = world.get("/api/v1/export", world.keys.admin_b, table="runs")
+        runs = pa.ipc.open_stream(exported.content).read_all()
+        assert runs.column("tenant_id").to_pylist() == ["b"]
 
 
 def test_keys_are_created_listed_and_revoked_within_a_tenant(world: World) -> None:

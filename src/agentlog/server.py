@@ -178,22 +178,25 @@ async def _serve_listeners(
         keyring=keyring,
     )
     api_server = _uvicorn(api, settings)
-    await grpc_server.start()
-    http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
-    api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
-    running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1], stop)
-    scheduler = asyncio.create_task(RetentionScheduler(writer, default_schedule(settings)).run_forever())
-    warming = asyncio.create_task(_warm_metrics(reader))
-    with _stop_on_signals(running.stop), discovery.announced(settings, running):
-        if on_ready is not None:
-            on_ready(running)
-        await running.stop.wait()
-    scheduler.cancel()
-    log.info("stopping: no new requests; finishing those in flight")
-    http_server.should_exit = True
-    api_server.should_exit = True
-    # The warm-up's thread cannot be cancelled: it ends before the database closes.
-    await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task, api_task, warming)
+    try:
+        await grpc_server.start()
+        http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
+        api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
+        running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1], stop)
+        scheduler = asyncio.create_task(RetentionScheduler(writer, default_schedule(settings)).run_forever())
+        warming = asyncio.create_task(_warm_metrics(reader))
+        with _stop_on_signals(running.stop), discovery.announced(settings, running):
+            if on_ready is not None:
+                on_ready(running)
+            await running.stop.wait()
+        scheduler.cancel()
+        log.info("stopping: no new requests; finishing those in flight")
+        http_server.should_exit = True
+        api_server.should_exit = True
+        # The warm-up's thread cannot be cancelled: it ends before the database closes.
+        await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task, api_task, warming)
+    finally:
+        reader.close()  # its cursors, before serve() closes the database
 
 
 KEEP_ALIVE_SECONDS = 5

@@ -67,7 +67,7 @@ async def post_sql(request: Request) -> Response:
     max_rows = _int(body, "max_rows", DEFAULT_MAX_ROWS, 1, MAX_ROWS)
     principal = principal_of(request)
     tenant = principal.tenant_id if principal else None  # None: the local operator, no keys configured
-    result: SqlResult = await reader_of(request).read(
+    result: SqlResult = await reader_of(request).read_alone(
         lambda cursor: run_sql(cursor, sql, max_rows=max_rows, tenant=tenant)
     )
     if ARROW_STREAM in request.headers.get("accept", ""):
