@@ -19,8 +19,17 @@ from agentlog.query.timefmt import human_duration, iso_utc
 
 _SQL = Path(__file__).parent / "sql"
 RUN_SQL = read_sql("run.sql")
-SKELETON_SQL = (_SQL / "run_skeleton.sql").read_text()
-NODES_SQL = (_SQL / "run_nodes.sql").read_text()
+
+
+def _by_markers(name: str, page: str = "") -> dict[bool, str]:
+    """A statement over a run's node documents: with the live-status markers' (True) or without."""
+    text = (_SQL / name).read_text().replace("{page}", page)
+    return {True: text.replace("{documents}", "node_documents"), False: text.replace("{documents}", "span_documents")}
+
+
+SKELETON_SQL = _by_markers("run_skeleton.sql")
+NODES_SQL = _by_markers("run_nodes.sql")
+PAGE_NODES_SQL = _by_markers("run_nodes.sql", (_SQL / "run_page.sql").read_text())
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 2000
@@ -98,11 +107,15 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
         "last_seq": run["commit_seq"],
     }
     whole = run["node_count"] <= WHOLE_RUN_NODES
-    rows = cursor.execute(NODES_SQL if whole else SKELETON_SQL, {**where, "ids": None} if whole else where).fetchall()
+    markers = run["markers"] > 0
+    if whole:
+        rows = cursor.execute(NODES_SQL[markers], where).fetchall()
+    else:
+        rows = cursor.execute(SKELETON_SQL[markers], where).fetchall()
     skeleton, errors = _skeleton(rows)
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
     page = order[offset : offset + query.limit]
-    documents = _documents(rows if whole else _page_rows(cursor, where, [node.span_id for node, _ in page]))
+    documents = _documents(rows if whole else _page_rows(cursor, PAGE_NODES_SQL[markers], where, page))
     # A page's node can be missing only if retention deleted its run between the two statements.
     nodes = [
         orjson.Fragment(node_document(documents[node.span_id], depth))
@@ -210,10 +223,11 @@ def tree_order(nodes: list[_Node], root_span_id: int | None) -> list[tuple[_Node
     return order
 
 
-def _page_rows(cursor: Any, where: dict[str, Any], span_ids: list[int]) -> list[tuple[Any, ...]]:
-    if not span_ids:
+def _page_rows(cursor: Any, sql: str, where: dict[str, Any], page: list[tuple[_Node, int]]) -> list[tuple[Any, ...]]:
+    if not page:
         return []
-    rows: list[tuple[Any, ...]] = cursor.execute(NODES_SQL, {**where, "ids": ",".join(map(str, span_ids))}).fetchall()
+    ids = ",".join(str(node.span_id) for node, _ in page)
+    rows: list[tuple[Any, ...]] = cursor.execute(sql, {**where, "ids": ids}).fetchall()
     return rows
 
 

@@ -1,12 +1,14 @@
 -- The shape of a run's span tree: ids, parents, times; and what its failed
 -- spans say (NULL for the others: the run's errors come with its shape, not
 -- from a statement of their own). Bounded by the run's commit_seq range so
--- that zone maps skip every other row group.
+-- that zone maps skip every other row group. The view read is
+-- node_documents, or span_documents for a run without live-status markers
+-- (logs.py puts it in).
 SELECT span_id, parent_span_id, start_time_unix_nano, running,
        status_code = 2 AS failed,
        CASE WHEN status_code = 2 THEN name END AS error_node,
        CASE WHEN status_code = 2 THEN coalesce(error_type, 'error') END AS error_type,
        CASE WHEN status_code = 2 THEN coalesce(error_message, status_message) END AS error_message,
        end_time_unix_nano, events
-FROM node_documents
+FROM {documents}
 WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT AND commit_seq BETWEEN $first_seq AND $last_seq

@@ -4,7 +4,12 @@
 -- tree or is formatted in Python (depth, time, started_at, ended_at,
 -- duration_ms, events): query/logs.py `node_document` adds those.
 -- A statement that does not select `document` does not compute it.
-CREATE OR REPLACE VIEW node_documents AS
+--
+-- span_documents: the stored spans; marker_documents: the live-status markers;
+-- node_documents: both. A reader that knows a run has no markers reads
+-- span_documents alone: DuckDB plans every branch of a UNION, and the markers'
+-- branch cost a 1,000-node run's logs 3 of their 13.5 ms.
+CREATE OR REPLACE VIEW span_documents AS
 SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, end_time_unix_nano, commit_seq,
        false AS running, status_code, name, error_type, error_message, status_message, events,
        to_json({
@@ -24,10 +29,13 @@ SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, end_t
            error: CASE WHEN status_code = 2 THEN {type: error_type, message: error_message} END,
            attributes: attributes
        })::VARCHAR AS document
-FROM stored_spans
-UNION ALL
-SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, NULL, commit_seq,
-       true, 0, name, NULL, NULL, NULL, NULL,
+FROM stored_spans;
+
+CREATE OR REPLACE VIEW marker_documents AS
+SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano,
+       NULL::UBIGINT AS end_time_unix_nano, commit_seq,
+       true AS running, 0::UTINYINT AS status_code, name, NULL::VARCHAR AS error_type,
+       NULL::VARCHAR AS error_message, NULL::VARCHAR AS status_message, NULL::JSON AS events,
        to_json({
            id: name,
            type: coalesce(nullif(node_type, ''), 'span'),
@@ -44,5 +52,10 @@ SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, NULL,
            usage_aggregated: false,
            error: NULL,
            attributes: attributes
-       })::VARCHAR
+       })::VARCHAR AS document
 FROM pending_spans;
+
+CREATE OR REPLACE VIEW node_documents AS
+SELECT * FROM span_documents
+UNION ALL
+SELECT * FROM marker_documents;
