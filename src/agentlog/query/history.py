@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,7 +12,7 @@ from typing import Any
 
 from agentlog.errors import InvalidRequest
 from agentlog.query.pages import decode_cursor, encode_cursor
-from agentlog.query.rows import fetch_dicts
+from agentlog.query.rows import dicts
 from agentlog.query.scope import Scope
 from agentlog.query.timefmt import human_duration, iso_utc
 from agentlog.store.migrate import view_fragment
@@ -19,18 +21,34 @@ _SQL = Path(__file__).parent / "sql"
 
 
 def read_sql(name: str) -> str:
-    """A statement of sql/, with the fragments it names put in: {run_columns}, {history_filter}."""
-    return (
-        (_SQL / name)
-        .read_text()
-        .replace("{run_columns}", view_fragment("run_columns"))
-        .replace("{history_filter}", (_SQL / "history_filter.sql").read_text())
-    )
+    """A statement of sql/, with the run's columns put in where it names them: {run_columns}."""
+    return (_SQL / name).read_text().replace("{run_columns}", view_fragment("run_columns"))
 
 
-HISTORY_SQL = read_sql("history.sql")
-HISTORY_BOUND_SQL = read_sql("history_bound.sql")
+HISTORY_FILTER = (_SQL / "history_filter.sql").read_text()
 HISTORY_NEWEST_SQL = read_sql("history_newest.sql")
+_PARAMETER = re.compile(r"\$(\w+)")
+
+
+@functools.cache
+def history_sql(name: str, given: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    """``name`` (history.sql or history_bound.sql) with the filter's lines whose parameters are
+    all ``given``; and the parameters the statement names, to bind."""
+    kept = [line for line in _code(HISTORY_FILTER) if set(_PARAMETER.findall(line)) <= given]
+    sql = read_sql(name).replace("{history_filter}", "\n".join(kept))
+    return sql, tuple(sorted({found for line in _code(sql) for found in _PARAMETER.findall(line)}))
+
+
+def _code(sql: str) -> list[str]:
+    return [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+
+
+def _execute(cursor: Any, name: str, params: dict[str, Any]) -> Any:
+    """Run ``name`` with the filters whose parameters are not None."""
+    sql, names = history_sql(name, frozenset(key for key, value in params.items() if value is not None))
+    return cursor.execute(sql, {key: params[key] for key in names})
+
+
 FIRST_WINDOW_NS = 3600 * 10**9
 """History looks for a page among the runs of the last hour first, then 8x wider each time."""
 WINDOW_GROWTH = 8
@@ -125,15 +143,15 @@ def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, An
     windows = _windows(top, floor)
     if not any(params[name] is not None for name in SELECTIVE_FILTERS):
         from_ns = next(windows)
-        rows = fetch_dicts(cursor, HISTORY_SQL, {**params, "from_ns": from_ns})
+        rows = dicts(_execute(cursor, "history.sql", {**params, "from_ns": from_ns}))
         if len(rows) >= params["limit"] or from_ns <= floor:
             return rows
     found, oldest = 0, None
     for from_ns in windows:
-        found, oldest = cursor.execute(HISTORY_BOUND_SQL, {**params, "from_ns": from_ns}).fetchone()
+        found, oldest = _execute(cursor, "history_bound.sql", {**params, "from_ns": from_ns}).fetchone()
         if found >= params["limit"]:
             break
-    return fetch_dicts(cursor, HISTORY_SQL, {**params, "from_ns": oldest}) if found else []
+    return dicts(_execute(cursor, "history.sql", {**params, "from_ns": oldest})) if found else []
 
 
 def _windows(top: int, floor: int) -> Iterator[int]:

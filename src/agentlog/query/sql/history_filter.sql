@@ -1,15 +1,17 @@
 -- The runs a history listing shows, shared by history.sql and history_bound.sql
--- (history.py puts it in both): filters (NULL = no filter) and keyset paging
--- ($after_ns/$after_trace: the last run of the previous page). $from_ns bounds
--- the scan to recent row groups (zone maps on started_ns).
+-- (history.py puts it in both). The first two conditions always apply. Each
+-- line after them is one filter, put in only when its parameters are given:
+-- DuckDB plans every condition of a WHERE, given or not (~0.4 ms a statement
+-- for the unused ones). started_ns >= from_ns bounds the scan to recent row
+-- groups (zone maps on started_ns); after_ns and after_trace are the last run
+-- of the previous page (keyset paging).
 WHERE tenant_id = $tenant
   AND started_ns >= $from_ns::UBIGINT
-  AND ($user_scope IS NULL OR "user".id = $user_scope)
-  AND ($agent IS NULL OR run_agent(root, agent, service) = $agent OR agent.id = $agent)
-  AND ($user IS NULL OR "user".id = $user)
-  AND ($session IS NULL OR "session".id = $session)
-  AND ($status IS NULL OR run_status(root, last_node) = $status)
-  AND ($since::UBIGINT IS NULL OR started_ns >= $since::UBIGINT)
-  AND ($until::UBIGINT IS NULL OR started_ns < $until::UBIGINT)
-  AND ($after_ns::UBIGINT IS NULL OR started_ns < $after_ns::UBIGINT
-       OR (started_ns = $after_ns::UBIGINT AND trace_id < $after_trace::UHUGEINT))
+  AND "user".id = $user_scope
+  AND (run_agent(root, agent, service) = $agent OR agent.id = $agent)
+  AND "user".id = $user
+  AND "session".id = $session
+  AND run_status(root, last_node) = $status
+  AND started_ns >= $since::UBIGINT
+  AND started_ns < $until::UBIGINT
+  AND (started_ns < $after_ns::UBIGINT OR (started_ns = $after_ns::UBIGINT AND trace_id < $after_trace::UHUGEINT))
