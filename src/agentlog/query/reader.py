@@ -1,11 +1,11 @@
-"""Running read queries off the event loop: in worker threads, each with its own DuckDB cursor."""
+"""Running read queries off the event loop: on a few worker threads, each with its own DuckDB cursor."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from agentlog.query.metric_days import MetricDays
@@ -17,13 +17,42 @@ DEFAULT_MAX_CONCURRENT_READS = 4
 """Reads in flight at once: enough to overlap I/O, few enough that reads never crowd out the writer."""
 
 
-class Reader:
-    """Runs ``fn(cursor, ...)`` in a worker thread; at most N at a time.
+class _Worker:
+    """One thread, and the cursor it keeps for the reads it runs."""
 
-    Each worker thread keeps one cursor for the reads it runs: opening a DuckDB
-    connection (and pointing it at the file's catalog) costs ~0.35 ms, a few
-    per cent of a history page. A read that changes its cursor's settings or
-    defines temporary objects (the SQL console) takes ``read_alone``.
+    def __init__(self) -> None:
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentlog-read")
+        self.cursor: Any = None
+
+    def call(self, database: Database, fn: Callable[..., T], args: tuple[Any, ...], alone: bool) -> T:
+        if alone:
+            cursor = database.cursor()
+            try:
+                return fn(cursor, *args)
+            finally:
+                cursor.close()
+        if self.cursor is None:
+            self.cursor = database.cursor()
+        return fn(self.cursor, *args)
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        if self.cursor is not None:
+            self.cursor.close()
+            self.cursor = None
+
+
+class Reader:
+    """Runs ``fn(cursor, ...)`` on one of N worker threads, never on the event loop; N at a time.
+
+    Each worker keeps its cursor: opening a DuckDB connection (and pointing it
+    at the file's catalog) costs ~0.35 ms, a few per cent of a history page.
+    An idle worker is taken last-used first, so that one read at a time
+    always lands on the same thread, whose CPU caches hold what the last read
+    touched: asyncio's default executor hands reads to its threads in turn,
+    and a history page took ~1 ms longer there (bench/README.md). A read
+    that changes its cursor's settings or defines temporary objects (the SQL
+    console) takes ``read_alone``.
     """
 
     def __init__(
@@ -35,45 +64,32 @@ class Reader:
     ) -> None:
         self._database = database
         self._slots = asyncio.Semaphore(max_concurrent)
-        self._local = threading.local()
-        self._cursors: list[Any] = []
-        self._generation = 0
-        """Counts ``close`` calls: a thread's cursor from before the last one is not used again."""
-        self._lock = threading.Lock()
+        self._workers = [_Worker() for _ in range(max_concurrent)]
+        self._idle = list(self._workers)
+        """A stack: the worker used last is taken first."""
         self.clock = clock
         self.metric_days = MetricDays()
         """Metrics' per-day partials, kept for this database's later requests."""
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(cursor, *args)`` on the worker thread's own cursor."""
-        async with self._slots:
-            return await asyncio.to_thread(self._call, fn, *args)
+        """``fn(cursor, *args)`` on a worker's own cursor."""
+        return await self._on_worker(fn, args, alone=False)
 
     async def read_alone(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(cursor, *args)`` on a cursor of its own, closed afterwards: nothing it sets outlives it."""
+        return await self._on_worker(fn, args, alone=True)
+
+    async def _on_worker(self, fn: Callable[..., T], args: tuple[Any, ...], *, alone: bool) -> T:
         async with self._slots:
-            return await asyncio.to_thread(self._call_alone, fn, *args)
+            worker = self._idle.pop()
+            try:
+                return await asyncio.get_running_loop().run_in_executor(
+                    worker.thread, worker.call, self._database, fn, args, alone
+                )
+            finally:
+                self._idle.append(worker)
 
     def close(self) -> None:
-        """Close the worker threads' cursors; call once no read is running, before the database closes."""
-        with self._lock:
-            cursors, self._cursors = self._cursors, []
-            self._generation += 1
-        for cursor in cursors:
-            cursor.close()
-
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        generation, cursor = getattr(self._local, "cursor", (None, None))
-        if generation != self._generation:
-            cursor = self._database.cursor()
-            with self._lock:
-                self._cursors.append(cursor)
-                self._local.cursor = (self._generation, cursor)
-        return fn(cursor, *args)
-
-    def _call_alone(self, fn: Callable[..., T], *args: Any) -> T:
-        cursor = self._database.cursor()
-        try:
-            return fn(cursor, *args)
-        finally:
-            cursor.close()
+        """Stop the workers and close their cursors, before the database closes."""
+        for worker in self._workers:
+            worker.close()
