@@ -21,15 +21,22 @@ _SQL = Path(__file__).parent / "sql"
 RUN_SQL = read_sql("run.sql")
 
 
-def _by_markers(name: str, page: str = "") -> dict[bool, str]:
-    """A statement over a run's node documents: with the live-status markers' (True) or without."""
-    text = (_SQL / name).read_text().replace("{page}", page)
-    return {True: text.replace("{documents}", "node_documents"), False: text.replace("{documents}", "span_documents")}
+def _nodes_sql(*, documents: bool, page: bool) -> dict[bool, str]:
+    """run_nodes.sql, with each node's document or without, for a page's nodes or the whole run;
+    by whether it reads the live-status markers' documents too (True) or the stored spans' alone."""
+    text = (
+        (_SQL / "run_nodes.sql")
+        .read_text()
+        .replace("{document}", ", document" if documents else "")
+        .replace("{page}", (_SQL / "run_page.sql").read_text() if page else "")
+    )
+    return {markers: text.replace("{documents}", "node_documents" if markers else "span_documents")
+            for markers in (True, False)}  # fmt: skip
 
 
-SKELETON_SQL = _by_markers("run_skeleton.sql")
-NODES_SQL = _by_markers("run_nodes.sql")
-PAGE_NODES_SQL = _by_markers("run_nodes.sql", (_SQL / "run_page.sql").read_text())
+SKELETON_SQL = _nodes_sql(documents=False, page=False)
+NODES_SQL = _nodes_sql(documents=True, page=False)
+PAGE_NODES_SQL = _nodes_sql(documents=True, page=True)
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 2000
