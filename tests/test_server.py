@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 
 from agentlog import cli
 from agentlog.errors import DatabaseFailed
-from agentlog.server import Running, _bind
+from agentlog.server import Running, listening_socket
 from agentlog.settings import Settings
 from agentlog.store import Database, database_failed
 from agentlog.store.migrate import load_migrations
@@ -517,7 +517,7 @@ def test_served_connections_send_without_delay() -> None:
                 sock = transport.get_extra_info("socket")
                 accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
-        listener = _bind("127.0.0.1", 0)
+        listener = listening_socket("127.0.0.1", 0)
         server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", listener.getsockname()[1])

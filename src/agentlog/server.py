@@ -67,7 +67,8 @@ class Running:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host:port`` (0: any free port), for uvicorn to serve on."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP, not the default 0: accepted sockets inherit it, and asyncio
     # sets TCP_NODELAY only on sockets that say they are TCP. Without it, a
@@ -159,7 +160,7 @@ async def _serve_listeners(
         intake, max_message_bytes=settings.max_grpc_message_bytes, max_concurrent_rpcs=settings.max_connections
     )
     grpc_port = grpc_server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
-    http_socket = _bind(settings.host, settings.http_port)
+    http_socket = listening_socket(settings.host, settings.http_port)
     endpoint = TracesEndpoint(
         intake,
         max_body_bytes=settings.max_http_body_bytes,
@@ -167,7 +168,7 @@ async def _serve_listeners(
         body_timeout=settings.body_timeout_seconds,
     )
     http_server = _uvicorn(build_http_app(endpoint), settings)
-    api_socket = _bind(settings.host, settings.api_port)
+    api_socket = listening_socket(settings.host, settings.api_port)
     reader = Reader(database)
     api = build_api_app(
         reader,
