@@ -107,11 +107,14 @@ def test_a_node_document_says_everything_the_api_promises(tmp_path: Path) -> Non
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("whole_run_nodes", [MAX_LIMIT, 0])  # read whole, or its shape and then each page
-def test_a_run_over_the_page_gets_the_same_documents_page_by_page(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_run_nodes: int
-) -> None:
-    monkeypatch.setattr(logs_module, "WHOLE_RUN_NODES", whole_run_nodes)
+@pytest.fixture(params=[MAX_LIMIT, 0], ids=["whole", "shape-then-pages"])
+def read_whole_or_by_page(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Logs read a run whole, or its shape and then each page's documents."""
+    monkeypatch.setattr(logs_module, "WHOLE_RUN_NODES", request.param)
+
+
+@pytest.mark.usefixtures("read_whole_or_by_page")
+def test_a_run_over_the_page_gets_the_same_documents_page_by_page(tmp_path: Path) -> None:
     database = Database.open(tmp_path / "logs.duckdb")
     root = make_span(name="invoke_agent", start=T0, duration=100 * SECOND)
     steps = [step(root, i, duration=SECOND) for i in range(7)]
@@ -129,3 +132,20 @@ def test_a_run_over_the_page_gets_the_same_documents_page_by_page(
             break
     assert paged == whole["nodes"]
     assert [node["id"] for node in paged] == [f"step-{i}" for i in range(7)]
+
+
+@pytest.mark.usefixtures("read_whole_or_by_page")
+def test_a_marker_that_arrives_after_its_span_shows_nothing(tmp_path: Path) -> None:
+    database = Database.open(tmp_path / "logs.duckdb")
+    root = make_span(name="invoke_agent", start=T0, duration=100 * SECOND)
+    finished = step(root, 0, duration=SECOND)
+    late = make_span(trace_id=root.trace_id, span_id=finished.span_id, parent_span_id=root.span_id, name="step-0",
+                     start=T0 + SECOND, duration=0, attributes={"agentlog.span_type": "pending"})  # fmt: skip
+    for seq, spans in enumerate([[root, finished], [late]], start=1):
+        commit_spans(database.cursor(), [to_arrow(decode_spans(make_request(spans)), LOCAL.tenant_id)], seq)
+
+    logs = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(root.trace_id.hex(), limit=1)))
+    assert [(node["id"], node["status"]) for node in logs["nodes"]] == [("step-0", "failed")]
+    assert logs["summary"]["total_nodes"] == 1
+    assert logs["summary"]["running_nodes"] == 0
+    assert logs["next_cursor"] is None

@@ -7,25 +7,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from agentlog.errors import InvalidRequest
 from agentlog.query.pages import decode_cursor, encode_cursor
 from agentlog.query.rows import dicts
 from agentlog.query.scope import Scope
+from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import human_duration, iso_utc
-from agentlog.store.migrate import view_fragment
 
-_SQL = Path(__file__).parent / "sql"
-
-
-def read_sql(name: str) -> str:
-    """A statement of sql/, with the run's columns put in where it names them: {run_columns}."""
-    return (_SQL / name).read_text().replace("{run_columns}", view_fragment("run_columns"))
-
-
-HISTORY_FILTER = (_SQL / "history_filter.sql").read_text()
+HISTORY_FILTER = read_sql("history_filter.sql")
 HISTORY_NEWEST_SQL = read_sql("history_newest.sql")
 _PARAMETER = re.compile(r"\$(\w+)")
 

@@ -11,7 +11,6 @@ as finished only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,10 +19,10 @@ from agentlog.query.history import run_item
 from agentlog.query.logs import node_document
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
+from agentlog.query.statements import read_sql
 
-_SQL = Path(__file__).parent / "sql"
-RUNS_SQL = (_SQL / "live_runs.sql").read_text()
-NODES_SQL = (_SQL / "live_nodes.sql").read_text()
+RUNS_SQL = read_sql("live_runs.sql")
+NODES_SQL = read_sql("live_nodes.sql")
 LATEST_SQL = "SELECT coalesce(max(commit_seq), 0) FROM run_rollups"
 
 

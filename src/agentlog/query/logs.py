@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from agentlog.errors import InvalidRequest, NotFound
 from agentlog.proto.ids import InvalidId, parse_trace_id_hex
-from agentlog.query.history import read_sql, run_item
+from agentlog.query.history import run_item
 from agentlog.query.pages import decode_cursor, encode_cursor
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
+from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import human_duration, iso_utc
 
-_SQL = Path(__file__).parent / "sql"
 RUN_SQL = read_sql("run.sql")
 
 
@@ -25,10 +24,9 @@ def _nodes_sql(*, documents: bool, page: bool) -> dict[bool, str]:
     """run_nodes.sql, with each node's document or without, for a page's nodes or the whole run;
     by whether it reads the live-status markers' documents too (True) or the stored spans' alone."""
     text = (
-        (_SQL / "run_nodes.sql")
-        .read_text()
+        read_sql("run_nodes.sql")
         .replace("{document}", ", document" if documents else "")
-        .replace("{page}", (_SQL / "run_page.sql").read_text() if page else "")
+        .replace("{page}", read_sql("run_page.sql") if page else "")
     )
     return {markers: text.replace("{documents}", "node_documents" if markers else "span_documents")
             for markers in (True, False)}  # fmt: skip
@@ -115,10 +113,7 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
     }
     whole = run["node_count"] <= WHOLE_RUN_NODES
     markers = run["markers"] > 0
-    if whole:
-        rows = cursor.execute(NODES_SQL[markers], where).fetchall()
-    else:
-        rows = cursor.execute(SKELETON_SQL[markers], where).fetchall()
+    rows = _without_stale_markers(cursor.execute((NODES_SQL if whole else SKELETON_SQL)[markers], where).fetchall())
     skeleton, errors = _skeleton(rows)
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
     page = order[offset : offset + query.limit]
@@ -180,11 +175,16 @@ def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
     return rows[0]
 
 
+def _without_stale_markers(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """run_nodes.sql's rows less the live-status markers whose span is stored too: a marker
+    that arrived late is stale, and the span wins."""
+    stored = {row[0] for row in rows if not row[3]}
+    return [row for row in rows if not (row[3] and row[0] in stored)]
+
+
 def _skeleton(rows: list[tuple[Any, ...]]) -> tuple[list[_Node], list[dict[str, Any]]]:
     """The run's nodes, and its first MAX_ERRORS failed spans in the order they failed."""
-    stored = {row[0] for row in rows if not row[3]}
-    # A marker whose span is stored is stale (it arrived late): the span wins.
-    nodes = [_Node(*row[:4]) for row in rows if not (row[3] and row[0] in stored)]
+    nodes = [_Node(*row[:4]) for row in rows]
     failed = sorted((row for row in rows if row[4]), key=lambda row: (row[8], row[0]))[:MAX_ERRORS]
     errors = [
         {"node": name, "span_id": f"{span_id:016x}", "type": kind, "message": message, "time": iso_utc(ended)}
@@ -234,8 +234,7 @@ def _page_rows(cursor: Any, sql: str, where: dict[str, Any], page: list[tuple[_N
     if not page:
         return []
     ids = ",".join(str(node.span_id) for node, _ in page)
-    rows: list[tuple[Any, ...]] = cursor.execute(sql, {**where, "ids": ids}).fetchall()
-    return rows
+    return _without_stale_markers(cursor.execute(sql, {**where, "ids": ids}).fetchall())
 
 
 _Document = tuple[bool, int, int | None, str | None, str]
@@ -243,13 +242,8 @@ _Document = tuple[bool, int, int | None, str | None, str]
 
 
 def _documents(rows: list[tuple[Any, ...]]) -> dict[int, _Document]:
-    """Each span's document by span id; a stored span wins over a stale marker with its id."""
-    by_id: dict[int, _Document] = {}
-    for row in rows:
-        span_id, running = row[0], row[3]
-        if span_id not in by_id or not running:
-            by_id[span_id] = (running, row[2], row[8], row[9], row[10])
-    return by_id
+    """Each span's document by span id."""
+    return {row[0]: (row[3], row[2], row[8], row[9], row[10]) for row in rows}
 
 
 def node_document(document: _Document, depth: int | None) -> bytes:

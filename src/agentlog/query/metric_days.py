@@ -30,20 +30,19 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from agentlog.query.scope import Scope
+from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import MAX_UNIX_NANO
 
-_SQL = Path(__file__).parent / "sql"
-SIGNATURES_SQL = (_SQL / "metrics_day_signatures.sql").read_text()
-DAY_RUNS_SQL = (_SQL / "metrics_day_runs.sql").read_text()
-DAY_NODES_SQL = (_SQL / "metrics_day_nodes.sql").read_text()
-MERGE_RUNS_SQL = (_SQL / "metrics_merge_runs.sql").read_text()
-MERGE_NODES_SQL = (_SQL / "metrics_merge_nodes.sql").read_text()
+SIGNATURES_SQL = read_sql("metrics_day_signatures.sql")
+DAY_RUNS_SQL = read_sql("metrics_day_runs.sql")
+DAY_NODES_SQL = read_sql("metrics_day_nodes.sql")
+MERGE_RUNS_SQL = read_sql("metrics_merge_runs.sql")
+MERGE_NODES_SQL = read_sql("metrics_merge_nodes.sql")
 
 DAY_NS = 86_400 * 1_000_000_000
 MAX_SEQ = 2**63 - 1

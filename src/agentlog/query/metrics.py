@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from agentlog.query.history import usd
 from agentlog.query.metric_days import MetricDays, compute_partials, registered
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
+from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import MAX_UNIX_NANO, days_ago, iso_utc
 
-_SQL = Path(__file__).parent / "sql"
-RUNS_SQL = (_SQL / "metrics_runs.sql").read_text()
-NODES_SQL = (_SQL / "metrics_nodes.sql").read_text()
-QUANTILES_SQL = (_SQL / "metrics_quantiles.sql").read_text()
-WARM_TENANTS_SQL = (_SQL / "metrics_warm_tenants.sql").read_text()
+RUNS_SQL = read_sql("metrics_runs.sql")
+NODES_SQL = read_sql("metrics_nodes.sql")
+QUANTILES_SQL = read_sql("metrics_quantiles.sql")
+WARM_TENANTS_SQL = read_sql("metrics_warm_tenants.sql")
 DEFAULT_DAYS = 30
 WARM_TENANTS = 8
 """Tenants whose metrics a warm-up computes: the busiest; the others pay on their first request."""

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from agentlog.query.history import cents, usd
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
+from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import days_ago, iso_utc
 
-STATS_SQL = (Path(__file__).parent / "sql" / "stats.sql").read_text()
+STATS_SQL = read_sql("stats.sql")
 DEFAULT_DAYS = 30
 MAX_DAYS = 3650
 

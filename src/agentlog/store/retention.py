@@ -24,13 +24,14 @@ ABANDONED_AFTER_NS = 86_400 * 10**9
 
 # Expired: ended before the cutoff, or never ended and abandoned. A run ends
 # after it starts, so `started_ns < cutoff` holds for all of them and lets zone
-# maps skip the recent row groups. (ended_ns as run_summaries derives it; read
-# from run_rollups directly so that no summary text is built for a delete; and
-# root.span_id, not the whole root STRUCT, which would read its texts too.)
+# maps skip the recent row groups. (The end is run_ended_ns of run_fields.sql,
+# NULL while the root has not arrived; read from run_rollups directly so that
+# no summary text is built for a delete; and root.span_id, not the whole root
+# STRUCT, which would read its texts too.)
 EXPIRED = """
 tenant_id = $tenant
   AND started_ns < $cutoff::UBIGINT
-  AND ((root.span_id IS NOT NULL AND greatest(root.end_ns, started_ns) < $cutoff::UBIGINT)
+  AND (run_ended_ns(root, started_ns) < $cutoff::UBIGINT
        OR (root.span_id IS NULL AND started_ns < $abandoned::UBIGINT))
 """
 
