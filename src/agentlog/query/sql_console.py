@@ -1,23 +1,24 @@
 """Read-only SQL for analysts: one SELECT over the database's tables and views, bounded in rows and time.
 
 DuckDB has no per-statement read-only switch on a read-write database, so a
-query is checked before it runs, on DuckDB's own parse tree
-(``json_serialize_sql``, which serialises SELECT statements only):
+query is checked before it runs, on DuckDB's own parse tree (``sql_check``):
 
 - exactly one statement, and a SELECT;
-- every table it names is a table or view of the database (or a CTE): no
-  file paths, no Python objects;
+- every table it names is a CTE in scope at that point or a table or view
+  of the database: no file paths, no URLs, no Python objects;
 - every table function it calls is on a short allow-list (``range``,
-  ``unnest``, ...): no ``read_csv``, ``read_text``, ``glob`` and the like.
+  ``unnest``, ...): no ``read_csv``, ``read_text``, ``glob``, ``query_table``.
 
 Then it runs on its own cursor with Python replacement scans off, is
 interrupted past ``timeout`` seconds, and returns at most ``max_rows`` rows.
+The database itself runs with external access off, so no query reaches a
+file or URL or loads an extension even if a check missed it.
 
 For a tenant's admin key (``tenant`` given) the query sees only the views
 ``spans``, ``nodes``, ``runs`` and ``agents``, redefined on its cursor as
-temporary views filtered to that tenant; the tables behind them and any
-qualified name are refused. Without keys (the local operator) it sees the
-whole database.
+temporary views filtered to that tenant; the tables behind them, any
+qualified name, SHOW, and functions that reveal settings or the catalog are
+refused. Without keys (the local operator) it sees the whole database.
 """
 
 from __future__ import annotations
@@ -32,14 +33,12 @@ import orjson
 import pyarrow as pa
 
 from agentlog.errors import InvalidRequest
+from agentlog.query.sql_check import Rules, check_tree, parse_tree, table_names
 from agentlog.store.keys import check_name
 
 DEFAULT_MAX_ROWS = 10_000
 MAX_ROWS = 1_000_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
-ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree"})
-
-_CATALOG_SQL = "SELECT lower(table_name) FROM information_schema.tables"
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ _SCOPED_VIEW = (
 
 def check_read_only(cursor: Any, sql: str, tenant: str | None = None) -> None:
     """InvalidRequest unless ``sql`` is a single SELECT that reaches only the database's own tables
-    (only the tenant views, unqualified, when ``tenant`` is given)."""
+    (only the tenant views, unqualified, when ``tenant`` is given); see ``sql_check``."""
     try:
         statements = cursor.extract_statements(sql)
     except duckdb.Error as error:
@@ -88,47 +87,8 @@ def check_read_only(cursor: Any, sql: str, tenant: str | None = None) -> None:
         raise InvalidRequest(f"send exactly one statement, got {len(statements)}")
     if statements[0].type != duckdb.StatementType.SELECT:
         raise InvalidRequest("only SELECT statements are allowed: this SQL is read-only")
-    tree = orjson.loads(cursor.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
-    if tree.get("error"):
-        raise InvalidRequest(f"only SELECT statements are allowed: {tree.get('error_message')}")
-    known = {row[0] for row in cursor.execute(_CATALOG_SQL).fetchall()} if tenant is None else set(TENANT_VIEWS)
-    _check_node(tree, known | _cte_names(tree), qualified_ok=tenant is None)
-
-
-def _cte_names(node: Any) -> set[str]:
-    names: set[str] = set()
-    if isinstance(node, dict):
-        for entry in (node.get("cte_map") or {}).get("map", []):
-            names.add(str(entry.get("key", "")).lower())
-        for value in node.values():
-            names |= _cte_names(value)
-    elif isinstance(node, list):
-        for value in node:
-            names |= _cte_names(value)
-    return names
-
-
-def _check_node(node: Any, known: set[str], *, qualified_ok: bool) -> None:
-    if isinstance(node, list):
-        for value in node:
-            _check_node(value, known, qualified_ok=qualified_ok)
-        return
-    if not isinstance(node, dict):
-        return
-    kind = node.get("type")
-    if kind == "TABLE_FUNCTION":
-        function = node.get("function") or {}
-        name = str(function.get("function_name", "")).lower()
-        if name not in ALLOWED_TABLE_FUNCTIONS:
-            raise InvalidRequest(f"table function {name}() is not allowed: this SQL reads the database only")
-    elif kind == "BASE_TABLE":
-        name = str(node.get("table_name", "")).lower()
-        if name not in known:
-            raise InvalidRequest(f"no table or view named {node.get('table_name')!r} (SQL reads the database only)")
-        if not qualified_ok and (node.get("schema_name") or node.get("catalog_name")):
-            raise InvalidRequest(f"use the views {', '.join(TENANT_VIEWS)} unqualified")
-    for value in node.values():
-        _check_node(value, known, qualified_ok=qualified_ok)
+    tables = table_names(cursor) if tenant is None else frozenset(TENANT_VIEWS)
+    check_tree(parse_tree(cursor, sql), Rules(tables, tenant=tenant is not None))
 
 
 def run_sql(

@@ -51,6 +51,19 @@ MAX_VACUUM_TASKS = 8
 
 # jemalloc keeps freed memory for reuse; past this much it returns it to the OS.
 ALLOCATOR_FLUSH_THRESHOLD = "16MB"
+
+# Set on every instance once its file is attached: DuckDB then reads and writes
+# only its own files (the database, its WAL, its spill directory) and never
+# installs or loads an extension at run time. Without this a name such as
+# 'https://host/x.csv' in a query's FROM makes DuckDB fetch the httpfs
+# extension, and '/path/file.csv' reads a file of the server. DuckDB refuses to
+# turn external access back on while the instance runs, so no later statement
+# can undo it. The extensions agentlog uses (json, parquet, icu) are built in.
+_CONFINED = (
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET enable_external_access = false",
+)
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
@@ -105,6 +118,8 @@ class Database:
             # Give freed memory back to the system soon, so the process's RSS follows the limit.
             connection.execute(f"SET allocator_flush_threshold = '{ALLOCATOR_FLUSH_THRESHOLD}'")
             connection.execute("SET allocator_background_threads = true")
+        for statement in _CONFINED:
+            connection.execute(statement)
         return cls(connection, text, catalog)
 
     def cursor(self) -> Any:

@@ -1,0 +1,216 @@
+"""A tenant's SQL reads only that tenant's views: bypass attempts on a real database holding two tenants.
+
+Each query must be refused, or answer with rows of tenant ``a`` only: never a
+row, run id or marker of tenant ``b``, never a key hash, never a file's
+content, never a setting of the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from agentlog.errors import InvalidRequest
+from agentlog.proto import decode_spans
+from agentlog.query.sql_console import SqlResult, run_sql
+from agentlog.store import Database, commit_spans, to_arrow
+from agentlog.store.keys import create_key
+from tests.factories import agent_spans, make_request, make_span
+
+
+@dataclass
+class Two:
+    database: Database
+    secrets: list[str]  # what tenant a's admin must never see
+    own_run: str  # tenant a's run id
+    file: Path
+
+
+def _commit(database: Database, tenant: str, marker: str, seq: int) -> str:
+    spans = agent_spans(3)
+    spans[0].attributes.extend(make_span(attributes={"input.value": marker}).attributes)
+    cursor = database.cursor()
+    commit_spans(cursor, [to_arrow(decode_spans(make_request(spans)), tenant)], seq)
+    cursor.close()
+    return spans[0].trace_id.hex()
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Two]:
+    directory = tmp_path_factory.mktemp("two-tenants")
+    secret_file = directory / "secret.csv"
+    secret_file.write_text("column\nFILE-CONTENT-7f3a\n")
+    database = Database.open(directory / "agentlog.duckdb")
+    own_run = _commit(database, "a", "ALPHA-INPUT", 1)
+    other_run = _commit(database, "b", "BRAVO-INPUT-91c2", 2)
+    cursor = database.cursor()
+    for tenant in ("a", "b"):
+        create_key(cursor, tenant, "admin")
+    hashes = [row[0] for row in cursor.execute("SELECT secret_hash FROM api_keys").fetchall()]
+    temp_directory = cursor.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    cursor.close()
+    secrets = [other_run, "BRAVO-INPUT-91c2", "FILE-CONTENT-7f3a", str(directory), temp_directory, *hashes]
+    yield Two(database, secrets, own_run, secret_file)
+    database.close()
+
+
+def _run(two: Two, sql: str) -> SqlResult | InvalidRequest:
+    cursor = two.database.cursor()  # a fresh cursor, as the server gives each SQL request
+    try:
+        return run_sql(cursor, sql.replace("{file}", str(two.file)), tenant="a", timeout=10)
+    except InvalidRequest as refused:
+        return refused
+    finally:
+        cursor.close()
+
+
+LEAKS = "SELECT tenant_id, input FROM stored_spans"
+BYPASSES = [
+    # The issue's example: a CTE inside EXISTS made the outer stored_spans pass.
+    f"{LEAKS} WHERE EXISTS (WITH stored_spans AS (SELECT 1) SELECT 1 FROM stored_spans)",
+    f"{LEAKS} WHERE 1 IN (WITH stored_spans AS (SELECT 1) SELECT 1 FROM stored_spans)",
+    "SELECT (WITH stored_spans AS (SELECT 1) SELECT 1 FROM stored_spans), * FROM stored_spans",
+    f"{LEAKS}, (WITH stored_spans AS (SELECT 1 x) SELECT x FROM stored_spans) s",
+    f"{LEAKS} JOIN (WITH stored_spans AS (SELECT 1 x) SELECT x FROM stored_spans) s ON true",
+    f"{LEAKS}, LATERAL (WITH stored_spans AS (SELECT 1 x) SELECT x FROM stored_spans) s",
+    f"{LEAKS} GROUP BY ALL HAVING EXISTS (WITH stored_spans AS (SELECT 1) SELECT 1 FROM stored_spans)",
+    f"{LEAKS} ORDER BY (WITH stored_spans AS (SELECT 1) SELECT 1 FROM stored_spans)",
+    f"{LEAKS} QUALIFY row_number() OVER (ORDER BY (WITH stored_spans AS (SELECT 1) SELECT 1 FROM stored_spans)) > 0",
+    # A CTE body, or a recursive CTE's anchor, does not see its own name: DuckDB reads the table there.
+    "WITH stored_spans AS (SELECT * FROM stored_spans) SELECT tenant_id, input FROM stored_spans",
+    "WITH RECURSIVE stored_spans AS (SELECT tenant_id, input FROM stored_spans UNION ALL "
+    "SELECT tenant_id, input FROM stored_spans WHERE false) SELECT * FROM stored_spans",
+    "WITH x AS (SELECT * FROM y), y AS (SELECT 1) SELECT * FROM x",
+    "WITH RECURSIVE y AS (SELECT * FROM api_keys), api_keys AS (SELECT 1) SELECT * FROM y",
+    # Nested CTEs: an inner WITH does not reach outer or sibling queries.
+    "WITH a AS (SELECT 1) SELECT * FROM (WITH api_keys AS (SELECT 1) SELECT 1) t, api_keys",
+    "SELECT * FROM (WITH api_keys AS (SELECT 1) SELECT 1) UNION ALL SELECT secret_hash FROM api_keys",
+    "WITH spans AS (SELECT * FROM stored_spans) SELECT tenant_id, input FROM spans",
+    # A CTE named like a view, used outside its scope: the outer name is the tenant's view.
+    "SELECT tenant_id, input FROM (WITH spans AS (SELECT 'b' tenant_id, 'x' input) SELECT 1), spans",
+    # Qualified names never mean a CTE; a tenant may not qualify at all.
+    "WITH stored_spans AS (SELECT 1) SELECT tenant_id, input FROM main.stored_spans",
+    'SELECT * FROM "agentlog".main.stored_spans',
+    "SELECT * FROM main.api_keys",
+    "SELECT * FROM temp.main.spans",
+    "SELECT * FROM system.main.duckdb_tables",
+    "SELECT * FROM information_schema.tables",
+    "SELECT * FROM pg_catalog.pg_class",
+    # Quoted, cased, commented, unicode spellings.
+    'SELECT * FROM "stored_spans"',
+    'SELECT * FROM "API_KEYS"',
+    "SELECT * FROM /* spans */ stored_spans -- spans",
+    "SELECT * FROM\tapi_keys",
+    'WITH "api_\u212akeys" AS (SELECT 1) SELECT * FROM api_keys',  # KELVIN SIGN lower-cases to k in Python only
+    "SELECT * FROM \uff53\uff50\uff41\uff4e\uff53",  # full-width "spans"
+    "SELECT * FROM stored_spans\u200b",
+    # Table functions, files, URLs, strings as tables.
+    "SELECT * FROM query_table('stored_spans')",
+    "SELECT * FROM query('SELECT * FROM stored_spans')",
+    "SELECT * FROM read_text('{file}')",
+    "SELECT * FROM read_csv('{file}')",
+    "SELECT * FROM read_blob('{file}')",
+    "SELECT * FROM glob('/*')",
+    "SELECT * FROM '{file}'",
+    "SELECT * FROM 'https://example.invalid/data.csv'",
+    "SELECT * FROM 's3://bucket/data.parquet'",
+    "SELECT * FROM duckdb_tables()",
+    "SELECT * FROM duckdb_settings()",
+    "SELECT * FROM unnest((SELECT list(secret_hash) FROM api_keys))",
+    "SELECT * FROM range((SELECT count(*) FROM stored_spans WHERE tenant_id = 'b'))",
+    # SHOW, DESCRIBE, SUMMARIZE, PIVOT.
+    "SHOW TABLES",
+    "SHOW ALL TABLES",
+    "DESCRIBE stored_spans",
+    "SUMMARIZE stored_spans",
+    "SELECT * FROM (SUMMARIZE SELECT * FROM api_keys)",
+    "WITH api_keys AS (SELECT 1) SELECT * FROM (SUMMARIZE SELECT * FROM api_keys)",
+    "PIVOT stored_spans ON tenant_id IN ('a', 'b') USING count(*)",
+    "WITH stored_spans AS (SELECT * FROM spans) PIVOT stored_spans ON tenant_id IN ('a', 'b') USING count(*)",
+    # Functions that reveal settings, the environment, the catalog or statistics.
+    "SELECT current_setting('temp_directory')",
+    "SELECT current_database()",
+    "SELECT getenv('HOME')",
+    "SELECT stats(tenant_id) FROM spans",
+    "SELECT pg_get_viewdef('spans')",
+    "SELECT json_serialize_plan('SELECT * FROM stored_spans')",
+    "SELECT main.current_setting('temp_directory')",
+    "SELECT count(*) FILTER (WHERE current_setting('temp_directory') IS NOT NULL) FROM spans",
+    # Not a SELECT at all.
+    "SET enable_external_access = true",
+    "ATTACH '{file}.db' AS other",
+    "COPY (SELECT * FROM spans) TO '{file}.out'",
+    "PRAGMA table_info('stored_spans')",
+    "CALL duckdb_settings()",
+    "EXPORT DATABASE '/tmp/agentlog-export'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SELECT 1; SELECT * FROM stored_spans",
+]
+
+# Shapes a tenant may use: they answer, with the tenant's rows only.
+ALLOWED = [
+    "SELECT tenant_id, input FROM spans",
+    "WITH stored_spans AS (SELECT * FROM spans) SELECT tenant_id, input FROM stored_spans",
+    "WITH api_keys AS (SELECT run_id FROM runs) SELECT * FROM api_keys",
+    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT n, run_id FROM t, runs",
+    "WITH x AS (SELECT 1) SELECT * FROM (WITH y AS (SELECT * FROM x) SELECT * FROM y), spans",
+    'SELECT s.tenant_id, r.run_id FROM "SPANS" s JOIN runs r ON s.tenant_id = r.tenant_id',
+    "SELECT * FROM 'spans'",
+    "DESCRIBE SELECT * FROM spans",
+    "SUMMARIZE SELECT input FROM spans",
+    "PIVOT spans ON tenant_id IN ('a', 'b') USING count(*)",
+    "SELECT tenant_id, count(*) OVER () FROM runs QUALIFY row_number() OVER () = 1",
+    "SELECT * FROM agents",
+]
+
+
+def _leaked(two: Two, result: SqlResult) -> list[str]:
+    shown = str(result.to_json())
+    return [secret for secret in two.secrets if secret in shown]
+
+
+@pytest.mark.parametrize("sql", BYPASSES)
+def test_a_bypass_attempt_is_refused_or_sees_only_its_tenant(two: Two, sql: str) -> None:
+    outcome = _run(two, sql)
+    if isinstance(outcome, SqlResult):
+        assert _leaked(two, outcome) == []
+        tenants = outcome.table.column("tenant_id").to_pylist() if "tenant_id" in outcome.table.column_names else []
+        assert set(tenants) <= {"a"}
+
+
+@pytest.mark.parametrize("sql", ALLOWED)
+def test_a_tenant_reads_its_views_in_any_shape(two: Two, sql: str) -> None:
+    outcome = _run(two, sql)
+    assert isinstance(outcome, SqlResult), outcome
+    assert outcome.table.num_rows > 0
+    assert _leaked(two, outcome) == []
+    if "tenant_id" in outcome.table.column_names:
+        assert set(outcome.table.column("tenant_id").to_pylist()) == {"a"}
+
+
+def test_the_operator_reads_every_table_but_no_file_url_or_extension(two: Two) -> None:
+    cursor = two.database.cursor()
+    try:
+        keys = run_sql(cursor, "SELECT count(*) FROM api_keys")
+        assert keys.table.to_pylist() == [{"count_star()": 2}]
+        nested = run_sql(cursor, "SELECT count(*) FROM (WITH x AS (SELECT 1) SELECT * FROM x), stored_spans")
+        assert nested.table.to_pylist() == [{"count_star()": 6}]
+        for sql in (f"SELECT * FROM '{two.file}'", "SELECT * FROM 'https://example.invalid/x.csv'",
+                    f"SELECT * FROM read_text('{two.file}')", "SELECT * FROM query_table('api_keys')"):  # fmt: skip
+            with pytest.raises(InvalidRequest):
+                run_sql(cursor, sql)
+        # Past the check too, the database itself reads no file and loads no extension.
+        for sql in (f"SELECT * FROM read_text('{two.file}')", "SELECT * FROM 'https://example.invalid/x.csv'"):
+            with pytest.raises(duckdb.PermissionException, match=r"disabled by configuration"):
+                cursor.execute(sql).fetchall()
+        settings = (
+            "SELECT current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+        )
+        assert cursor.execute(settings).fetchone() == (False, False)
+    finally:
+        cursor.close()
