@@ -51,7 +51,6 @@ from starlette.routing import Route
 from agentlog.query import HistoryQuery, LogsQuery, Scope, history, list_runs, logs, run_logs
 from agentlog.server import listening_socket
 from agentlog.store import Database
-from agentlog.store.database import skip_absent_pandas
 from served import run_in_workdir, start_report, store_arguments, write_json
 
 ROUNDS = 60
@@ -158,7 +157,6 @@ def _time(fn: Callable[[], Any]) -> float:
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     report, info, db_path = start_report(args, workdir, "floors")
-    skip_absent_pandas()  # as the agentlog command does
     database = Database.open(db_path)
     cursor = database.cursor()
     parts = Parts(cursor, info.big_run_ids[0], info.busiest_agents[0])

@@ -13,7 +13,6 @@ from agentlog import commands
 from agentlog.errors import AgentlogError, DatabaseFailed
 from agentlog.server import Running, run
 from agentlog.settings import DEFAULT_API_URL, Settings
-from agentlog.store.database import skip_absent_pandas
 
 app = typer.Typer(
     name="agentlog",
@@ -126,5 +125,4 @@ commands.register(app)
 
 def main() -> None:
     """Console-script entry point."""
-    skip_absent_pandas()
     app()

@@ -29,6 +29,7 @@ from agentlog import console as views
 from agentlog.client import Backend, DatabaseBusy, connect
 from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from agentlog.query import HistoryQuery, LogsQuery, MetricsQuery, StatsQuery
+from agentlog.query.json_values import field_values, table_records
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS
 from agentlog.query.timefmt import parse_time
 from agentlog.settings import Settings
@@ -140,7 +141,7 @@ def sql(
     with _backend(db, url, key) as backend:
         table, truncated = backend.sql(query, max_rows)
     if as_json:
-        sys.stdout.write(json.dumps({"rows": table.to_pylist(), "truncated": truncated}, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps({"rows": table_records(table), "truncated": truncated}, indent=2) + "\n")
     else:
         out.print(views.arrow_table(table, truncated))
 
@@ -171,17 +172,17 @@ def _write(arrow: pa.Table, output: Path, fmt: str) -> None:
         pa_csv.write_csv(_flat(arrow), output)
     else:
         with output.open("w") as handle:
-            for row in arrow.to_pylist():
-                handle.write(json.dumps(row, default=str) + "\n")
+            for row in table_records(arrow):
+                handle.write(json.dumps(row) + "\n")
 
 
 def _flat(arrow: pa.Table) -> pa.Table:
     """CSV holds no lists or structs: such columns become JSON text."""
     columns = [
-        pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())
+        pa.array([None if v is None else json.dumps(v) for v in field_values(column, field)], pa.string())
         if pa.types.is_nested(column.type)
         else column
-        for column in arrow.columns
+        for column, field in zip(arrow.columns, arrow.schema, strict=True)
     ]
     return pa.table(columns, names=arrow.column_names)
 

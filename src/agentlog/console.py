@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -10,6 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+
+from agentlog.query.json_values import table_rows
 
 STATUS_STYLE = {"success": "green", "completed": "green", "failed": "bold red", "running": "yellow"}
 
@@ -149,9 +152,16 @@ def arrow_table(table: pa.Table, truncated: bool) -> Table:
     rich_table = Table(header_style="bold", caption=f"{table.num_rows} rows" + (" (truncated)" if truncated else ""))
     for name in table.column_names:
         rich_table.add_column(name)
-    for row in zip(*(column.to_pylist() for column in table.columns), strict=True):
-        rich_table.add_row(*("NULL" if value is None else str(value) for value in row))
+    for row in table_rows(table):
+        rich_table.add_row(*(_cell(value) for value in row))
     return rich_table
+
+
+def _cell(value: Any) -> str:
+    """A JSON value (``json_values``) as table text: lists and objects as JSON."""
+    if value is None:
+        return "NULL"
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
 
 
 def _ms(value: float | None) -> str:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -126,38 +122,3 @@ def test_queries_spill_beside_the_file(tmp_path: Path) -> None:
     setting = database.cursor().execute("SELECT current_setting('temp_directory')").fetchone()
     assert setting == (f"{path.resolve()}.tmp",)
     database.close()
-
-
-_PROBE = """
-import sys
-from agentlog.store.database import skip_absent_pandas
-import duckdb
-skip_absent_pandas()
-print(duckdb.connect().execute("SELECT $a + 1", {"a": 41}).fetchone()[0])
-try:
-    import pandas
-except ImportError:
-    print("absent")
-else:
-    print("present", pandas.__file__)
-"""
-
-
-@pytest.mark.parametrize("installed", [False, True])
-def test_pandas_is_marked_absent_only_when_it_is_not_installed(tmp_path: Path, installed: bool) -> None:
-    if not installed and importlib.util.find_spec("pandas") is not None:
-        pytest.skip("pandas is installed here")
-    if installed:  # a stand-in pandas package on the path: it must stay importable
-        (tmp_path / "pandas").mkdir()
-        (tmp_path / "pandas" / "__init__.py").write_text("")
-    path = os.pathsep.join([str(tmp_path), *sys.path])
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": path},
-    )
-    lines = result.stdout.splitlines()
-    assert lines[0] == "42"  # bound parameters still work
-    assert lines[1].startswith("present") if installed else lines[1] == "absent"

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 
 from agentlog.errors import InvalidRequest
+from agentlog.query.json_values import DUCKDB_TYPE, table_rows
 from agentlog.query.sql_check import Rules, check_tree, parse_tree, table_names
 from agentlog.store.keys import check_name
 
@@ -43,30 +42,22 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class SqlResult:
-    """Rows of a query as an Arrow table; ``truncated`` when more rows existed than were returned."""
+    """Rows of a query as an Arrow table; ``truncated`` when more rows existed than were returned.
+
+    Each field's metadata carries DuckDB's type of the column (``json_values.DUCKDB_TYPE``)."""
 
     table: pa.Table
     truncated: bool
 
     def to_json(self) -> dict[str, Any]:
-        """Columns (name, Arrow type), rows as lists, and whether rows were cut."""
+        """Columns (name, Arrow type), rows as lists of JSON values (``json_values``), and whether rows were cut."""
         columns = [{"name": field.name, "type": str(field.type)} for field in self.table.schema]
-        rows = [list(row) for row in zip(*(column.to_pylist() for column in self.table.columns), strict=True)]
-        # Through orjson and back: Decimals become exact strings, times ISO 8601.
         return {
             "columns": columns,
-            "rows": orjson.loads(orjson.dumps(rows, default=_json_default)),
+            "rows": table_rows(self.table),
             "row_count": self.table.num_rows,
             "truncated": self.truncated,
         }
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    raise TypeError(f"cannot show a {type(value).__name__} as JSON")
 
 
 TENANT_VIEWS = ("spans", "nodes", "runs", "agents")
@@ -111,7 +102,9 @@ def run_sql(
     timer = threading.Timer(timeout, cursor.interrupt)
     timer.start()
     try:
-        reader = cursor.execute(sql).to_arrow_reader(batch_size=min(max_rows + 1, 100_000))
+        result = cursor.execute(sql)
+        types = [str(column[1]) for column in result.description or []]
+        reader = result.to_arrow_reader(batch_size=min(max_rows + 1, 100_000))
         batches: list[pa.RecordBatch] = []
         rows = 0
         for batch in reader:
@@ -119,7 +112,7 @@ def run_sql(
             rows += batch.num_rows
             if rows > max_rows:
                 break
-        table = pa.Table.from_batches(batches, schema=reader.schema)
+        table = pa.Table.from_batches(batches, schema=_typed(reader.schema, types))
     except duckdb.InterruptException:
         raise InvalidRequest(f"query took longer than {timeout:g} s and was stopped") from None
     except duckdb.Error as error:
@@ -127,3 +120,12 @@ def run_sql(
     finally:
         timer.cancel()
     return SqlResult(table.slice(0, max_rows), table.num_rows > max_rows)
+
+
+def _typed(schema: pa.Schema, types: list[str]) -> pa.Schema:
+    """``schema`` with DuckDB's type of each column in its field's metadata (it survives Arrow IPC)."""
+    if len(types) != len(schema):
+        return schema
+    fields = [field.with_metadata({**(field.metadata or {}), DUCKDB_TYPE: kind.encode()})
+              for field, kind in zip(schema, types, strict=True)]  # fmt: skip
+    return pa.schema(fields, metadata=schema.metadata)

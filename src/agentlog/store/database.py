@@ -13,9 +13,7 @@ file in one process share it, as ``duckdb.connect(path)`` would.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,21 +63,6 @@ _CONFINED = (
     "SET enable_external_access = false",
 )
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
-
-
-def skip_absent_pandas() -> None:
-    """Make ``import pandas`` fail at once in this process when pandas is not installed.
-
-    DuckDB's Python client imports pandas for every bound parameter of every
-    ``execute`` (to recognise pandas' values), and Python does not remember a
-    failed import: each attempt searches ``sys.path`` again. A history page
-    binds 13 parameters per statement; with pandas absent that search cost
-    0.7-1.1 ms a page in-process (bench/README.md). ``None`` in ``sys.modules``
-    is Python's own way to say a module is absent. Only agentlog's own command
-    line calls this: a library must not change its host's imports.
-    """
-    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
 
 
 def _checked_size(text: str) -> str:
