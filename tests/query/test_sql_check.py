@@ -150,6 +150,10 @@ BYPASSES = [
     "INSTALL httpfs",
     "LOAD httpfs",
     "SELECT 1; SELECT * FROM stored_spans",
+    # Too deep to walk, too deep to parse.
+    "SELECT * FROM " + "(SELECT * FROM " * 400 + "stored_spans" + ") t" * 400,
+    "SELECT * FROM " + "(SELECT * FROM " * 3000 + "stored_spans" + ") t" * 3000,
+    "SELECT get_block_size('agentlog')",
 ]
 
 # Shapes a tenant may use: they answer, with the tenant's rows only.
@@ -174,7 +178,7 @@ def _leaked(two: Two, result: SqlResult) -> list[str]:
     return [secret for secret in two.secrets if secret in shown]
 
 
-@pytest.mark.parametrize("sql", BYPASSES)
+@pytest.mark.parametrize("sql", BYPASSES, ids=[sql[:80] for sql in BYPASSES])
 def test_a_bypass_attempt_is_refused_or_sees_only_its_tenant(two: Two, sql: str) -> None:
     outcome = _run(two, sql)
     if isinstance(outcome, SqlResult):

@@ -39,6 +39,7 @@ TENANT_DENIED_FUNCTIONS = frozenset(
         "nextval", "currval", "setval", "query", "query_table", "glob", "which_secret", "col_description",
         "obj_description", "shobj_description", "format_type", "format_pg_type", "json_serialize_sql",
         "json_deserialize_sql", "json_serialize_plan", "json_execute_serialized_sql", "sql_auto_complete",
+        "get_block_size", "current_role",
     }
 )  # fmt: skip
 TENANT_DENIED_PREFIXES = ("duckdb_", "pg_", "pragma_", "read_", "parquet_", "sniff_", "has_", "icu_")
