@@ -119,13 +119,15 @@ def test_a_type_comes_back_as_json_over_http(server: ServerHandle, expression: s
     assert _same(response.json()["rows"], [[expected]])
 
 
-def test_every_type_at_once_through_the_cli_in_process(db_file: Path) -> None:
-    result = CliRunner().invoke(app, ["sql", ALL, "--json", "--db", str(db_file)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    row = json.loads(result.stdout)["rows"][0]
-    assert [row[f"c{i}"] for i in range(len(TYPES))] == [expected for _, expected in TYPES]
-    table = CliRunner().invoke(app, ["sql", ALL, "--db", str(db_file)], catch_exceptions=False)
-    assert table.exit_code == 0, table.output
+def test_every_type_at_once_through_the_cli_in_process(db_file: Path, server: ServerHandle) -> None:
+    """From the file, and from the server (Arrow IPC carries DuckDB's column types along)."""
+    for where in (["--db", str(db_file)], ["--url", server.api_url]):
+        result = CliRunner().invoke(app, ["sql", ALL, "--json", *where], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        row = json.loads(result.stdout)["rows"][0]
+        assert [row[f"c{i}"] for i in range(len(TYPES))] == [expected for _, expected in TYPES]
+        table = CliRunner().invoke(app, ["sql", ALL, *where], catch_exceptions=False)
+        assert table.exit_code == 0, table.output
 
 
 def _agentlog(*args: str) -> subprocess.CompletedProcess[str]:
