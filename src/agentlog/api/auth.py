@@ -1,7 +1,8 @@
 """Who is asking: the API key on each request, turned into a Scope, and the role each route needs.
 
-With no keys configured agentlog is open (one local tenant, loopback only).
-Once a key exists, every request but ``/healthz``, ``/openapi.json`` and the
+While its database has never had a key agentlog is open (one local tenant,
+loopback only). Once a key was created, for good (also after every key was
+revoked), every request but ``/healthz``, ``/openapi.json`` and the
 page itself needs ``Authorization: Bearer <key>`` (a WebSocket may pass
 ``?token=<key>`` instead, since browsers cannot set its headers).
 Another tenant's data, and another user's runs for a user-bound key, are
