@@ -1,7 +1,9 @@
 """What the CLI reads and changes through: a running server over HTTP, or the file itself.
 
 ``connect`` picks: an explicit URL; else the server announced beside the
-database file (``agentlog.discovery``); else the file, opened directly. Both
+database file (``agentlog.discovery``); else the file, opened directly; else,
+when the caller named no database, the one server running on this machine
+(``agentlog.discovery.registered_servers``). Both
 backends return the same JSON-able values, because the server's API returns
 exactly what ``agentlog.query`` computes.
 """
@@ -34,6 +36,7 @@ from agentlog.query.export import export_table
 from agentlog.query.scope import LOCAL, Scope
 from agentlog.query.sql_console import run_sql
 from agentlog.query.timefmt import days_ago, iso_utc, parse_time
+from agentlog.settings import DEFAULT_API_URL
 from agentlog.store import Database, keys, repricing, retention, schedules
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -230,16 +233,44 @@ class DatabaseBusy(AgentlogError):
     """Another process holds the database file and announced no server we can reach."""
 
 
-def connect(db: str, url: str | None = None, key: str | None = None) -> Backend:
-    """The running server for ``db`` if there is one (or ``url``), else the file itself."""
+def connect(db: str, url: str | None = None, key: str | None = None, registry: str | Path | None = None) -> Backend:
+    """The running server for ``db`` if there is one (or ``url``), else the file itself; else, when
+    ``registry`` is given (the caller named no database), the single live server announced there."""
     headers = {"Authorization": f"Bearer {key}"} if key else None
     if url:
         return RemoteBackend(url, headers)
     server = discovery.find_server(db)
     if server is not None and _answers(server.api_url):
         return RemoteBackend(server.api_url, headers)
-    if db != ":memory:" and not Path(db).exists():
-        raise NotFound(f"no database at {db}: start `agentlog serve --db {db}`, or pass --db / AGENTLOG_DB")
+    if db == ":memory:" or Path(db).exists():
+        return _open_file(db)
+    if registry is not None:
+        return RemoteBackend(_the_running_server(db, registry), headers)
+    raise NotFound(
+        f"no database at {db}: start `agentlog serve --db {db}`, or point to a running server with "
+        "--url URL (or AGENTLOG_URL)"
+    )
+
+
+def _the_running_server(db: str, registry: str | Path) -> str:
+    """The API URL of the one live server in ``registry``; NotFound if none, InvalidRequest if several."""
+    servers = [server for server in discovery.registered_servers(registry) if _answers(server.api_url)]
+    if len(servers) == 1:
+        return servers[0].api_url
+    if servers:
+        listed = "; ".join(f"{server.api_url} (database {server.db})" for server in servers)
+        raise InvalidRequest(
+            f"{len(servers)} agentlog servers are running: {listed}. Choose one with --url URL "
+            "(or AGENTLOG_URL), or its database with --db FILE (or AGENTLOG_DB)"
+        )
+    raise NotFound(
+        f"no database here ({db}) and no running agentlog server found. Point to a server with --url URL "
+        f"(or AGENTLOG_URL, e.g. {DEFAULT_API_URL}), or to a database file with --db FILE (or AGENTLOG_DB); "
+        "or start one with `agentlog serve`"
+    )
+
+
+def _open_file(db: str) -> LocalBackend:
     try:
         return LocalBackend(Database.open(db))
     except StoreError as error:
