@@ -18,6 +18,10 @@ from typing import Any
 from agentlog.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
 
 ROLES = ("ingest", "read", "admin")
+READERS = ("read", "admin")
+"""The roles that read history, logs, stats, metrics and the live feed."""
+ADMINS = ("admin",)
+"""The role that manages keys, retention, repricing, SQL and export (of its own tenant)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$")
 _KEY = re.compile(r"^al_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
@@ -165,6 +169,18 @@ class Keyring:
         if principal is None:
             raise Unauthenticated("the API key is not valid (wrong, revoked or malformed)")
         return principal
+
+
+def managed_tenant(principal: Principal | None, requested: str | None) -> str:
+    """The tenant whose keys ``principal`` manages: ``requested``, else its own. An admin key manages
+    its own tenant only; the local operator (None: no keys, or the database file opened without one)
+    names any tenant."""
+    tenant = requested or (principal.tenant_id if principal else None)
+    if tenant is None:
+        raise InvalidRequest("tenant is required")
+    if principal is not None and tenant != principal.tenant_id:
+        raise Forbidden("an admin key manages keys of its own tenant only")
+    return tenant
 
 
 def require(principal: Principal | None, *roles: str) -> None:
