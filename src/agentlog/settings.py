@@ -26,7 +26,7 @@ class Settings:
     """Everything ``agentlog serve`` can be told. Field ``x`` reads env ``AGENTLOG_X``."""
 
     db: str = "agentlog.duckdb"
-    url: str = ""  # the CLI: a running server's API; empty means find it beside the database
+    url: str = ""  # the CLI: a running server's API; empty: found by itself (agentlog.discovery)
     api_key: str = ""  # the CLI: an API key for a server that has keys (AGENTLOG_API_KEY, as the exporter)
     # Where running servers announce themselves to this user's CLI, wherever it runs from; empty:
     # $XDG_RUNTIME_DIR/agentlog, else ~/.cache/agentlog/servers (see runtime_dir_default).
