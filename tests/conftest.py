@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +17,21 @@ import pytest
 
 from agentlog.server import Running, serve
 from agentlog.settings import Settings
+
+RUNTIME_DIR = "AGENTLOG_RUNTIME_DIR"
+# Servers announce themselves in a per-user registry. Tests (and the servers and CLIs they start, which
+# inherit this environment) never use the real one: other checkouts run their tests on this machine too.
+# Set at import, before any test runs; each test then gets its own (the fixture below).
+os.environ[RUNTIME_DIR] = tempfile.mkdtemp(prefix="agentlog-test-runtime-")
+atexit.register(shutil.rmtree, os.environ[RUNTIME_DIR], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own registry of running servers."""
+    path = tmp_path_factory.mktemp("runtime")
+    monkeypatch.setenv(RUNTIME_DIR, str(path))
+    return path
 
 
 @dataclass
@@ -66,7 +85,8 @@ def start_server(**overrides: Any) -> ServerHandle:
     """Start ``serve`` on a thread with its own event loop; return once it listens."""
     # Retention off unless a test asks: factory spans are dated 2023 and would be cleaned up at start.
     # Decoding in-process keeps the many short-lived test servers quick; test_decoding covers the workers.
-    defaults = {"grpc_port": 0, "http_port": 0, "api_port": 0, "retention_days": 0, "decode_workers": 0}
+    defaults = {"grpc_port": 0, "http_port": 0, "api_port": 0, "retention_days": 0, "decode_workers": 0,
+                "runtime_dir": os.environ[RUNTIME_DIR]}  # fmt: skip
     settings = Settings.load({**defaults, **overrides}, environ={})
     ready = threading.Event()
     box: dict[str, Any] = {}

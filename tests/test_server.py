@@ -74,9 +74,11 @@ def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 def child_env() -> dict[str, str]:
-    """This environment without AGENTLOG_* (the tests pass every setting) and with plain, wide output."""
+    """This environment without AGENTLOG_* (the tests pass every setting but the test's runtime
+    registry) and with plain, wide output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLOG_") and k != "FORCE_COLOR"}
     env.update({"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+    env["AGENTLOG_RUNTIME_DIR"] = os.environ["AGENTLOG_RUNTIME_DIR"]  # the test's registry, never the user's
     env["AGENTLOG_RETENTION_DAYS"] = "0"  # the test spans are dated 2023: keep them
     return env
 

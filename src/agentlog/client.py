@@ -1,7 +1,9 @@
 """What the CLI reads and changes through: a running server over HTTP, or the file itself.
 
 ``connect`` picks: an explicit URL; else the server announced beside the
-database file (``agentlog.discovery``); else the file, opened directly. Both
+database file (``agentlog.discovery``); else the file, opened directly; else,
+when the caller named no database, the one server running on this machine
+(``agentlog.discovery.registered_servers``). Both
 backends return the same JSON-able values, because the server's API returns
 exactly what ``agentlog.query`` computes.
 """
@@ -31,10 +33,12 @@ from agentlog.query import (
     run_stats,
 )
 from agentlog.query.export import export_table
-from agentlog.query.scope import LOCAL, Scope
+from agentlog.query.scope import Scope, scope_for
 from agentlog.query.sql_console import run_sql
 from agentlog.query.timefmt import days_ago, iso_utc, parse_time
-from agentlog.store import Database, keys, repricing, retention, schedules
+from agentlog.settings import DEFAULT_API_URL
+from agentlog.store import Database, Keyring, keys, repricing, retention, schedules
+from agentlog.store.keys import ADMINS, READERS, require
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 TIMEOUT_SECONDS = 120.0
@@ -61,67 +65,96 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """The database file opened by this process (no server holds it)."""
+    """The database file opened by this process (no server holds it).
 
-    def __init__(self, database: Database, scope: Scope = LOCAL) -> None:
+    With an API key it acts exactly as a server would for that key: the key's
+    tenant, user and role (Unauthenticated for a key the file does not know,
+    once it has keys; Forbidden for a role that does not allow the command).
+    Without one it is the local operator, whose access to the file is access
+    to all of it: tenant ``default``'s runs, SQL over the whole database,
+    every tenant's keys.
+    """
+
+    def __init__(self, database: Database, key: str | None = None) -> None:
         self._database = database
         self._cursor = database.cursor()
-        self._scope = scope
+        try:
+            self._principal = Keyring.load(self._cursor).principal(f"Bearer {key}") if key else None
+        except Unauthenticated as error:
+            self.close()
+            raise Unauthenticated(
+                f"{error.message}. On the database file itself, leave the key out (--key, AGENTLOG_API_KEY) "
+                "to act as its operator"
+            ) from None
+        self._scope = scope_for(self._principal)
         self.where = f"file {database.path}"
 
+    def _as(self, roles: tuple[str, ...]) -> Scope:
+        require(self._principal, *roles)
+        return self._scope
+
     def history(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], str | None]:
-        page = list_runs(self._cursor, self._scope, query, time.time_ns())
+        page = list_runs(self._cursor, self._as(READERS), query, time.time_ns())
         return page.runs, page.next_cursor
 
     def logs(self, query: LogsQuery) -> dict[str, Any]:
-        return as_values(run_logs(self._cursor, self._scope, query))
+        return as_values(run_logs(self._cursor, self._as(READERS), query))
 
     def stats(self, query: StatsQuery) -> dict[str, Any]:
-        return run_stats(self._cursor, self._scope, query, time.time_ns())
+        return run_stats(self._cursor, self._as(READERS), query, time.time_ns())
 
     def metrics(self, query: MetricsQuery) -> dict[str, Any]:
-        return agent_metrics(self._cursor, self._scope, query, time.time_ns())
+        return agent_metrics(self._cursor, self._as(READERS), query, time.time_ns())
 
     def sql(self, sql: str, max_rows: int) -> tuple[pa.Table, bool]:
-        result = run_sql(self._cursor, sql, max_rows=max_rows)
+        self._as(ADMINS)
+        tenant = self._principal.tenant_id if self._principal else None  # None: the operator, the whole file
+        result = run_sql(self._cursor, sql, max_rows=max_rows, tenant=tenant)
         return result.table, result.truncated
 
     def export(self, table: str, since_ns: int) -> pa.Table:
-        return export_table(self._cursor, self._scope, table, since_ns)
+        return export_table(self._cursor, self._as(ADMINS), table, since_ns)
 
     def cleanup(self, days: int, dry_run: bool) -> dict[str, Any]:
+        tenant = self._as(ADMINS).tenant_id
         cutoff = days_ago(days, time.time_ns())
         if dry_run:
-            counted = retention.count_expired(self._cursor, self._scope.tenant_id, cutoff)
+            counted = retention.count_expired(self._cursor, tenant, cutoff)
             return {"dry_run": True, "days": days, **counted.to_json()}
-        deleted = retention.delete_expired_now(self._cursor, self._scope.tenant_id, cutoff)
+        deleted = retention.delete_expired_now(self._cursor, tenant, cutoff)
         self._database.checkpoint()
         return {"dry_run": False, "days": days, **deleted.to_json()}
 
     def schedule(self, days: int | None, every_seconds: int | None) -> dict[str, Any]:
-        found = schedules.schedules(self._cursor).get(self._scope.tenant_id)
+        tenant = self._as(ADMINS).tenant_id
+        found = schedules.schedules(self._cursor).get(tenant)
         if days is None and every_seconds is None:
-            return (found or schedules.Schedule(self._scope.tenant_id, 30, 3600)).to_json()
+            return (found or schedules.Schedule(tenant, 30, 3600)).to_json()
         new = schedules.set_schedule(
             self._cursor,
-            self._scope.tenant_id,
+            tenant,
             days if days is not None else (found.days if found else 30),
             every_seconds if every_seconds is not None else (found.every_seconds if found else 3600),
         )
         return new.to_json()
 
     def reprice(self, since: str) -> dict[str, Any]:
-        return repricing.reprice(self._cursor, self._scope.tenant_id, parse_time(since, "since")).to_json()
+        tenant = self._as(ADMINS).tenant_id
+        return repricing.reprice(self._cursor, tenant, parse_time(since, "since")).to_json()
 
     def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]:
+        self._as(ADMINS)
+        tenant = keys.managed_tenant(self._principal, tenant)
         key, granted = keys.create_key(self._cursor, tenant, role, user, label)
         return {"key": key, "key_id": granted.key_id, "tenant_id": tenant, "role": role, "user_id": user}
 
     def list_keys(self) -> list[dict[str, Any]]:
-        return keys.list_keys(self._cursor)
+        self._as(ADMINS)
+        return keys.list_keys(self._cursor, self._principal.tenant_id if self._principal else None)
 
     def revoke_key(self, key_id: str) -> None:
-        keys.revoke_key(self._cursor, key_id)
+        self._as(ADMINS)
+        keys.revoke_key(self._cursor, key_id, self._principal.tenant_id if self._principal else None)
 
     def close(self) -> None:
         self._cursor.close()
@@ -230,18 +263,46 @@ class DatabaseBusy(AgentlogError):
     """Another process holds the database file and announced no server we can reach."""
 
 
-def connect(db: str, url: str | None = None, key: str | None = None) -> Backend:
-    """The running server for ``db`` if there is one (or ``url``), else the file itself."""
+def connect(db: str, url: str | None = None, key: str | None = None, registry: str | Path | None = None) -> Backend:
+    """The running server for ``db`` if there is one (or ``url``), else the file itself; else, when
+    ``registry`` is given (the caller named no database), the single live server announced there."""
     headers = {"Authorization": f"Bearer {key}"} if key else None
     if url:
         return RemoteBackend(url, headers)
     server = discovery.find_server(db)
     if server is not None and _answers(server.api_url):
         return RemoteBackend(server.api_url, headers)
-    if db != ":memory:" and not Path(db).exists():
-        raise NotFound(f"no database at {db}: start `agentlog serve --db {db}`, or pass --db / AGENTLOG_DB")
+    if db == ":memory:" or Path(db).exists():
+        return _open_file(db, key)
+    if registry is not None:
+        return RemoteBackend(_the_running_server(db, registry), headers)
+    raise NotFound(
+        f"no database at {db}: start `agentlog serve --db {db}`, or point to a running server with "
+        "--url URL (or AGENTLOG_URL)"
+    )
+
+
+def _the_running_server(db: str, registry: str | Path) -> str:
+    """The API URL of the one live server in ``registry``; NotFound if none, InvalidRequest if several."""
+    servers = [server for server in discovery.registered_servers(registry) if _answers(server.api_url)]
+    if len(servers) == 1:
+        return servers[0].api_url
+    if servers:
+        listed = "; ".join(f"{server.api_url} (database {server.db})" for server in servers)
+        raise InvalidRequest(
+            f"{len(servers)} agentlog servers are running: {listed}. Choose one with --url URL "
+            "(or AGENTLOG_URL), or its database with --db FILE (or AGENTLOG_DB)"
+        )
+    raise NotFound(
+        f"no database here ({db}) and no running agentlog server found. Point to a server with --url URL "
+        f"(or AGENTLOG_URL, e.g. {DEFAULT_API_URL}), or to a database file with --db FILE (or AGENTLOG_DB); "
+        "or start one with `agentlog serve`"
+    )
+
+
+def _open_file(db: str, key: str | None) -> LocalBackend:
     try:
-        return LocalBackend(Database.open(db))
+        database = Database.open(db)
     except StoreError as error:
         if "lock" in str(error).lower():
             raise DatabaseBusy(
@@ -252,6 +313,7 @@ def connect(db: str, url: str | None = None, key: str | None = None) -> Backend:
         raise
     except duckdb.Error as error:
         raise StoreError(f"cannot open {db}: {error}") from None
+    return LocalBackend(database, key)
 
 
 def _answers(api_url: str) -> bool:

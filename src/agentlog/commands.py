@@ -1,7 +1,9 @@
 """The read and maintenance commands: history, logs, sql, export, and ``executions ...``.
 
 Each works whether or not a server is running: ``client.connect`` reaches the
-server that holds the database, or opens the file. ``--json`` prints what the
+server that holds the database, or opens the file; with no database named and
+none in the current directory, it reaches the one server running on this
+machine. ``--json`` prints what the
 API returns, for scripts.
 
 Exit codes: 0 done; 1 the server or database failed; 2 bad arguments or a
@@ -60,8 +62,10 @@ executions = typer.Typer(help="The seed's management tools: cleanup, stats, metr
 @contextmanager
 def _backend(db: str | None, url: str | None, key: str | None = None) -> Iterator[Backend]:
     settings = Settings.load({"db": db, "url": url, "api_key": key})
+    # No database named: from any directory, the one server running on this machine will do.
+    registry = None if settings.db_given else settings.runtime_dir
     try:
-        backend = connect(settings.db, settings.url or None, settings.api_key or None)
+        backend = connect(settings.db, settings.url or None, settings.api_key or None, registry)
     except AgentlogError as error:
         _fail(error)
     try:

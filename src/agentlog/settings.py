@@ -10,6 +10,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 from agentlog.collector.body import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES
@@ -25,8 +26,11 @@ class Settings:
     """Everything ``agentlog serve`` can be told. Field ``x`` reads env ``AGENTLOG_X``."""
 
     db: str = "agentlog.duckdb"
-    url: str = ""  # the CLI: a running server's API; empty means find it beside the database
+    url: str = ""  # the CLI: a running server's API; empty: found by itself (agentlog.discovery)
     api_key: str = ""  # the CLI: an API key for a server that has keys (AGENTLOG_API_KEY, as the exporter)
+    # Where running servers announce themselves to this user's CLI, wherever it runs from; empty:
+    # $XDG_RUNTIME_DIR/agentlog, else ~/.cache/agentlog/servers (see runtime_dir_default).
+    runtime_dir: str = ""
     host: str = "127.0.0.1"
     grpc_port: int = 4317
     http_port: int = 4318
@@ -57,7 +61,13 @@ class Settings:
             if raw is not None:
                 values[field.name] = _parse(field.name, raw, type(getattr(cls(), field.name)))
         settings = replace(cls(), **values)
-        return replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+        settings = replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+        return settings if settings.runtime_dir else replace(settings, runtime_dir=runtime_dir_default(environ))
+
+    @property
+    def db_given(self) -> bool:
+        """False when ``db`` is the default name: the CLI then also looks for servers running elsewhere."""
+        return self.db != Settings.db
 
     @property
     def loopback_only(self) -> bool:
@@ -72,6 +82,15 @@ class Settings:
 
 DEFAULT_API_URL = f"http://{Settings.host}:{Settings.api_port}"
 """Where a default ``agentlog serve`` answers: what hints point people to."""
+
+
+def runtime_dir_default(environ: Mapping[str, str]) -> str:
+    """This user's registry of running servers: under ``$XDG_RUNTIME_DIR`` (a per-user, private
+    directory that goes away at logout, like the servers), else in the user's cache directory."""
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return str(Path(runtime) / "agentlog")
+    return str(Path(environ.get("HOME") or Path.home()) / ".cache" / "agentlog" / "servers")
 
 
 def _parse(name: str, raw: str, kind: type) -> Any:

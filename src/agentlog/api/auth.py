@@ -1,7 +1,8 @@
 """Who is asking: the API key on each request, turned into a Scope, and the role each route needs.
 
-With no keys configured agentlog is open (one local tenant, loopback only).
-Once a key exists, every request but ``/healthz``, ``/openapi.json`` and the
+While its database has never had a key agentlog is open (one local tenant,
+loopback only). Once a key was created, for good (also after every key was
+revoked), every request but ``/healthz``, ``/openapi.json`` and the
 page itself needs ``Authorization: Bearer <key>`` (a WebSocket may pass
 ``?token=<key>`` instead, since browsers cannot set its headers).
 Another tenant's data, and another user's runs for a user-bound key, are
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentlog.api.errors import error_code, error_response
 from agentlog.errors import AgentlogError, http_status
 from agentlog.query.scope import scope_for
-from agentlog.store.keys import Keyring, Principal, require
+from agentlog.store.keys import ADMINS, READERS, Keyring, Principal, require
 
 OPEN_PATHS = frozenset({"/", "/healthz", "/openapi.json"})
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -89,5 +90,5 @@ def needs(*roles: str) -> Callable[[Endpoint], Endpoint]:
     return wrap
 
 
-READ = ("read", "admin")
-ADMIN = ("admin",)
+READ = READERS
+ADMIN = ADMINS

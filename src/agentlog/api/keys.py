@@ -1,7 +1,9 @@
 """``/api/v1/keys``: create, list and revoke API keys (admin keys, within their own tenant).
 
-In open local mode (no keys yet) anyone who can reach the loopback API may
-create the first key; from then on keys are needed.
+In open local mode (the database never had a key) anyone who can reach the
+loopback API may create the first key; from then on keys are needed, also
+after every key was revoked (then the operator creates one on the database
+file with the CLI).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from starlette.responses import Response
 from agentlog.api.auth import ADMIN, needs, principal_of
 from agentlog.api.operations import json_body, writer_of
 from agentlog.api.responses import ORJSONResponse
-from agentlog.errors import Forbidden, InvalidRequest
+from agentlog.errors import InvalidRequest
 from agentlog.store import keys
 from agentlog.store.keys import Keyring
 
@@ -38,12 +40,7 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
 @needs(*ADMIN)
 async def create_key(request: Request) -> Response:
     body = await json_body(request)
-    principal = principal_of(request)
-    tenant = _optional_text(body, "tenant") or (principal.tenant_id if principal else None)
-    if tenant is None:
-        raise InvalidRequest("tenant is required")
-    if principal is not None and tenant != principal.tenant_id:
-        raise Forbidden("an admin key manages keys of its own tenant only")
+    tenant = keys.managed_tenant(principal_of(request), _optional_text(body, "tenant"))
     role = _optional_text(body, "role") or "read"
     user = _optional_text(body, "user")
     label = _optional_text(body, "label")

@@ -66,8 +66,11 @@ MIN_PREFIX = 8
 PREFIX_SQL = """
 SELECT trace_id FROM run_rollups
 WHERE tenant_id = $tenant AND trace_id BETWEEN $low::UHUGEINT AND $high::UHUGEINT
+  AND ($user_scope IS NULL OR "user".id = $user_scope)
 LIMIT 2
 """
+"""The runs a prefix may name: confined by tenant and user exactly as run.sql confines a full id, so a
+user-bound key cannot tell another user's run from no run, nor count it among "several"."""
 
 
 def parse_run_id(run_id: str) -> int:
@@ -79,14 +82,16 @@ def parse_run_id(run_id: str) -> int:
 
 
 def resolve_run_id(cursor: Any, scope: Scope, run_id: str) -> int:
-    """A full run id, or a unique prefix of at least ``MIN_PREFIX`` hex digits, as the trace id."""
+    """A full run id, or a prefix of at least ``MIN_PREFIX`` hex digits unique among the runs ``scope``
+    may see, as the trace id."""
     text = run_id.strip().lower()
     if len(text) == 32 or not (MIN_PREFIX <= len(text) < 32 and all(c in "0123456789abcdef" for c in text)):
         return parse_run_id(text)
     shift = 4 * (32 - len(text))
     low = int(text, 16) << shift
     found = cursor.execute(
-        PREFIX_SQL, {"tenant": scope.tenant_id, "low": low, "high": low + (1 << shift) - 1}
+        PREFIX_SQL,
+        {"tenant": scope.tenant_id, "low": low, "high": low + (1 << shift) - 1, "user_scope": scope.user_id},
     ).fetchall()
     if not found:
         raise NotFound(f"no run with run_id starting {text!r}")

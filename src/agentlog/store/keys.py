@@ -18,6 +18,10 @@ from typing import Any
 from agentlog.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
 
 ROLES = ("ingest", "read", "admin")
+READERS = ("read", "admin")
+"""The roles that read history, logs, stats, metrics and the live feed."""
+ADMINS = ("admin",)
+"""The role that manages keys, retention, repricing, SQL and export (of its own tenant)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$")
 _KEY = re.compile(r"^al_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
@@ -26,6 +30,7 @@ INSERT INTO api_keys (key_id, secret_hash, tenant_id, role, user_id, label)
 VALUES ($key_id, $hash, $tenant, $role, $user, $label)
 """
 ACTIVE = "SELECT key_id, secret_hash, tenant_id, role, user_id FROM api_keys WHERE revoked_at IS NULL"
+EVER = "SELECT EXISTS (SELECT 1 FROM api_keys)"
 LIST = """
 SELECT key_id, tenant_id, role, user_id, label, epoch_ms(created_at), epoch_ms(revoked_at)
 FROM api_keys WHERE $tenant IS NULL OR tenant_id = $tenant ORDER BY created_at, key_id
@@ -103,6 +108,11 @@ def revoke_key(cursor: Any, key_id: str, tenant_id: str | None = None) -> None:
         raise NotFound(f"no active key {key_id!r}")
 
 
+def ever_had_keys(cursor: Any) -> bool:
+    """True once any key was ever created in this database, revoked or not."""
+    return bool(cursor.execute(EVER).fetchone()[0])
+
+
 def authenticate(keys: dict[str, KeyRow], presented: str) -> Principal | None:
     """The principal of ``presented`` if it is an active key; None otherwise (never says why)."""
     match = _KEY.match(presented.strip())
@@ -115,33 +125,41 @@ def authenticate(keys: dict[str, KeyRow], presented: str) -> Principal | None:
 
 
 class Keyring:
-    """The active keys of a database, kept in memory; with none, agentlog runs open (one local tenant).
+    """The active keys of a database, kept in memory.
 
-    ``reload`` after keys change. ``principal`` turns an Authorization value
-    into a Principal or raises Unauthenticated; ``require`` checks a role.
+    A database that has never had a key runs open (one local tenant). Once any
+    key was created it is locked for good: every request needs an active key,
+    also after every key was revoked (then nothing gets in until the operator
+    creates a new key on the database file). ``reload`` after keys change.
+    ``principal`` turns an Authorization value into a Principal or raises
+    Unauthenticated; ``require`` checks a role.
     """
 
-    def __init__(self, keys: dict[str, KeyRow] | None = None) -> None:
+    def __init__(self, keys: dict[str, KeyRow] | None = None, *, locked: bool = False) -> None:
         self._keys = keys or {}
+        self._locked = locked or bool(self._keys)
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, cursor: Any) -> Keyring:
-        return cls(active_keys(cursor))
+        return cls(active_keys(cursor), locked=ever_had_keys(cursor))
 
     def reload(self, cursor: Any) -> None:
         keys = active_keys(cursor)
+        locked = ever_had_keys(cursor)
         with self._lock:
             self._keys = keys
+            # Never unlocks: not even if the key table were emptied behind this process's back.
+            self._locked = self._locked or locked or bool(keys)
 
     @property
     def enabled(self) -> bool:
-        """True once any key exists: from then on every request needs one."""
-        return bool(self._keys)
+        """True once any key was ever created (revoked or not): from then on every request needs one."""
+        return self._locked
 
     def principal(self, authorization: str | None) -> Principal | None:
-        """The caller; None when no keys are configured (open local mode)."""
-        if not self._keys:
+        """The caller; None only while the database has never had a key (open local mode)."""
+        if not self._locked:
             return None
         if not authorization:
             raise Unauthenticated("an API key is required: send Authorization: Bearer <key>")
@@ -151,6 +169,18 @@ class Keyring:
         if principal is None:
             raise Unauthenticated("the API key is not valid (wrong, revoked or malformed)")
         return principal
+
+
+def managed_tenant(principal: Principal | None, requested: str | None) -> str:
+    """The tenant whose keys ``principal`` manages: ``requested``, else its own. An admin key manages
+    its own tenant only; the local operator (None: no keys, or the database file opened without one)
+    names any tenant."""
+    tenant = requested or (principal.tenant_id if principal else None)
+    if tenant is None:
+        raise InvalidRequest("tenant is required")
+    if principal is not None and tenant != principal.tenant_id:
+        raise Forbidden("an admin key manages keys of its own tenant only")
+    return tenant
 
 
 def require(principal: Principal | None, *roles: str) -> None:
