@@ -68,11 +68,24 @@ def _live_filter(websocket: WebSocket) -> tuple[LiveFilter, int | None]:
 
 
 async def live_events(websocket: WebSocket) -> None:
+    """Accept, send the greeting, then each commit's events until the client goes away.
+
+    A client leaving, normally or not, ends the connection quietly: it is not an error.
+    """
+    await websocket.accept()
+    try:
+        await _stream(websocket)
+    except WebSocketDisconnect:
+        pass  # the client went away while we were sending: nothing left to do
+    finally:
+        await _close(websocket)
+
+
+async def _stream(websocket: WebSocket) -> None:
     scope = getattr(websocket.state, "scope", None)
     scope = scope if isinstance(scope, Scope) else Scope()
     reader: Reader = websocket.app.state.reader
     feed: LiveFeed = websocket.app.state.feed
-    await websocket.accept()
     try:
         require(principal_of(websocket), *READ)
         live, after = _live_filter(websocket)
@@ -95,13 +108,15 @@ async def live_events(websocket: WebSocket) -> None:
             waiting = asyncio.ensure_future(feed.wait_beyond(after))
             await asyncio.wait({waiting, disconnected}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
-    except WebSocketDisconnect:
-        pass
     finally:
         disconnected.cancel()
-        if websocket.application_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError):
-                await websocket.close()
+
+
+async def _close(websocket: WebSocket) -> None:
+    """Close our side unless either side already has; a client that leaves meanwhile is fine."""
+    if WebSocketState.CONNECTED == websocket.application_state == websocket.client_state:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close()
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
