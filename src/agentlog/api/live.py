@@ -13,12 +13,16 @@ import asyncio
 import contextlib
 import logging
 
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from agentlog.api import params
 from agentlog.api.auth import READ, principal_of
 from agentlog.api.errors import error_code
-from agentlog.errors import AgentlogError, InvalidRequest
+from agentlog.api.openapi import query_parameters
+from agentlog.errors import AgentlogError
 from agentlog.query.live import LiveFilter, events, latest_cursor
 from agentlog.query.logs import parse_run_id
 from agentlog.query.reader import Reader
@@ -50,21 +54,25 @@ class LiveFeed:
         return self.seq
 
 
-def _live_filter(websocket: WebSocket) -> tuple[LiveFilter, int | None]:
-    q = websocket.query_params
+def _live_filter(connection: HTTPConnection) -> tuple[LiveFilter, int | None]:
+    q = connection.query_params
+    params.check_declared(q, query_parameters(connection.url.path, "get"))
+    params.text(q, "token")  # read by the auth middleware; checked here like every parameter
     run_id = params.text(q, "run_id")
-    cursor = params.text(q, "cursor")
-    after = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidRequest("cursor must be a cursor this feed sent (a number)")
-        after = int(cursor)
+    after = params.cursor_number(q, "cursor")
     live = LiveFilter(
         agent_id=params.text(q, "agent_id"),
         user_id=params.text(q, "user_id"),
         trace_id=parse_run_id(run_id) if run_id else None,
     )
     return live, after
+
+
+async def upgrade_required(request: Request) -> Response:
+    """A plain HTTP GET of the feed: its parameters are checked as the WebSocket's are, then a 426
+    says it is a WebSocket (rather than a 404 saying nothing is here)."""
+    _live_filter(request)
+    raise HTTPException(426, "this is a WebSocket: connect with ws:// (or wss://)", headers={"Upgrade": "websocket"})
 
 
 async def live_events(websocket: WebSocket) -> None:

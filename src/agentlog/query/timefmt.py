@@ -63,8 +63,8 @@ def parse_time(text: str, name: str) -> int:
 
 
 def days_ago(days: int, now_ns: int) -> int:
-    """Unix nanoseconds ``days`` before ``now_ns``."""
-    return now_ns - days * 86_400 * _NS
+    """Unix nanoseconds ``days`` before ``now_ns``; never before the epoch (nothing stored is older)."""
+    return max(0, now_ns - days * 86_400 * _NS)
 
 
 def ns_to_ms(ns: int | None) -> float | None:
