@@ -1,4 +1,4 @@
-"""Times and durations as people and the seed's JSON read them."""
+"""Times and durations as people and the API's JSON read them."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _second_text(seconds: int) -> str:
 
 
 def human_duration(ms: float | None) -> str | None:
-    """The seed's duration strings: ``120ms``, ``8s``, ``45.2s``, ``3m 5s``, ``2h 4m``."""
+    """The API's duration strings: ``120ms``, ``8s``, ``45.2s``, ``3m 5s``, ``2h 4m``."""
     if ms is None:
         return None
     if ms < 1000:
