@@ -42,7 +42,7 @@ def _now() -> int:
     return time.time_ns() // SECOND * SECOND
 
 
-def _seed(server: ServerHandle) -> dict[str, str]:
+def _record_runs(server: ServerHandle) -> dict[str, str]:
     now = _now()
     return {
         "fresh": send_run(server.grpc_endpoint, start=now - 3600 * SECOND),
@@ -70,7 +70,7 @@ READS = [
 def test_every_read_gives_the_same_answer_with_and_without_a_server(db_path: Path) -> None:
     server = start_server(db=str(db_path))
     try:
-        runs = _seed(server)
+        runs = _record_runs(server)
         assert Path(str(db_path) + ".server.json").exists()
         through_server = [cli_json(*command, "--db", str(db_path)) for command in READS]
         logs_remote = cli_json("logs", runs["failed"], "--db", str(db_path))
@@ -95,7 +95,7 @@ def test_every_read_gives_the_same_answer_with_and_without_a_server(db_path: Pat
 def test_tables_and_trees_for_people(db_path: Path) -> None:
     server = start_server(db=str(db_path))
     try:
-        runs = _seed(server)
+        runs = _record_runs(server)
         history = cli("history", "--db", str(db_path))
         assert history.exit_code == 0 and runs["fresh"][:12] in history.stdout and "writer" in history.stdout
         logs = cli("logs", runs["failed"][:12], "--db", str(db_path))  # a unique prefix is enough
@@ -203,7 +203,7 @@ def test_sql_is_bounded_in_rows_and_time(db_path: Path) -> None:
 def test_export_writes_parquet_csv_and_json(db_path: Path, tmp_path: Path) -> None:
     server = start_server(db=str(db_path))
     try:
-        _seed(server)
+        _record_runs(server)
         target = tmp_path / "spans.parquet"
         assert cli("export", "-o", str(target), "--since", "2000-01-01", "--db", str(db_path)).exit_code == 0
         assert pq.read_table(target).num_rows == 11
@@ -302,7 +302,7 @@ def test_a_database_held_by_another_process_gets_a_message_not_a_lock_error(db_p
         holder.stdout.close()
 
 
-def test_python_m_agentlog_executions_works_as_the_seed_shows() -> None:
+def test_python_m_agentlog_executions_works_as_documented() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "agentlog", "executions", "--help"],
         capture_output=True,

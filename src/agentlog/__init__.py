@@ -1,8 +1,17 @@
 """agentlog: an OpenTelemetry-native execution history for AI agents, on DuckDB.
 
-Layout (data flows left to right; a module imports only from its left)::
+Data flows left to right::
 
     proto (wire bytes -> rows) -> collector (batches) -> store (DuckDB) -> query -> api / cli
+
+Imports go by layers, each part importing only from the layers below it
+(tests/test_layers.py checks it; docs/ARCHITECTURE.md explains it)::
+
+    errors < proto < store < collector, query, exporter < settings, api, discovery
+           < server, client, console, demo < commands < cli
+
+The collector writes through the store, so it imports it; the store never
+imports the collector. Parts of one layer never import each other.
 
 The agent side, ``agentlog.exporter``, is re-exported here: ``agentlog.configure``,
 ``agentlog.run``, ``agentlog.node``, ``agentlog.agent`` and the rest. It is

@@ -55,7 +55,7 @@ KeyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 DaysOption = Annotated[int, typer.Option("--days", min=1, max=3650, help="Window: the last N days.")]
 
-executions = typer.Typer(help="The seed's management tools: cleanup, stats, metrics, schedules, repricing.",
+executions = typer.Typer(help="Manage recorded runs: cleanup, stats, metrics, cleanup schedule, repricing.",
                          no_args_is_help=True)  # fmt: skip
 
 
@@ -235,7 +235,7 @@ def stats(
 
 @executions.command("metrics")
 def metrics(
-    flow_id: Annotated[str | None, typer.Option(help="The agent (the seed's name for it).")] = None,
+    flow_id: Annotated[str | None, typer.Option(help="The agent (another name for --agent-id).")] = None,
     agent_id: Annotated[str | None, typer.Option(help="The agent (all agents when omitted).")] = None,
     days: DaysOption = 30,
     db: DbOption = None,

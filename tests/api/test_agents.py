@@ -14,7 +14,7 @@ from tests.collector.test_grpc_receiver import export_raw
 from tests.conftest import ServerHandle
 from tests.factories import make_request, make_span, new_span_id, new_trace_id
 
-SEED_HISTORY_FIELDS = {
+ESSENTIAL_HISTORY_FIELDS = {
     "run_id",
     "status",
     "started_at",
@@ -25,8 +25,8 @@ SEED_HISTORY_FIELDS = {
     "tokens_used",
     "cost_cents",
 }
-SEED_NODE_FIELDS = {"id", "type", "input", "output", "time", "status"}
-SEED_SUMMARY_FIELDS = {"total_nodes", "successful_nodes", "failed_nodes", "total_duration"}
+ESSENTIAL_NODE_FIELDS = {"id", "type", "input", "output", "time", "status"}
+ESSENTIAL_SUMMARY_FIELDS = {"total_nodes", "successful_nodes", "failed_nodes", "total_duration"}
 
 
 def get(server: ServerHandle, path: str, **params: Any) -> httpx.Response:
@@ -40,10 +40,10 @@ def history(server: ServerHandle, **params: Any) -> list[dict[str, Any]]:
     return runs
 
 
-def test_history_item_has_every_seed_field_right(server: ServerHandle) -> None:
+def test_history_item_has_every_essential_field_right(server: ServerHandle) -> None:
     run_id = send_run(server.grpc_endpoint)
     (run,) = history(server)
-    assert run.keys() >= SEED_HISTORY_FIELDS
+    assert run.keys() >= ESSENTIAL_HISTORY_FIELDS
     assert run["run_id"] == run_id and re.fullmatch(r"[0-9a-f]{32}", run_id)
     assert run["status"] == "success"
     assert run["started_at"] == "2025-11-23T12:13:20.000Z"
@@ -100,7 +100,7 @@ def test_skip_limit_and_a_stable_cursor_while_new_runs_arrive(server: ServerHand
     assert "X-Next-Cursor" not in third.headers
 
 
-def test_logs_in_the_seed_shape_and_tree_order(server: ServerHandle) -> None:
+def test_logs_in_the_documented_shape_and_tree_order(server: ServerHandle) -> None:
     steps = [
         Step("planner"),
         Step("research", kind="tool", children=[Step("search", kind="tool"), Step("summarize")]),
@@ -116,7 +116,7 @@ def test_logs_in_the_seed_shape_and_tree_order(server: ServerHandle) -> None:
         ("planner", 1), ("research", 1), ("search", 2), ("summarize", 2), ("writer", 1),
     ]  # fmt: skip
     for node in logs["nodes"]:
-        assert node.keys() >= SEED_NODE_FIELDS
+        assert node.keys() >= ESSENTIAL_NODE_FIELDS
     planner = logs["nodes"][0]
     assert (planner["type"], planner["time"], planner["status"], planner["model"]) == (
         "llm",
@@ -135,7 +135,7 @@ def test_logs_in_the_seed_shape_and_tree_order(server: ServerHandle) -> None:
     assert writer["events"][0]["attributes"]["exception.message"] == "writer broke"
     assert [(e["node"], e["message"]) for e in logs["errors"]] == [("writer", "writer broke")]
     assert logs["final_output"] == "No issues found"
-    assert logs["summary"].keys() >= SEED_SUMMARY_FIELDS
+    assert logs["summary"].keys() >= ESSENTIAL_SUMMARY_FIELDS
     assert logs["summary"]["total_nodes"] == 5
     assert (logs["summary"]["successful_nodes"], logs["summary"]["failed_nodes"]) == (4, 1)
     assert logs["status"] == "failed"  # it ended on a failed step

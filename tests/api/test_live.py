@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import socket
+from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
@@ -11,6 +15,7 @@ from tests.api.sdk_runs import T0, send_run
 from tests.collector.test_grpc_receiver import export_raw
 from tests.conftest import ServerHandle
 from tests.factories import make_request, make_span, new_span_id, new_trace_id
+from tests.test_server import ServerProcess
 
 TIMEOUT = 10
 
@@ -92,3 +97,29 @@ def test_filters_and_bad_parameters(server: ServerHandle) -> None:
     with live(server, cursor="abc") as ws:
         message = receive(ws)
         assert message["error"]["code"] == "invalid_request"
+
+
+def test_clients_that_leave_leave_no_traceback(tmp_path: Path) -> None:
+    """Closing normally (before or after the greeting), being refused, or dropping the connection:
+    none of it is an error of the server's, so its log stays clean."""
+    with ServerProcess.start(tmp_path / "agentlog.duckdb") as server:
+        port = next(
+            int(m.group(1))
+            for line in server.stdout
+            if (m := re.search(r"web page on http://127\.0\.0\.1:(\d+)/", line))
+        )
+        url = f"ws://127.0.0.1:{port}/api/v1/agents/live"
+        for _ in range(3):
+            with connect(url, open_timeout=TIMEOUT) as ws:
+                assert json.loads(ws.recv(timeout=TIMEOUT))["events"] == []
+            with connect(url, open_timeout=TIMEOUT):
+                pass  # gone before reading the greeting
+            with connect(url + "?cursor=abc", open_timeout=TIMEOUT) as ws:
+                assert json.loads(ws.recv(timeout=TIMEOUT))["error"]["code"] == "invalid_request"
+            with connect(url, open_timeout=TIMEOUT) as ws:
+                ws.recv(timeout=TIMEOUT)
+                ws.socket.shutdown(socket.SHUT_RDWR)  # no close frame: the connection just ends
+        assert server.stop(signal.SIGINT) == 0
+    output = server.output()
+    assert "Traceback" not in output, output
+    assert "ERROR" not in output, output

@@ -8,7 +8,7 @@ from decimal import Decimal
 from tests.store.test_runs import Store, agent_run
 
 
-def test_views_show_hex_ids_timestamps_and_the_seeds_words() -> None:
+def test_views_show_hex_ids_timestamps_and_the_api_words() -> None:
     store = Store()
     spans = agent_run()
     spans[3].status.code = 2

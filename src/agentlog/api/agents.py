@@ -100,7 +100,7 @@ async def get_stats(request: Request) -> Response:
 
 
 def _agent_or_flow(q: QueryParams) -> str | None:
-    """``agent_id``, or the seed's ``flow_id`` for it; both checked even when both are given."""
+    """``agent_id``, or ``flow_id``, another name for it; both checked even when both are given."""
     agent_id, flow_id = params.text(q, "agent_id"), params.text(q, "flow_id")
     return agent_id or flow_id
 

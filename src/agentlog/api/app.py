@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from agentlog.api import agents, keys, operations
-from agentlog.api.auth import AuthMiddleware
+from agentlog.api import agents, keys, operations, params
+from agentlog.api.auth import AuthMiddleware, Endpoint
 from agentlog.api.errors import EXCEPTION_HANDLERS
-from agentlog.api.live import LiveFeed, live_events
-from agentlog.api.openapi import openapi_schema
+from agentlog.api.live import LiveFeed, live_events, upgrade_required
+from agentlog.api.openapi import openapi_schema, query_parameters
 from agentlog.api.operations import Write
 from agentlog.api.responses import ORJSONResponse
 from agentlog.api.web import index
@@ -33,6 +33,19 @@ async def openapi(request: Request) -> Response:
     return ORJSONResponse(openapi_schema())
 
 
+def route(path: str, **endpoints: Endpoint) -> Route:
+    """``path``'s endpoints by method (``GET=...``, ``POST=...``), refusing query parameters their
+    OpenAPI operation does not declare (or whose values do not match the declared pattern)."""
+    declared = {method: query_parameters(path, method.lower()) for method in endpoints}
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        params.check_declared(request.query_params, declared[method])
+        return await endpoints[method](request)
+
+    return Route(path, dispatch, methods=list(endpoints), name=path)
+
+
 def build_api_app(
     reader: Reader,
     feed: LiveFeed,
@@ -48,23 +61,22 @@ def build_api_app(
     keyring = keyring or Keyring()
     app = Starlette(
         routes=[
-            Route("/", index),
-            Route("/healthz", healthz),
-            Route("/openapi.json", openapi),
-            Route("/api/v1/agents/history", agents.get_history),
-            Route("/api/v1/agents/logs", agents.get_logs),
-            Route("/api/v1/agents/stats", agents.get_stats),
-            Route("/api/v1/agents/metrics", agents.get_metrics),
+            route("/", GET=index),
+            route("/healthz", GET=healthz),
+            route("/openapi.json", GET=openapi),
+            route("/api/v1/agents/history", GET=agents.get_history),
+            route("/api/v1/agents/logs", GET=agents.get_logs),
+            route("/api/v1/agents/stats", GET=agents.get_stats),
+            route("/api/v1/agents/metrics", GET=agents.get_metrics),
             WebSocketRoute("/api/v1/agents/live", live_events),
-            Route("/api/v1/sql", operations.post_sql, methods=["POST"]),
-            Route("/api/v1/export", operations.get_export),
-            Route("/api/v1/executions/cleanup", operations.post_cleanup, methods=["POST"]),
-            Route("/api/v1/executions/schedule", operations.get_schedule),
-            Route("/api/v1/executions/schedule", operations.post_schedule, methods=["POST"]),
-            Route("/api/v1/executions/reprice", operations.post_reprice, methods=["POST"]),
-            Route("/api/v1/keys", keys.create_key, methods=["POST"]),
-            Route("/api/v1/keys", keys.list_keys),
-            Route("/api/v1/keys/{key_id}", keys.revoke_key, methods=["DELETE"]),
+            route("/api/v1/agents/live", GET=upgrade_required),  # the same path over plain HTTP: a 426
+            route("/api/v1/sql", POST=operations.post_sql),
+            route("/api/v1/export", GET=operations.get_export),
+            route("/api/v1/executions/cleanup", POST=operations.post_cleanup),
+            route("/api/v1/executions/schedule", GET=operations.get_schedule, POST=operations.post_schedule),
+            route("/api/v1/executions/reprice", POST=operations.post_reprice),
+            route("/api/v1/keys", GET=keys.list_keys, POST=keys.create_key),
+            route("/api/v1/keys/{key_id}", DELETE=keys.revoke_key),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[Middleware(AuthMiddleware, keyring=keyring)],

@@ -13,12 +13,16 @@ import asyncio
 import contextlib
 import logging
 
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from agentlog.api import params
 from agentlog.api.auth import READ, principal_of
 from agentlog.api.errors import error_code
-from agentlog.errors import AgentlogError, InvalidRequest
+from agentlog.api.openapi import query_parameters
+from agentlog.errors import AgentlogError
 from agentlog.query.live import LiveFilter, events, latest_cursor
 from agentlog.query.logs import parse_run_id
 from agentlog.query.reader import Reader
@@ -50,15 +54,12 @@ class LiveFeed:
         return self.seq
 
 
-def _live_filter(websocket: WebSocket) -> tuple[LiveFilter, int | None]:
-    q = websocket.query_params
+def _live_filter(connection: HTTPConnection) -> tuple[LiveFilter, int | None]:
+    q = connection.query_params
+    params.check_declared(q, query_parameters(connection.url.path, "get"))
+    params.text(q, "token")  # read by the auth middleware; checked here like every parameter
     run_id = params.text(q, "run_id")
-    cursor = params.text(q, "cursor")
-    after = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidRequest("cursor must be a cursor this feed sent (a number)")
-        after = int(cursor)
+    after = params.cursor_number(q, "cursor")
     live = LiveFilter(
         agent_id=params.text(q, "agent_id"),
         user_id=params.text(q, "user_id"),
@@ -67,12 +68,32 @@ def _live_filter(websocket: WebSocket) -> tuple[LiveFilter, int | None]:
     return live, after
 
 
+async def upgrade_required(request: Request) -> Response:
+    """A plain HTTP GET of the feed: its parameters are checked as the WebSocket's are, then a 426
+    says it is a WebSocket (rather than a 404 saying nothing is here)."""
+    _live_filter(request)
+    raise HTTPException(426, "this is a WebSocket: connect with ws:// (or wss://)", headers={"Upgrade": "websocket"})
+
+
 async def live_events(websocket: WebSocket) -> None:
+    """Accept, send the greeting, then each commit's events until the client goes away.
+
+    A client leaving, normally or not, ends the connection quietly: it is not an error.
+    """
+    await websocket.accept()
+    try:
+        await _stream(websocket)
+    except WebSocketDisconnect:
+        pass  # the client went away while we were sending: nothing left to do
+    finally:
+        await _close(websocket)
+
+
+async def _stream(websocket: WebSocket) -> None:
     scope = getattr(websocket.state, "scope", None)
     scope = scope if isinstance(scope, Scope) else Scope()
     reader: Reader = websocket.app.state.reader
     feed: LiveFeed = websocket.app.state.feed
-    await websocket.accept()
     try:
         require(principal_of(websocket), *READ)
         live, after = _live_filter(websocket)
@@ -95,13 +116,15 @@ async def live_events(websocket: WebSocket) -> None:
             waiting = asyncio.ensure_future(feed.wait_beyond(after))
             await asyncio.wait({waiting, disconnected}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
-    except WebSocketDisconnect:
-        pass
     finally:
         disconnected.cancel()
-        if websocket.application_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError):
-                await websocket.close()
+
+
+async def _close(websocket: WebSocket) -> None:
+    """Close our side unless either side already has; a client that leaves meanwhile is fine."""
+    if WebSocketState.CONNECTED == websocket.application_state == websocket.client_state:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close()
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:

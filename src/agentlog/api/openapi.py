@@ -1,11 +1,19 @@
-"""The OpenAPI description of the API, served at ``/openapi.json``."""
+"""The OpenAPI description of the API, served at ``/openapi.json``.
+
+It is also the API's one declaration of each route's query parameters: a
+request naming a parameter its operation does not declare is refused with a
+400 that names it (``query_parameters``), and a test checks that every route
+of the app is described here.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from agentlog import __version__
-from agentlog.query import history, logs, stats
+from agentlog.api import operations
+from agentlog.query import export, history, logs, sql_console, stats
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -38,7 +46,11 @@ _RUN = {
         "cost_cents",
     ],
     "properties": {
-        "run_id": {"type": "string", "description": "The trace id: 32 lowercase hex digits."},
+        "run_id": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{32}$",
+            "description": "The trace id: 32 lowercase hex digits.",
+        },
         "status": {"type": "string", "enum": list(history.STATUSES)},
         "started_at": {"type": "string", "format": "date-time"},
         "duration": {**_NULLABLE_STRING, "description": 'e.g. "45s", "45.2s", "120ms"; null while running'},
@@ -97,20 +109,36 @@ def _param(name: str, description: str, schema: dict[str, Any], required: bool =
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
 
-def _responses(ok: dict[str, Any], *, not_found: bool = False) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": _ERROR_BODY}}}
-    out: dict[str, Any] = {
-        "200": {"description": "OK", "content": {"application/json": {"schema": ok}}},
-        "400": {"description": "A bad parameter, named in the message", **error},
-    }
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_BODY}}}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _responses(ok: dict[str, Any], *, status: str = "200", not_found: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {status: ok, "400": _error("A bad or unknown parameter, named in the message")}
     if not_found:
-        out["404"] = {"description": "No such run (or not visible to you)", **error}
-    out["401"] = {"description": "An API key is required (once keys exist) or is not valid", **error}
-    out["403"] = {"description": "The key's role does not allow this", **error}
+        out["404"] = _error(not_found)
+    out["401"] = _error("An API key is required (once keys exist) or is not valid")
+    out["403"] = _error("The key's role does not allow this")
     return out
 
 
 _TEXT = {"type": "string", "maxLength": 512}
+_RUN_ID = {
+    "type": "string",
+    "pattern": "^[0-9a-fA-F]{8,32}$",
+    "description": "32 hexadecimal digits (a trace id), or a unique prefix of 8 or more",
+}
+_CURSOR = {
+    "type": "string",
+    "maxLength": 512,
+    "pattern": "^[A-Za-z0-9_-]*$",
+    "description": "the cursor a previous page returned",
+}
+_DATE_TIME = {"type": "string", "format": "date-time"}
 _DAYS = _param(
     "days", "Window: the last N days", {"type": "integer", "minimum": 1, "maximum": stats.MAX_DAYS, "default": 30}
 )
@@ -125,16 +153,31 @@ _HISTORY_PARAMS = [
     _param("user_id", "Only runs of this user", _TEXT),
     _param("session_id", "Only runs of this session", _TEXT),
     _param("status", "Only runs with this status", {"type": "string", "enum": list(history.STATUSES)}),
-    _param("since", "Runs started at or after (ISO 8601)", {"type": "string", "format": "date-time"}),
-    _param("until", "Runs started before (ISO 8601)", {"type": "string", "format": "date-time"}),
+    _param("since", "Runs started at or after (ISO 8601)", _DATE_TIME),
+    _param("until", "Runs started before (ISO 8601)", _DATE_TIME),
     _param("skip", "Runs to skip", {"type": "integer", "minimum": 0, "maximum": history.MAX_SKIP, "default": 0}),
     _param("limit", "Runs per page", _limit(history.MAX_LIMIT, history.DEFAULT_LIMIT)),
-    _param("cursor", "From the previous page's X-Next-Cursor header (or Link rel=next)", _TEXT),
+    _param("cursor", "From the previous page's X-Next-Cursor header (or Link rel=next)", _CURSOR),
 ]
 _LOGS_PARAMS = [
-    _param("run_id", "The run (trace id, 32 hex digits)", _TEXT, required=True),
+    _param("run_id", "The run: its trace id, or a unique prefix of 8+ hex digits", _RUN_ID, required=True),
     _param("limit", "Nodes per page", _limit(logs.MAX_LIMIT, logs.DEFAULT_LIMIT)),
-    _param("cursor", "From the previous page's next_cursor", _TEXT),
+    _param("cursor", "From the previous page's next_cursor", _CURSOR),
+]
+_LIVE_PARAMS = [
+    _param("agent_id", "Only events of this agent's runs", _TEXT),
+    _param("user_id", "Only events of this user's runs", _TEXT),
+    _param(
+        "run_id",
+        "Only events of this run",
+        {"type": "string", "pattern": "^([0-9a-fA-F]{32})?$", "description": "32 hexadecimal digits (a trace id)"},
+    ),
+    _param(
+        "cursor",
+        "The last cursor received: resume after it",
+        {"type": "string", "pattern": "^[0-9]{0,19}$", "description": "a cursor this feed sent (a number)"},
+    ),
+    _param("token", "An API key (browsers cannot set a WebSocket's Authorization header)", _TEXT),
 ]
 _LOGS = {
     "type": "object",
@@ -153,60 +196,261 @@ _LOGS = {
     },
 }
 _LIVE = (
-    "WebSocket. Query: agent_id, user_id, run_id, cursor. Each message: "
-    '{"cursor": "<n>", "events": [...]}; event types: run.started, node.started, node.finished, '
-    "run.finished, run.updated. Reconnect with ?cursor=<last cursor> to miss nothing."
+    "A WebSocket (RFC 6455): a GET with `Connection: Upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Key` and "
+    "`Sec-WebSocket-Version: 13`, answered `101 Switching Protocols`. Each message is JSON: "
+    '`{"cursor": "<n>", "events": [...]}`, the first one with no events; event types: run.started, '
+    "node.started, node.finished, run.finished, run.updated. Reconnect with `?cursor=<last cursor>` to miss "
+    'nothing. A refused request (bad parameter, missing key) gets one `{"error": {...}}` message and close '
+    "code 1008."
 )
+_SQL_RESULT = {
+    "type": "object",
+    "required": ["columns", "rows", "row_count", "truncated"],
+    "properties": {
+        "columns": {"type": "array", "items": {"type": "object", "required": ["name", "type"]}},
+        "rows": {"type": "array", "items": {"type": "array"}},
+        "row_count": {"type": "integer"},
+        "truncated": {"type": "boolean"},
+    },
+}
+_ARROW = {"type": "string", "format": "binary", "description": "Arrow IPC stream"}
+_ARROW_CONTENT = {operations.ARROW_STREAM: {"schema": _ARROW}}
+_SCHEDULE = {"type": "object", "required": ["tenant_id", "days", "every_seconds"]}
+_RETENTION_DAYS = {"type": "integer", "minimum": 0, "maximum": operations.MAX_RETENTION_DAYS, "default": 30}
+_KEY = {"type": "object", "required": ["key_id", "tenant_id", "role"]}
 
 
-def _get(operation_id: str, summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any], **kw: bool) -> Any:
+def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": list(required)}
+    return {"required": False, "content": {"application/json": {"schema": schema}}}
+
+
+def _operation(operation_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"operationId": operation_id, "summary": summary, "parameters": [], **extra, "responses": responses}
+
+
+def _reads() -> dict[str, Any]:
     return {
-        "get": {
-            "operationId": operation_id,
-            "summary": summary,
-            "parameters": parameters,
-            "responses": _responses(ok, **kw),
-        }
+        "/api/v1/agents/history": {
+            "get": _operation(
+                "history",
+                "Runs, newest first",
+                _responses(_json({"type": "array", "items": _RUN})),
+                parameters=_HISTORY_PARAMS,
+            )
+        },
+        "/api/v1/agents/logs": {
+            "get": _operation(
+                "logs",
+                "One run's nodes in tree order, with errors and a summary",
+                _responses(_json(_LOGS), not_found="No such run (or not visible to you)"),
+                parameters=_LOGS_PARAMS,
+            )
+        },
+        "/api/v1/agents/stats": {
+            "get": _operation(
+                "stats",
+                "Run statistics per user over the last N days",
+                _responses(_json({"type": "object", "required": ["runs", "success_rate", "per_day"]})),
+                parameters=[
+                    _param("user_id", "The user (all users when absent)", _TEXT),
+                    _param("agent_id", "Only this agent's runs", _TEXT),
+                    _DAYS,
+                ],
+            )
+        },
+        "/api/v1/agents/metrics": {
+            "get": _operation(
+                "metrics",
+                "Per-agent performance over the last N days. Counts, sums and averages are exact; duration "
+                "quantiles (p50/p95/p99, and p95 per facet) are within 2 % of the exact ones (merged histograms).",
+                _responses(_json({"type": "object", "required": ["agents"]})),
+                parameters=[
+                    _param("agent_id", "The agent (all agents when absent)", _TEXT),
+                    _param("flow_id", "Another name for agent_id", _TEXT),
+                    _DAYS,
+                ],
+            )
+        },
+        "/api/v1/agents/live": {
+            "get": _operation(
+                "live",
+                "Run and node events as they commit (WebSocket)",
+                {
+                    "101": {"description": "Switching Protocols: the WebSocket is open"},
+                    "400": _error("A bad or unknown parameter, named in the message"),
+                    "401": _error("An API key is required (once keys exist) or is not valid"),
+                    "426": _error("Not a WebSocket upgrade request"),
+                },
+                description=_LIVE,
+                parameters=_LIVE_PARAMS,
+            )
+        },
+    }
+
+
+def _operations() -> dict[str, Any]:
+    admin = "Admin keys only (any caller without keys)."
+    return {
+        "/api/v1/sql": {
+            "post": _operation(
+                "sql",
+                "Read-only SQL: one SELECT over the views (a tenant's admin sees its own rows only)",
+                _responses(
+                    {
+                        "description": "The rows: JSON, or Arrow IPC with Accept: application/vnd.apache.arrow.stream",
+                        "content": {
+                            "application/json": {"schema": _SQL_RESULT},
+                            operations.ARROW_STREAM: {"schema": _ARROW},
+                        },
+                    }
+                ),
+                description=admin,
+                requestBody=_body(
+                    {
+                        "sql": {"type": "string", "minLength": 1},
+                        "max_rows": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": sql_console.MAX_ROWS,
+                            "default": sql_console.DEFAULT_MAX_ROWS,
+                        },
+                    },
+                    ("sql",),
+                ),
+            )
+        },
+        "/api/v1/export": {
+            "get": _operation(
+                "export",
+                "A view's rows started since a time, as an Arrow IPC stream",
+                _responses(
+                    {"description": "Arrow IPC stream", "content": {operations.ARROW_STREAM: {"schema": _ARROW}}}
+                ),
+                description=admin + " Not for keys bound to a user.",
+                parameters=[
+                    _param("table", "The view", {"type": "string", "enum": list(export.EXPORTS), "default": "spans"}),
+                    _param("since", "Rows started at or after (ISO 8601)", _DATE_TIME),
+                ],
+            )
+        },
+        "/api/v1/executions/cleanup": {
+            "post": _operation(
+                "cleanup",
+                "Delete the runs that ended over N days ago (or count them: dry_run)",
+                _responses(_json({"type": "object", "required": ["dry_run", "days", "runs", "spans"]})),
+                description=admin,
+                requestBody=_body({"days": _RETENTION_DAYS, "dry_run": {"type": "boolean", "default": False}}),
+            )
+        },
+        "/api/v1/executions/schedule": {
+            "get": _operation(
+                "get_schedule", "The background cleanup of your tenant", _responses(_json(_SCHEDULE)), description=admin
+            ),
+            "post": _operation(
+                "set_schedule",
+                "Set the background cleanup of your tenant",
+                _responses(_json(_SCHEDULE)),
+                description=admin,
+                requestBody=_body(
+                    {
+                        "days": _RETENTION_DAYS,
+                        "every_seconds": {
+                            "type": "integer",
+                            "minimum": operations.MIN_EVERY_SECONDS,
+                            "maximum": operations.MAX_EVERY_SECONDS,
+                            "default": 3600,
+                        },
+                    }
+                ),
+            ),
+        },
+        "/api/v1/executions/reprice": {
+            "post": _operation(
+                "reprice",
+                "Price again the computed and unknown costs of spans started since a date",
+                _responses(_json({"type": "object", "required": ["spans_checked", "spans_changed", "runs_updated"]})),
+                description=admin,
+                requestBody=_body({"since": _DATE_TIME}, ("since",)),
+            )
+        },
+        **_keys(admin),
+    }
+
+
+def _keys(admin: str) -> dict[str, Any]:
+    return {
+        "/api/v1/keys": {
+            "get": _operation(
+                "list_keys",
+                "Your tenant's API keys (never their secrets)",
+                _responses(_json({"type": "array", "items": _KEY})),
+                description=admin,
+            ),
+            "post": _operation(
+                "create_key",
+                "Create an API key; the key itself is in this answer only",
+                _responses(_json({**_KEY, "required": ["key", *_KEY["required"]]}, "Created"), status="201"),
+                description=admin,
+                requestBody=_body(
+                    {
+                        "tenant": _NULLABLE_STRING,
+                        "role": {"type": ["string", "null"], "enum": ["ingest", "read", "admin", None]},
+                        "user": _NULLABLE_STRING,
+                        "label": _NULLABLE_STRING,
+                    }
+                ),
+            ),
+        },
+        "/api/v1/keys/{key_id}": {
+            "delete": _operation(
+                "revoke_key",
+                "Revoke an API key",
+                _responses({"description": "Revoked"}, status="204", not_found="No such active key in your tenant"),
+                description=admin,
+                parameters=[{"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
+    }
+
+
+def _service() -> dict[str, Any]:
+    return {
+        "/": {
+            "get": _operation(
+                "web_page",
+                "The web page: history, a run's log as a tree, live updates",
+                {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}},
+            )
+        },
+        "/healthz": {
+            "get": _operation(
+                "healthz",
+                "Liveness and database check",
+                _responses(_json({"type": "object", "required": ["status"]})),
+            )
+        },
+        "/openapi.json": {
+            "get": _operation(
+                "openapi", "This document", _responses(_json({"type": "object", "required": ["openapi", "paths"]}))
+            )
+        },
     }
 
 
 def openapi_schema() -> dict[str, Any]:
-    """The OpenAPI 3.1 document."""
-    health = {"type": "object", "required": ["status"]}
+    """The OpenAPI 3.1 document (a new copy each call)."""
     return {
         "openapi": "3.1.0",
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}, {}],
         "info": {"title": "agentlog", "version": __version__, "description": "Execution history for AI agents."},
-        "paths": {
-            "/api/v1/agents/history": _get(
-                "history", "Runs, newest first", _HISTORY_PARAMS, {"type": "array", "items": _RUN}
-            ),
-            "/api/v1/agents/logs": _get(
-                "logs", "One run's nodes in tree order, with errors and a summary", _LOGS_PARAMS, _LOGS, not_found=True
-            ),
-            "/api/v1/agents/stats": _get(
-                "stats",
-                "Run statistics per user over the last N days",
-                [
-                    _param("user_id", "The user (all users when absent)", _TEXT),
-                    _param("agent_id", "Only this agent's runs", _TEXT),
-                    _DAYS,
-                ],
-                {"type": "object", "required": ["runs", "success_rate", "per_day"]},
-            ),
-            "/api/v1/agents/metrics": _get(
-                "metrics",
-                "Per-agent performance over the last N days. Counts, sums and averages are exact; duration "
-                "quantiles (p50/p95/p99, and p95 per facet) are within 2 % of the exact ones (merged histograms).",
-                [
-                    _param("agent_id", "The agent (all agents when absent)", _TEXT),
-                    _param("flow_id", "Same as agent_id (the seed's name)", _TEXT),
-                    _DAYS,
-                ],
-                {"type": "object", "required": ["agents"]},
-            ),
-            "/healthz": _get("healthz", "Liveness and database check", [], health),
-        },
-        "x-websocket": {"/api/v1/agents/live": _LIVE},
+        "paths": {**_reads(), **_operations(), **_service()},
     }
+
+
+@functools.cache
+def query_parameters(path: str, method: str) -> dict[str, dict[str, Any]]:
+    """The query parameters the operation ``method`` (lower case) of ``path`` declares: name -> schema."""
+    operation = openapi_schema()["paths"][path][method]
+    return {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}

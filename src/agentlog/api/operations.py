@@ -15,6 +15,7 @@ import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentlog.api import params
 from agentlog.api.agents import reader_of, scope_of
 from agentlog.api.auth import ADMIN, needs, principal_of
 from agentlog.api.responses import ORJSONResponse
@@ -29,6 +30,9 @@ Write = Callable[[Callable[[Any], T]], Awaitable[T]]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MAX_BODY = 1024 * 1024
+MAX_RETENTION_DAYS = 36_500
+MIN_EVERY_SECONDS = 60
+MAX_EVERY_SECONDS = 366 * 86_400
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -48,6 +52,13 @@ def _int(body: dict[str, Any], name: str, default: int, lowest: int, highest: in
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
         raise InvalidRequest(f"{name} must be an integer between {lowest} and {highest}")
+    return value
+
+
+def _bool(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be true or false")
     return value
 
 
@@ -86,7 +97,7 @@ def _arrow_bytes(table: pa.Table) -> bytes:
 @needs(*ADMIN)
 async def get_export(request: Request) -> Response:
     q = request.query_params
-    since = parse_time(q["since"], "since") if q.get("since") else 0
+    since = params.time(q, "since") or 0
     arrow = await reader_of(request).read(export_table, scope_of(request), q.get("table", "spans"), since)
     return Response(_arrow_bytes(arrow), media_type=ARROW_STREAM)
 
@@ -94,8 +105,8 @@ async def get_export(request: Request) -> Response:
 @needs(*ADMIN)
 async def post_cleanup(request: Request) -> Response:
     body = await json_body(request)
-    days = _int(body, "days", 30, 0, 36_500)
-    dry_run = body.get("dry_run", False) is True
+    days = _int(body, "days", 30, 0, MAX_RETENTION_DAYS)
+    dry_run = _bool(body, "dry_run", False)  # anything else must not mean "delete"
     tenant = scope_of(request).tenant_id
     cutoff = days_ago(days, reader_of(request).clock())
     if dry_run:
@@ -117,8 +128,8 @@ async def get_schedule(request: Request) -> Response:
 @needs(*ADMIN)
 async def post_schedule(request: Request) -> Response:
     body = await json_body(request)
-    days = _int(body, "days", 30, 0, 36_500)
-    every = _int(body, "every_seconds", 3600, 60, 366 * 86_400)
+    days = _int(body, "days", 30, 0, MAX_RETENTION_DAYS)
+    every = _int(body, "every_seconds", 3600, MIN_EVERY_SECONDS, MAX_EVERY_SECONDS)
     tenant = scope_of(request).tenant_id
     schedule = await writer_of(request)(lambda cursor: schedules.set_schedule(cursor, tenant, days, every))
     return ORJSONResponse(schedule.to_json())

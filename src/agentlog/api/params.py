@@ -1,12 +1,16 @@
 """Query-string parameters -> typed values, each bad one a 400 that names it.
 
 An empty text filter (``agent_id=``) means no filter; an empty number, date or
-choice is not one, and is refused.
+choice is not one, and is refused. A parameter the operation does not declare
+is refused too (``refuse_unknown``): a misspelt filter must not silently
+return everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from starlette.datastructures import QueryParams
 
@@ -15,6 +19,22 @@ from agentlog.query.timefmt import parse_time
 
 MAX_TEXT = 512
 """Longest filter value accepted: ids and names, not documents."""
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+"""ASCII digits only: int() alone would also take other scripts' digits, spaces and underscores."""
+
+
+def check_declared(params: QueryParams, declared: Mapping[str, Mapping[str, Any]]) -> None:
+    """InvalidRequest naming every parameter not in ``declared`` (name -> its OpenAPI schema),
+    or the first value that does not match its declared ``pattern``."""
+    unknown = sorted(set(params.keys()) - set(declared))
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        takes = ", ".join(sorted(declared)) or "none"
+        raise InvalidRequest(f"unknown query parameter{'s' if len(unknown) > 1 else ''} {names} (this takes: {takes})")
+    for name, value in params.multi_items():
+        pattern = declared[name].get("pattern")
+        if pattern is not None and not re.fullmatch(pattern, value):
+            raise InvalidRequest(f"{name} must be {declared[name]['description']}; got {value[:80]!r}")
 
 
 def text(params: QueryParams, name: str) -> str | None:
@@ -30,10 +50,9 @@ def integer(params: QueryParams, name: str, default: int, lowest: int, highest: 
     raw = params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be an integer, got {raw!r}") from None
+    if not _INTEGER.fullmatch(raw):
+        raise InvalidRequest(f"{name} must be an integer in digits 0-9, got {raw!r}")
+    value = int(raw)
     if not lowest <= value <= highest:
         raise InvalidRequest(f"{name} must be between {lowest} and {highest}, got {value}")
     return value
@@ -49,3 +68,13 @@ def choice(params: QueryParams, name: str, choices: Sequence[str]) -> str | None
 def time(params: QueryParams, name: str) -> int | None:
     value = params.get(name)
     return None if value is None else parse_time(value, name)
+
+
+def cursor_number(params: QueryParams, name: str) -> int | None:
+    """A cursor that is a sequence number (the live feed's); None when absent."""
+    raw = text(params, name)
+    if raw is None:
+        return None
+    if not _INTEGER.fullmatch(raw) or raw.startswith("-"):
+        raise InvalidRequest(f"{name} must be a cursor this feed sent (a number); got {raw!r}")
+    return int(raw)

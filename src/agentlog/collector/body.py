@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from agentlog.errors import InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
-"""Largest body accepted on the wire (DESIGN.md: HTTP 20 MiB -> 413)."""
+"""Largest body accepted on the wire (HTTP 20 MiB by default; past it, 413)."""
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 """Largest body after gzip: generous for text that compresses ~10x, bounded for bombs."""

@@ -42,7 +42,7 @@ COST_USD = "llm.cost.total"
 METADATA = "metadata"
 SPAN_KIND = "openinference.span.kind"
 
-# agentlog's own: the live-status marker (DESIGN.md, proto/conventions.py)
+# agentlog's own: the live-status marker (proto/conventions.py reads it)
 SPAN_TYPE = "agentlog.span_type"
 PENDING = "pending"
 

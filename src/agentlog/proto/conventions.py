@@ -1,7 +1,6 @@
 """Which attribute keys mean what, in which order: the one precedence table.
 
-Instrumentations disagree on names (DESIGN.md, "Attribute conventions read at
-ingest"). For every canonical column the keys below are tried in order and
+Instrumentations disagree on names for the same thing. For every canonical column the keys below are tried in order and
 the first present value wins. The order is: the OpenTelemetry GenAI semantic
 conventions (current, then deprecated names), OpenInference, OpenLLMetry
 (``traceloop.*``), Langfuse, then Logfire / pydantic-ai specifics.

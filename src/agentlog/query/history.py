@@ -165,7 +165,7 @@ def _history_position(position: dict[str, Any]) -> tuple[int, int]:
 
 
 def run_item(row: dict[str, Any]) -> dict[str, Any]:
-    """A run as the history endpoint shows it: the seed's fields first, then the rest."""
+    """A run as the history endpoint shows it: the documented fields first, then the rest."""
     duration_ms = _duration_ms(row)
     return {
         "run_id": row["run_id"],

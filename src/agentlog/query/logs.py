@@ -252,7 +252,7 @@ def _documents(rows: list[tuple[Any, ...]]) -> dict[int, _Document]:
 
 
 def node_document(document: _Document, depth: int | None) -> bytes:
-    """One node as JSON: the seed's id, type, input, output, time and status, and the rest.
+    """One node as JSON: the documented id, type, input, output, time and status, and the rest.
 
     DuckDB wrote most of it (store/views/node_documents.sql); what is added
     here is what depends on the tree (``depth``; None where the tree is not

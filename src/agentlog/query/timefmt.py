@@ -1,4 +1,4 @@
-"""Times and durations as people and the seed's JSON read them."""
+"""Times and durations as people and the API's JSON read them."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _second_text(seconds: int) -> str:
 
 
 def human_duration(ms: float | None) -> str | None:
-    """The seed's duration strings: ``120ms``, ``8s``, ``45.2s``, ``3m 5s``, ``2h 4m``."""
+    """The API's duration strings: ``120ms``, ``8s``, ``45.2s``, ``3m 5s``, ``2h 4m``."""
     if ms is None:
         return None
     if ms < 1000:
@@ -63,8 +63,8 @@ def parse_time(text: str, name: str) -> int:
 
 
 def days_ago(days: int, now_ns: int) -> int:
-    """Unix nanoseconds ``days`` before ``now_ns``."""
-    return now_ns - days * 86_400 * _NS
+    """Unix nanoseconds ``days`` before ``now_ns``; never before the epoch (nothing stored is older)."""
+    return max(0, now_ns - days * 86_400 * _NS)
 
 
 def ns_to_ms(ns: int | None) -> float | None:

@@ -1,4 +1,4 @@
--- The steps of runs: every span but a run's root, with the seed's words.
+-- The steps of runs: every span but a run's root, in the API's words (run_id, type, status).
 CREATE OR REPLACE VIEW nodes AS
 SELECT
     tenant_id,
