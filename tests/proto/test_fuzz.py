@@ -24,6 +24,7 @@ from tests.factories import make_request, make_span
 
 FUZZ = settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
+READ_VIEWS = ("spans", "nodes", "runs", "agents")
 text = st.text(max_size=40)
 scalars = st.one_of(
     st.none(),
@@ -84,6 +85,8 @@ def _store(pb_request: Any) -> int:
     cursor.execute("BEGIN")
     stored = insert_spans(cursor, [to_arrow(batch, "fuzz")], 1) if len(batch) else 0
     cursor.execute("COMMIT")
+    for view in READ_VIEWS:  # whatever was stored, every view reads back
+        cursor.execute(f"SELECT * FROM {view}").fetchall()
     database.close()
     assert stored + batch.rejected <= sum(len(ss.spans) for rs in pb_request.resource_spans for ss in rs.scope_spans)
     return stored

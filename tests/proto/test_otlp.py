@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import orjson
 import pytest
@@ -13,6 +14,8 @@ from tests.factories import agent_spans, make_request
 
 
 def _json_body(span: dict[str, object]) -> bytes:
+    """One span as an OTLP/JSON request; started now unless it says when (OTLP requires a start time)."""
+    span = {"startTimeUnixNano": str(time.time_ns()), **span}
     return orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]})
 
 
@@ -32,14 +35,18 @@ def test_protobuf_and_json_give_the_same_rows() -> None:
 
 def test_json_accepts_int64_as_strings_or_numbers_and_enums_as_numbers() -> None:
     span = {"traceId": "01" * 16, "spanId": "02" * 8, "name": "n", "kind": 3,
-            "startTimeUnixNano": "18446744073709551615", "endTimeUnixNano": 5, "status": {"code": 2}}  # fmt: skip
+            "startTimeUnixNano": "9223372036854775806", "endTimeUnixNano": 9223372036854775806,
+            "status": {"code": 2}}  # fmt: skip
     batch = decode_spans(parse_json(_json_body(span)))
     assert (batch.kind, batch.start_time_unix_nano, batch.end_time_unix_nano, batch.status_code) == (
         [3],
-        [2**64 - 1],
-        [5],
+        [2**63 - 2],
+        [2**63 - 2],
         [2],
     )
+    span["startTimeUnixNano"] = "18446744073709551615"  # a uint64 still parses; it is past what agentlog stores
+    batch = decode_spans(parse_json(_json_body(span)))
+    assert (len(batch), batch.rejected) == (0, 1)
 
 
 def test_json_base64_ids_from_older_senders_are_understood() -> None:

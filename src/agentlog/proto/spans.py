@@ -5,8 +5,9 @@ message it parsed from protobuf bytes, the HTTP receiver the message it parsed
 from protobuf or OTLP/JSON. It is pure: no I/O, no clock, no database.
 
 Rows come out as parallel lists (one per column) because that is the shape a
-vectorised insert wants; a span that cannot be stored (an invalid id) is left
-out and counted in ``rejected``, so the rest of the request is still stored.
+vectorised insert wants; a span that cannot be stored (an invalid id, or a
+time no reader could show: ``span_times``) is left out and counted in
+``rejected``, so the rest of the request is still stored.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agentlog.proto.ids import (
     trace_id_to_int,
 )
 from agentlog.proto.normalize import CANONICAL_COLUMNS, STATUS_ERROR, Canonical, normalize, pending_target
+from agentlog.proto.times import SENT_END_TIME, InvalidTime, span_times
 
 # How many rejection reasons a response repeats; the count is always exact.
 MAX_REASONS = 5
@@ -139,9 +141,12 @@ def _append_span(
         parent = parent_span_id_to_int(pb_span.parent_span_id)
         if marker == "parent":  # logfire: the marker is a child of the span it announces
             span_id, parent = _logfire_marked_span(parent, attributes.get(LOGFIRE_PENDING_PARENT))
-    except InvalidId as error:
+        start, end = span_times(pb_span.start_time_unix_nano, pb_span.end_time_unix_nano)
+    except (InvalidId, InvalidTime) as error:
         batch.reject(f"span {pb_span.name!r}: {error}")
         return
+    if end != pb_span.end_time_unix_nano:  # stored as ending when it started; what was sent is kept
+        attributes[SENT_END_TIME] = pb_span.end_time_unix_nano
     status = pb_span.status
     batch.canonical.append(
         normalize(
@@ -150,7 +155,7 @@ def _append_span(
             status.code,
             status.message,
             _exception(pb_span.events, max_length) if status.code == STATUS_ERROR and pb_span.events else None,
-            pb_span.start_time_unix_nano,
+            start,
             max_length,
         )
     )
@@ -162,8 +167,8 @@ def _append_span(
     batch.flags.append(pb_span.flags)
     batch.name.append(pb_span.name)
     batch.kind.append(pb_span.kind)
-    batch.start_time_unix_nano.append(pb_span.start_time_unix_nano)
-    batch.end_time_unix_nano.append(pb_span.end_time_unix_nano)
+    batch.start_time_unix_nano.append(start)
+    batch.end_time_unix_nano.append(end)
     batch.status_code.append(status.code)
     batch.status_message.append(status.message or None)
     batch.service_name.append(service_name)

@@ -9,20 +9,26 @@ import pyarrow as pa
 from agentlog.errors import InvalidRequest
 from agentlog.query.scope import Scope
 
+# A view shows a start past the latest TIMESTAMP_NS as NULL (store/views/times.sql): such a
+# row started after any ``since``; and a ``since`` past that time keeps only such rows.
 EXPORTS = {
-    "spans": "SELECT * FROM spans WHERE tenant_id = $tenant AND start_time >= make_timestamp_ns($since)",
-    "nodes": "SELECT * FROM nodes WHERE tenant_id = $tenant AND started_at >= make_timestamp_ns($since)",
-    "runs": "SELECT * FROM runs WHERE tenant_id = $tenant AND started_at >= make_timestamp_ns($since)",
+    "spans": """SELECT * FROM spans WHERE tenant_id = $tenant
+                AND (start_time IS NULL OR start_time >= ns_timestamp($since::UBIGINT))""",
+    "nodes": """SELECT * FROM nodes WHERE tenant_id = $tenant
+                AND (started_at IS NULL OR started_at >= ns_timestamp($since::UBIGINT))""",
+    "runs": """SELECT * FROM runs WHERE tenant_id = $tenant
+                AND (started_at IS NULL OR started_at >= ns_timestamp($since::UBIGINT))""",
 }
 
 
 def export_table(cursor: Any, scope: Scope, table: str, since_ns: int) -> pa.Table:
-    """Rows of the ``table`` view (spans, nodes or runs) that started at or after ``since_ns``."""
+    """Rows of the ``table`` view (spans, nodes or runs) that started at or after ``since_ns``.
+
+    ``since_ns`` is Unix nanoseconds, 0 to 2**64 - 1 (``timefmt.parse_time`` keeps it there)."""
     if table not in EXPORTS:
         raise InvalidRequest(f"table must be one of {', '.join(EXPORTS)}; got {table!r}")
     sql = EXPORTS[table]
     if scope.user_id is not None:
         raise InvalidRequest("export is for tenant-wide keys; a key bound to a user cannot export")
-    since = min(since_ns, 2**63 - 1)  # timestamps in DuckDB are signed 64-bit nanoseconds
-    arrow: pa.Table = cursor.execute(sql, {"tenant": scope.tenant_id, "since": since}).to_arrow_table()
+    arrow: pa.Table = cursor.execute(sql, {"tenant": scope.tenant_id, "since": since_ns}).to_arrow_table()
     return arrow

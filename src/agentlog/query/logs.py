@@ -259,6 +259,8 @@ def node_document(document: _Document, depth: int | None) -> bytes:
     known, as in live events) and the times, formatted as everywhere else.
     """
     running, start, end, events, text = document
+    if end is not None:
+        end = max(end, start)  # no node ends before it starts (store/views/times.sql), whatever was stored
     duration_ms = None if running or end is None else (end - start) / 1_000_000
     added = orjson.dumps(
         {

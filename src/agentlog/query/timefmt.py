@@ -44,14 +44,21 @@ def human_duration(ms: float | None) -> str | None:
 
 
 def parse_time(text: str, name: str) -> int:
-    """An ISO 8601 date or date-time (naive means UTC) as Unix nanoseconds; 400 if it is not one."""
+    """An ISO 8601 date or date-time (naive means UTC) as Unix nanoseconds; 400 if it is not one.
+
+    Any date Python can read is an answer: one before 1970 is 0, one after the
+    latest uint64 nanosecond (2554) is 2**64 - 1, so a filter on it still says
+    "everything" or "nothing" rather than failing."""
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidRequest(f"{name} must be an ISO 8601 date or date-time, got {text!r}") from None
+        raise InvalidRequest(
+            f"{name} must be an ISO 8601 date or date-time in the years 0001 to 9999, "
+            f"such as 2025-08-21 or 2025-08-21T10:00:00Z; got {text!r}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:

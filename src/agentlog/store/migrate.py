@@ -17,7 +17,7 @@ from agentlog.errors import SchemaTooNew
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VIEWS_DIR = Path(__file__).parent / "views"
-VIEWS = ("run_fields", "durations", "run_summaries", "spans", "nodes", "runs", "agents", "node_documents")
+VIEWS = ("times", "run_fields", "durations", "run_summaries", "spans", "nodes", "runs", "agents", "node_documents")
 """Views (and the macros they share) are not data: each open re-creates them from
 ``views/<name>.sql``, in this order (a view may read the ones before it), so changing
 one needs no migration."""

@@ -13,7 +13,7 @@ WITH r AS (
 ),
 n AS (
     SELECT r.agent, r.agent_id, s.node_type, s.model, s.tool_name, s.status_code = 2 AS failed,
-           (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6 AS duration_ms,
+           elapsed_ms(s.start_time_unix_nano, s.end_time_unix_nano) AS duration_ms,
            s.input_tokens, s.output_tokens, s.cost_usd,
            own_usage(s.node_type, s.usage_aggregated) AS own_usage
     FROM stored_spans s

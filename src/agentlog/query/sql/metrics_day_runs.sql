@@ -4,7 +4,7 @@
 -- the partials of different days add up (metrics_runs.sql).
 WITH r AS (
     SELECT agent, agent_id, status, total_tokens, cost_usd,
-           (ended_ns - started_ns) / 1e6 AS duration_ms
+           elapsed_ms(started_ns, ended_ns) AS duration_ms
     FROM run_summaries
     WHERE tenant_id = $tenant
       AND ($user_scope IS NULL OR user_id = $user_scope)

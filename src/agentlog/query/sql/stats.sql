@@ -1,7 +1,7 @@
 -- Run statistics over a window, optionally for one user: totals, then one row per day.
 WITH r AS (
     SELECT status, started_ns, ended_ns, total_tokens, input_tokens, output_tokens, cost_usd,
-           (ended_ns - started_ns) / 1e6 AS duration_ms,
+           elapsed_ms(started_ns, ended_ns) AS duration_ms,
            make_timestamp((started_ns // 1000)::BIGINT)::DATE AS day
     FROM run_summaries
     WHERE tenant_id = $tenant

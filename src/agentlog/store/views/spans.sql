@@ -1,4 +1,4 @@
--- Every stored span, ids as hex, times as timestamps (UTC).
+-- Every stored span, ids as hex, times as timestamps (UTC, by times.sql).
 CREATE OR REPLACE VIEW spans AS
 SELECT
     tenant_id,
@@ -7,9 +7,10 @@ SELECT
     CASE WHEN parent_span_id IS NOT NULL THEN printf('%016x', parent_span_id) END AS parent_span_id,
     name,
     kind,
-    make_timestamp_ns(start_time_unix_nano::BIGINT) AS start_time,
-    make_timestamp_ns(end_time_unix_nano::BIGINT) AS end_time,
-    (end_time_unix_nano::HUGEINT - start_time_unix_nano::HUGEINT) / 1e6 AS duration_ms,
+    ns_timestamp(start_time_unix_nano) AS start_time,
+    -- No span ends before it starts (see times.sql).
+    ns_timestamp(greatest(end_time_unix_nano, start_time_unix_nano)) AS end_time,
+    elapsed_ms(start_time_unix_nano, end_time_unix_nano) AS duration_ms,
     status_code,
     status_message,
     service_name,
