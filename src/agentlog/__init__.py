@@ -5,9 +5,10 @@ Layout (data flows left to right; a module imports only from its left)::
     proto (wire bytes -> rows) -> collector (batches) -> store (DuckDB) -> query -> api / cli
 
 The agent side, ``agentlog.exporter``, is re-exported here: ``agentlog.configure``,
-``agentlog.run``, ``agentlog.node``, ``agentlog.agent`` and the rest. It is
-imported on first use, so ``agentlog serve`` and the CLI do not load the
-OpenTelemetry SDK they do not need.
+``agentlog.run``, ``agentlog.node``, ``agentlog.agent``, ``agentlog.flush``,
+``agentlog.shutdown`` and the rest. It is imported on first use, so
+``agentlog serve`` and the CLI do not load the OpenTelemetry SDK they do not
+need.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
         configure,
         current_node,
         current_pipeline,
+        flush,
         node,
         run,
+        shutdown,
     )
 
 __all__ = [
@@ -47,8 +50,10 @@ __all__ = [
     "configure",
     "current_node",
     "current_pipeline",
+    "flush",
     "node",
     "run",
+    "shutdown",
 ]
 _EXPORTER_API = frozenset(__all__)
 

@@ -17,19 +17,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import agentlog
-from tests.exporter.agents import embedded_rows, triage
+from tests.exporter.agents import closed_port, embedded_rows, triage
 
 RUNS = 50  # 50 runs of 3-4 nodes: ~200 spans, a few milliseconds of agent work when nothing blocks
 EXPORT_TIMEOUT_S = 2.0
 NEVER_BLOCKED_S = 1.0
 """Recording all runs must take less than one export's timeout: proof that no export was waited for."""
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture

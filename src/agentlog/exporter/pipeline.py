@@ -196,6 +196,29 @@ def current_pipeline() -> Pipeline | None:
     return _current
 
 
+def flush(timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> bool:
+    """Export every span recorded so far; True once done, False if not within ``timeout_s`` seconds.
+
+    What is not done by then carries on in the background. True when
+    ``configure()`` has not run (there is nothing to send). Never raises.
+    """
+    pipeline = _current
+    return pipeline.force_flush(timeout_s) if pipeline is not None else True
+
+
+def shutdown(timeout_s: float | None = None) -> None:
+    """Send what is queued, for at most ``timeout_s`` seconds (default ``shutdown_timeout_s``, 5), then stop.
+
+    What could not be sent by then is counted and logged. Spans started afterwards
+    are no-ops until ``configure()`` runs again. agentlog does this at interpreter
+    exit by itself; call it to end earlier (a worker that is about to be frozen,
+    say). Calling it again does nothing. Never raises.
+    """
+    pipeline = _current
+    if pipeline is not None:
+        pipeline.shutdown(timeout_s)
+
+
 def current_tracer() -> trace.Tracer:
     """agentlog's tracer: the current pipeline's, else the global provider's (the app's own OTel setup)."""
     pipeline = _current
@@ -211,7 +234,7 @@ def _install(pipeline: Pipeline) -> None:
     global _current
     with _current_lock:
         previous, _current = _current, pipeline
-        point_global_provider_at(pipeline.provider)
+        point_global_provider_at(pipeline)
     atexit.register(pipeline.shutdown)
     log.info("agentlog: exporting spans to %s", pipeline.destination)
     if previous is not None:
