@@ -136,10 +136,7 @@ def test_a_script_with_no_collector_exits_within_the_shutdown_timeout_and_says_w
 def test_why_unreachable_tells_a_closed_port_from_a_collector_that_does_not_answer(black_hole: int) -> None:
     assert why_unreachable(f"http://127.0.0.1:{closed_port()}", 1.0) == "connection refused"
     assert why_unreachable(f"http://127.0.0.1:{black_hole}/v1/traces", 1.0) is None  # it connects
-    assert (
-        why_unreachable("http://127.0.0.1:http", 1.0)
-        == "not a usable address (Port could not be cast to integer value as 'http')"
-    )
+    assert (why_unreachable("http://127.0.0.1:http", 1.0) or "").startswith("not a usable address")
 
 
 class Raising(SpanExporter):
