@@ -8,6 +8,7 @@ exporter sends to a test server. pydantic-ai keeps the user's prompt only in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,8 +54,9 @@ def test_a_pydantic_ai_run_shows_its_prompt_and_final_output(
     def search_issues(query: str) -> str:
         return "#1199 session cookie lost"
 
-    first = agent.run_sync(PROMPT)
-    second = agent.run_sync("And the 502s?", message_history=first.all_messages())  # the same conversation
+    # asyncio.run, not run_sync: run_sync leaves an event loop open in the thread, for good.
+    first = asyncio.run(agent.run(PROMPT))
+    second = asyncio.run(agent.run("And the 502s?", message_history=first.all_messages()))  # the same conversation
     older, newer = sorted(history(server), key=lambda run: run["started_at"])
     assert (older["agent_id"], older["status"], older["input"], older["output"]) == (
         "triager",
