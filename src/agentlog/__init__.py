@@ -14,9 +14,10 @@ The collector writes through the store, so it imports it; the store never
 imports the collector. Parts of one layer never import each other.
 
 The agent side, ``agentlog.exporter``, is re-exported here: ``agentlog.configure``,
-``agentlog.run``, ``agentlog.node``, ``agentlog.agent`` and the rest. It is
-imported on first use, so ``agentlog serve`` and the CLI do not load the
-OpenTelemetry SDK they do not need.
+``agentlog.run``, ``agentlog.node``, ``agentlog.agent``, ``agentlog.flush``,
+``agentlog.shutdown`` and the rest. It is imported on first use, so
+``agentlog serve`` and the CLI do not load the OpenTelemetry SDK they do not
+need.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ if TYPE_CHECKING:
         configure,
         current_node,
         current_pipeline,
+        flush,
         node,
         run,
+        shutdown,
     )
 
 __all__ = [
@@ -56,8 +59,10 @@ __all__ = [
     "configure",
     "current_node",
     "current_pipeline",
+    "flush",
     "node",
     "run",
+    "shutdown",
 ]
 _EXPORTER_API = frozenset(__all__)
 

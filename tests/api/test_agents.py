@@ -142,6 +142,18 @@ def test_logs_in_the_documented_shape_and_tree_order(server: ServerHandle) -> No
     assert logs["summary"]["total_duration"] == "4.2s"
 
 
+def test_a_run_with_no_known_cost_shows_its_cost_as_unknown_never_zero(server: ServerHandle) -> None:
+    tools_only = send_run(server.grpc_endpoint, steps=[Step("search", kind="tool"), Step("read_file", kind="tool")])
+    priced = send_run(server.grpc_endpoint, start=T0 + 10 * SECOND, steps=[Step("planner")])
+    runs = {run["run_id"]: run for run in history(server)}
+    assert [(runs[tools_only][key]) for key in ("cost_cents", "cost_usd", "cost_source", "tokens_used")] == [
+        None, None, None, 0,
+    ]  # fmt: skip
+    assert (runs[priced]["cost_source"], runs[priced]["cost_usd"]) == ("computed", pytest.approx(0.00045))
+    summary = get(server, "/api/v1/agents/logs", run_id=tools_only).json()["summary"]
+    assert (summary["cost_cents"], summary["cost_usd"], summary["cost_source"]) == (None, None, None)
+
+
 def test_a_big_run_is_served_page_by_page(server: ServerHandle) -> None:
     run_id = send_run(server.grpc_endpoint, steps=[Step(f"step-{i:03d}", seconds=0.01) for i in range(120)])
     seen: list[str] = []

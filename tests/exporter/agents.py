@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from decimal import Decimal
 from typing import Any
 
@@ -90,3 +91,11 @@ def embedded_rows(pipeline: agentlog.Pipeline, sql: str, params: list[Any] | Non
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
     finally:
         cursor.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: a collector that is down (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

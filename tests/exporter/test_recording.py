@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -78,6 +79,75 @@ def test_nodes_nest_under_the_run_with_their_types_inputs_and_outputs(embedded: 
     assert orjson.loads(search["output"]) == [{"id": 1199, "title": "Session cookie lost"}]
     assert planner["cost_usd"] == Decimal("0.0035")  # gpt-4o: $2.50/M in, $10/M out
     assert (planner["provider"], writer["provider"]) == ("openai", "anthropic")
+
+
+def parents_by_name(pipeline: agentlog.Pipeline, run_id: str) -> dict[str, str]:
+    """Each non-root span's name -> its parent's name (names are unique in these runs)."""
+    spans = {s["span_id"]: s for s in spans_of(pipeline, run_id)}
+    return {s["name"]: spans[s["parent_span_id"]]["name"] for s in spans.values() if s["parent_span_id"]}
+
+
+def test_a_node_started_inside_another_nodes_block_nests_under_it(embedded: agentlog.Pipeline) -> None:
+    @agentlog.node(type="tool")
+    def lookup(key: str) -> str:
+        with run.node("lookup_cache", type="retriever"):  # inside the decorated call: under it
+            return key
+
+    with agentlog.run("nester") as run:
+        with run.node("plan") as plan:
+            with run.node("plan_step"), run.node("plan_substep"):
+                lookup("k")
+            with plan.node("plan_check"):
+                pass
+        with run.node("write"):
+            pass
+    assert parents_by_name(embedded, run.run_id) == {
+        "plan": "invoke_agent nester",
+        "plan_step": "plan",
+        "plan_substep": "plan_step",
+        "lookup": "plan_substep",
+        "lookup_cache": "lookup",
+        "plan_check": "plan",
+        "write": "invoke_agent nester",
+    }
+
+
+def test_tasks_and_bound_threads_inherit_the_open_node_and_bare_threads_the_run(
+    embedded: agentlog.Pipeline,
+) -> None:
+    async def in_task() -> None:
+        with run.node("task_step"):
+            await asyncio.sleep(0)
+
+    def in_thread(name: str) -> None:
+        with run.node(name):
+            pass
+
+    with agentlog.run("fan-out") as run, run.node("gather"):
+
+        async def fan_out() -> None:
+            await asyncio.gather(asyncio.create_task(in_task()), asyncio.to_thread(in_thread, "to_thread_step"))
+
+        asyncio.run(fan_out())
+        bound = threading.Thread(target=agentlog.bind_context(in_thread), args=("bound_thread_step",))
+        bare = threading.Thread(target=in_thread, args=("bare_thread_step",))
+        for thread in (bound, bare):
+            thread.start()
+            thread.join()
+    assert parents_by_name(embedded, run.run_id) == {
+        "gather": "invoke_agent fan-out",
+        "task_step": "gather",
+        "to_thread_step": "gather",
+        "bound_thread_step": "gather",
+        "bare_thread_step": "invoke_agent fan-out",  # no context inherited: the run's own node
+    }
+
+
+def test_a_node_of_one_run_started_inside_another_run_stays_in_its_own(embedded: agentlog.Pipeline) -> None:
+    with agentlog.run("outer") as outer, agentlog.run("inner") as inner, outer.node("outer_step"):
+        pass
+    assert parents_by_name(embedded, outer.run_id) == {"outer_step": "invoke_agent outer"}
+    assert parents_by_name(embedded, inner.run_id) == {}
 
 
 def test_a_tool_failure_the_agent_recovers_from_leaves_the_run_successful(embedded: agentlog.Pipeline) -> None:

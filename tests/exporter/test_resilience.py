@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,19 +18,16 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import agentlog
-from tests.exporter.agents import embedded_rows, triage
+from agentlog.exporter.reachability import why_unreachable
+from tests.exporter.agents import closed_port, embedded_rows, triage
 
 RUNS = 50  # 50 runs of 3-4 nodes: ~200 spans, a few milliseconds of agent work when nothing blocks
 EXPORT_TIMEOUT_S = 2.0
 NEVER_BLOCKED_S = 1.0
+SHUTDOWN_TIMEOUT_S = 1
+EXIT_SLACK_S = 1.0
+"""What exit may take past the shutdown timeout: closing the exporter, the interpreter's own teardown."""
 """Recording all runs must take less than one export's timeout: proof that no export was waited for."""
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -54,8 +52,9 @@ def agentlog_warnings(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
 
 def test_a_collector_that_is_down_costs_nothing_and_losses_are_counted(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
+    port = closed_port()
     pipeline = agentlog.configure(
-        endpoint=f"127.0.0.1:{closed_port()}", timeout_s=EXPORT_TIMEOUT_S, schedule_delay_ms=10, environ={}
+        endpoint=f"127.0.0.1:{port}", timeout_s=EXPORT_TIMEOUT_S, schedule_delay_ms=10, environ={}
     )
     assert record_runs() < NEVER_BLOCKED_S
     started = time.perf_counter()
@@ -64,7 +63,12 @@ def test_a_collector_that_is_down_costs_nothing_and_losses_are_counted(caplog: p
     counts = pipeline.counts()
     assert counts.exported == 0
     assert counts.lost >= RUNS * 4  # every span: none was stored
-    assert len(agentlog_warnings(caplog, "could not export spans")) == 1  # once a minute, not once a batch
+    # Once a minute, not once a batch; what failed during shutdown is said once, at its end, with the cause.
+    assert len(agentlog_warnings(caplog, "could not export spans")) <= 1  # none unless an export failed before
+    (warning,) = agentlog_warnings(caplog, "could not deliver")
+    assert re.fullmatch(
+        rf"agentlog: could not deliver \d+ spans to 127\.0\.0\.1:{port} within 0\.5 s: connection refused", warning
+    )
 
 
 def test_a_slow_collector_fills_the_bounded_queue_and_drops_are_counted(
@@ -107,6 +111,32 @@ def test_the_agent_exits_promptly_when_the_collector_hangs(black_hole: int, tmp_
     assert (done.returncode, done.stdout) == (0, "agent done\n"), done.stderr
     # Without the bound, exit would wait out the exporter's 10 s timeout.
     assert elapsed < 6.0
+
+
+def test_a_script_with_no_collector_exits_within_the_shutdown_timeout_and_says_why(tmp_path: Path) -> None:
+    port = closed_port()
+    agent = tmp_path / "agent.py"
+    agent.write_text(
+        "import time\n"
+        "import agentlog\n"
+        f"agentlog.configure(endpoint='127.0.0.1:{port}', shutdown_timeout_s={SHUTDOWN_TIMEOUT_S}, environ={{}})\n"
+        "with agentlog.run('bug-triager') as run:\n"
+        "    with run.node('planner', type='llm'):\n"
+        "        pass\n"
+        "print(time.time())\n"  # the agent's work is done: from here on it is exit
+    )
+    done = subprocess.run([sys.executable, str(agent)], capture_output=True, text=True, timeout=30, check=False)
+    exiting = time.time() - float(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert exiting < SHUTDOWN_TIMEOUT_S + EXIT_SLACK_S, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("agentlog")]
+    assert said == [f"agentlog: could not deliver 2 spans to 127.0.0.1:{port} within 1 s: connection refused"]
+
+
+def test_why_unreachable_tells_a_closed_port_from_a_collector_that_does_not_answer(black_hole: int) -> None:
+    assert why_unreachable(f"http://127.0.0.1:{closed_port()}", 1.0) == "connection refused"
+    assert why_unreachable(f"http://127.0.0.1:{black_hole}/v1/traces", 1.0) is None  # it connects
+    assert (why_unreachable("http://127.0.0.1:http", 1.0) or "").startswith("not a usable address")
 
 
 class Raising(SpanExporter):

@@ -1052,7 +1052,7 @@ def test_pydantic_ai_agent_run_span(name: str) -> None:
         "usage_aggregated": True,
         "cost_usd": None,
         "cost_source": "unknown",
-        "input": None,
+        "input": "Hello",  # the first user message of pydantic_ai.all_messages: the only place it is
         "output": '{"my_ret":"1"}',
         "user_id": None,
         "session_id": "01JX2Q7W3M4N5P6R7S8T9V0W1Y",
@@ -1083,10 +1083,13 @@ PYDANTIC_AI_LEGACY_AGENT_RUN = {
 
 def test_pydantic_ai_legacy_agent_run_span() -> None:
     canonical = run("agent run", PYDANTIC_AI_LEGACY_AGENT_RUN)
-    assert columns(canonical, "node_type", "agent_name", "model", "output", "input_tokens", "output_tokens") == {
+    assert columns(
+        canonical, "node_type", "agent_name", "model", "input", "output", "input_tokens", "output_tokens"
+    ) == {
         "node_type": "agent",
         "agent_name": "support_agent",
         "model": None,
+        "input": "Hello",  # all_messages_events' first user message
         "output": '{"city": "Paris", "country": "France"}',
         "input_tokens": 103,
         "output_tokens": 12,
@@ -1101,6 +1104,103 @@ def test_pydantic_ai_legacy_agent_run_usage_is_aggregated() -> None:
         "cost_usd": None,
         "cost_source": "unknown",
     }
+
+
+# The agent run span of pydantic-ai-slim 2.68.0 as it is emitted (read from a real run: TestModel, a
+# tool, InstrumentationSettings(tracer_provider=...), format version 6; the attributes are set in
+# pydantic_ai/capabilities/instrumentation.py, _run_span_end_attributes). A second run of the same
+# conversation: message_history holds the first run's messages, pydantic_ai.new_message_index says
+# where this run's own begin. Tool results are a "tool" message from version 6 on, a "user" one before.
+PYDANTIC_AI_SECOND_RUN = {
+    "model_name": "test",
+    "agent_name": "triager",
+    "gen_ai.agent.name": "triager",
+    "gen_ai.agent.call.id": "01a241d8-0212-72a8-84d4-241d1fc055fd",
+    "gen_ai.conversation.id": "01a241d8-0212-72a8-84d4-241eec3c186d",
+    "gen_ai.operation.name": "invoke_agent",
+    "logfire.msg": "triager run",
+    "final_result": '{"search":"found"}',
+    "gen_ai.aggregated_usage.input_tokens": 111,
+    "gen_ai.aggregated_usage.output_tokens": 14,
+    "pydantic_ai.all_messages": json_text(
+        [
+            {"role": "user", "parts": [{"type": "text", "content": "Why does login return 500?"}]},
+            {"role": "assistant", "parts": [{"type": "text", "content": "The session store is down."}]},
+            {
+                "role": "user",
+                "parts": [{"type": "text", "content": "And the 502s?"}, {"type": "text", "content": "Since 9:00."}],
+            },
+            {
+                "role": "assistant",
+                "parts": [
+                    {
+                        "type": "tool_call",
+                        "id": "pyd_ai_tool_call_id__search",
+                        "name": "search",
+                        "arguments": {"query": "a"},
+                    }
+                ],
+            },
+            {
+                "role": "tool",
+                "parts": [
+                    {
+                        "type": "tool_call_response",
+                        "id": "pyd_ai_tool_call_id__search",
+                        "name": "search",
+                        "result": "found",
+                    }
+                ],
+            },
+            {"role": "assistant", "parts": [{"type": "text", "content": '{"search":"found"}'}]},
+        ]
+    ),
+    "pydantic_ai.new_message_index": 2,
+    "logfire.json_schema": (
+        '{"type":"object","properties":{"pydantic_ai.all_messages":{"type":"array"},'
+        '"pydantic_ai.new_message_index":{},"final_result":{"type":"object"}}}'
+    ),
+}
+
+
+def test_a_pydantic_ai_runs_input_is_its_own_first_prompt() -> None:
+    canonical = run("invoke_agent triager", PYDANTIC_AI_SECOND_RUN)
+    assert columns(canonical, "node_type", "input", "output", "input_key", "output_key") == {
+        "node_type": "agent",
+        "input": "And the 502s?\nSince 9:00.",  # this run's prompt (its text parts), not the conversation's first
+        "output": '{"search":"found"}',
+        "input_key": None,
+        "output_key": "final_result",
+    }
+    first_run = {**PYDANTIC_AI_SECOND_RUN}
+    del first_run["pydantic_ai.new_message_index"]  # set only when earlier messages were passed in
+    assert run("invoke_agent triager", first_run).input == "Why does login return 500?"
+
+
+def test_a_transcript_without_a_user_prompt_gives_no_input() -> None:
+    tool_results_only = json_text([{"role": "user", "parts": [{"type": "tool_call_response", "id": "c1",
+                                                               "name": "search", "result": "found"}]}])  # fmt: skip
+    for transcript in (tool_results_only, "[]", '{"role": "user"}', '[{"role":"user","parts":[{"type":"te', "42"):
+        assert run("invoke_agent triager", {"pydantic_ai.all_messages": transcript}).input is None, transcript
+
+
+def test_an_agent_spans_chat_messages_give_its_prompt_a_model_calls_its_whole_transcript() -> None:
+    messages = json_text([
+        {"role": "system", "parts": [{"type": "text", "content": "You triage bugs."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Login returns 500"}]},
+    ])  # fmt: skip
+    agent = run("invoke_agent triager", {"gen_ai.operation.name": "invoke_agent", "gen_ai.input.messages": messages})
+    assert (agent.input, agent.input_key) == ("Login returns 500", None)
+    structured = run("invoke_agent triager", {"gen_ai.operation.name": "invoke_agent",
+                                              "gen_ai.input.messages": [{"role": "user", "content": "Hi"}]})  # fmt: skip
+    assert structured.input == "Hi"
+    chat = run("chat gpt-4o", {"gen_ai.operation.name": "chat", "gen_ai.input.messages": messages})
+    assert (chat.input, chat.input_key) == (messages, "gen_ai.input.messages")  # a node's input: all it was sent
+    textless = json_text([{"role": "user", "parts": [{"type": "image", "uri": "s3://shot.png"}]}])
+    image_only = run(
+        "invoke_agent triager", {"gen_ai.operation.name": "invoke_agent", "gen_ai.input.messages": textless}
+    )
+    assert (image_only.input, image_only.input_key) == (textless, "gen_ai.input.messages")  # as sent, rather than none
 
 
 # Model request span: pydantic/pydantic-ai pydantic_ai_slim/pydantic_ai/_instrumentation.py

@@ -164,10 +164,25 @@ def test_reported_cost_wins_and_unknown_models_stay_unknown(store: Store) -> Non
     assert rows == [("gpt-4o", Decimal("0.125"), "reported"), ("in-house-llm-v9", None, "unknown")]
 
 
-def test_a_run_without_usage_has_no_cost_source(store: Store) -> None:
+def test_a_run_without_usage_has_no_cost_and_no_cost_source(store: Store) -> None:
     store.add(make_span(name="plain"))
     run = store.run()
-    assert (run["cost_usd"], run["cost_source"], run["total_tokens"]) == (0, None, 0)
+    assert (run["cost_usd"], run["cost_source"], run["total_tokens"]) == (None, None, 0)
+
+
+def test_a_run_whose_only_usage_cannot_be_priced_has_an_unknown_cost_not_zero(store: Store) -> None:
+    trace_id = new_trace_id()
+    root = make_span(trace_id=trace_id, name="run", start=T0)
+    unpriced = make_span(
+        trace_id=trace_id,
+        parent_span_id=root.span_id,
+        start=T0 + 1,
+        attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "in-house-llm-v9",
+                    "gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 3},
+    )  # fmt: skip
+    store.add(root, unpriced)
+    run = store.run()
+    assert (run["cost_usd"], run["cost_source"], run["total_tokens"]) == (None, "unknown", 10)
 
 
 def test_status_follows_the_root_then_the_last_node(store: Store) -> None:

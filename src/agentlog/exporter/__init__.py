@@ -15,6 +15,9 @@ What an agent developer imports (re-exported from ``agentlog``)::
     @agentlog.node(type="tool")
     async def search_issues(query: str) -> list[dict]: ...
 
+    agentlog.flush()       # send what is recorded so far (a test, a serverless handler's end)
+    agentlog.shutdown()    # or let interpreter exit do it, bounded by shutdown_timeout_s
+
 Everything is built on the OpenTelemetry SDK and its official OTLP
 exporters; agentlog adds the attribute conventions (``semconv``,
 ``attributes``), the live-status markers (``pending``), a bounded queue that
@@ -30,7 +33,7 @@ collector that is down costs a bounded queue, and what is lost is counted
 from agentlog.exporter.attributes import NodeType
 from agentlog.exporter.batching import ExportCounts
 from agentlog.exporter.decorators import NodeDecorator, agent, node
-from agentlog.exporter.pipeline import Pipeline, configure, current_pipeline
+from agentlog.exporter.pipeline import Pipeline, configure, current_pipeline, flush, shutdown
 from agentlog.exporter.recording import Node, NodeScope, Run, current_node, run
 from agentlog.exporter.threads import bind_context
 
@@ -47,6 +50,8 @@ __all__ = [
     "configure",
     "current_node",
     "current_pipeline",
+    "flush",
     "node",
     "run",
+    "shutdown",
 ]

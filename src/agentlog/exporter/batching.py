@@ -140,6 +140,15 @@ class BoundedBatchProcessor(SpanProcessor):
         """Give up on the collector: stop retries in progress and fail what is still queued, at once."""
         self._exporter.abort()
 
+    def report_failures_later(self) -> None:
+        """From now on count failed exports without logging them: the caller reports them (shutdown, in one line)."""
+        self._exporter.quiet = True
+
+    @property
+    def last_failure(self) -> str:
+        """What the last failed export said (the exception, or that the exporter reported failure); "" if none."""
+        return self._exporter.last_failure
+
     def counts(self) -> ExportCounts:
         return ExportCounts(self._exporter.exported, self._drops.total, self._exporter.failed)
 
@@ -183,6 +192,9 @@ class GuardedExporter(SpanExporter):
         self._shutdown_lock = threading.Lock()
         self._failures = RateLimitedLog(log, "agentlog could not export spans")
         self.exported = 0
+        self.quiet = False
+        """True: failures are counted, not logged (see ``BoundedBatchProcessor.report_failures_later``)."""
+        self.last_failure = ""
 
     @property
     def failed(self) -> int:
@@ -194,7 +206,7 @@ class GuardedExporter(SpanExporter):
         if not current:
             return SpanExportResult.SUCCESS
         if self._aborted:
-            self._failures.record(len(current), "shut down before they could be sent")
+            self._failed(len(current), "shut down before they could be sent")
             return SpanExportResult.FAILURE
         try:
             result = self._inner.export(current)
@@ -204,8 +216,16 @@ class GuardedExporter(SpanExporter):
         if result is SpanExportResult.SUCCESS:
             self.exported += len(current)
         else:
-            self._failures.record(len(current), detail)
+            self._failed(len(current), detail)
         return result
+
+    def _failed(self, count: int, detail: str) -> None:
+        if not self._aborted:  # past the abort, the cause is the abort's, not this
+            self.last_failure = detail
+        if self.quiet:
+            self._failures.count(count)
+        else:
+            self._failures.record(count, detail)
 
     def abort(self) -> None:
         self._aborted = True

@@ -8,6 +8,10 @@ forwarding provider the first time ``configure()`` runs, and each
 before keep working and follow the new configuration, so their spans land in
 the same runs as agentlog's and nest under them.
 
+Like the SDK's provider, it has ``force_flush()`` and ``shutdown()``, so code
+written for the SDK (``trace.get_tracer_provider().shutdown()`` at exit)
+flushes and shuts down agentlog's pipeline.
+
 If the application set another global provider first, agentlog leaves it be
 (it cannot replace it) and says so once; agentlog's own spans still go
 through agentlog's pipeline, and other instrumentations keep exporting
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -30,11 +35,23 @@ from opentelemetry.util._decorator import _agnosticcontextmanager
 log = logging.getLogger(__name__)
 
 
+class Target(Protocol):
+    """What the global provider forwards to: a pipeline and its SDK provider."""
+
+    @property
+    def provider(self) -> TracerProvider: ...
+
+    def force_flush(self, timeout_s: float) -> bool: ...
+
+    def shutdown(self, timeout_s: float | None = None) -> None: ...
+
+
 class ForwardingTracerProvider(trace.TracerProvider):
     """A ``TracerProvider`` whose tracers use the current SDK provider (no-op when there is none)."""
 
     def __init__(self) -> None:
         self.current: TracerProvider | None = None
+        self.target: Target | None = None
 
     def get_tracer(
         self,
@@ -51,7 +68,18 @@ class ForwardingTracerProvider(trace.TracerProvider):
             self.current.add_span_processor(span_processor)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.current.force_flush(timeout_millis) if self.current is not None else True
+        """Export what agentlog's pipeline holds, as the SDK's provider does; True if done in time (or none)."""
+        target = self.target
+        return target.force_flush(timeout_millis / 1000) if target is not None else True
+
+    def shutdown(self) -> None:
+        """Flush and shut down agentlog's pipeline (within its ``shutdown_timeout_s``), as the SDK's provider does.
+
+        Spans started afterwards are no-ops until ``agentlog.configure()`` runs again.
+        """
+        target = self.target
+        if target is not None:
+            target.shutdown()
 
 
 class ForwardingTracer(Tracer):
@@ -127,13 +155,13 @@ _foreign_provider_noted = False
 _install_lock = threading.Lock()
 
 
-def point_global_provider_at(provider: TracerProvider | None) -> bool:
-    """Make the global provider forward to ``provider``; False if another global provider was set first."""
+def point_global_provider_at(target: Target | None) -> bool:
+    """Make the global provider forward to ``target``; False if another global provider was set first."""
     global _installed, _foreign_provider_noted  # noqa: PLW0603 - the global provider is process-wide state
     with _install_lock:
         if _installed is None:
             if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-                if provider is not None and not _foreign_provider_noted:
+                if target is not None and not _foreign_provider_noted:
                     _foreign_provider_noted = True
                     log.warning(
                         "agentlog: a global OpenTelemetry TracerProvider was set before agentlog.configure(); "
@@ -142,5 +170,6 @@ def point_global_provider_at(provider: TracerProvider | None) -> bool:
                 return False
             _installed = ForwardingTracerProvider()
             trace.set_tracer_provider(_installed)
-        _installed.current = provider
+        _installed.current = target.provider if target is not None else None
+        _installed.target = target
         return True

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from agentlog.exporter.batching import BoundedBatchProcessor, ExportCounts
 from agentlog.exporter.global_provider import point_global_provider_at
 from agentlog.exporter.pending import PendingSpanProcessor
+from agentlog.exporter.reachability import address, why_unreachable
 from agentlog.exporter.settings import ExporterSettings, load_settings
 from agentlog.exporter.transport import otlp_exporter
 
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 TRACER_NAME = "agentlog"
 DEFAULT_FLUSH_TIMEOUT_S = 30.0
+PROBE_TIMEOUT_S = 0.25
+"""At most this long (and a quarter of the shutdown timeout) to try a connection and say why spans were lost."""
 
 
 class Pipeline:
@@ -56,10 +59,13 @@ class Pipeline:
         batch: BoundedBatchProcessor,
         database: Database | None,
         destination: str,
+        endpoint: str | None = None,
     ) -> None:
         self.settings = settings
         self.destination = destination
         """Where spans go, for messages: the endpoint, the database, or the exporter's class."""
+        self._endpoint = endpoint
+        """The OTLP collector's URL, when spans go to one (not embedded, not an exporter of the agent's own)."""
         self.provider = provider
         """The SDK ``TracerProvider``, for instrumentations that take one explicitly."""
         self.database = database
@@ -90,8 +96,10 @@ class Pipeline:
     def shutdown(self, timeout_s: float | None = None) -> None:
         """Send what is queued (for at most ``timeout_s``, default ``shutdown_timeout_s``), then stop.
 
-        Runs at interpreter exit too. In embedded mode it closes the database if
-        ``configure()`` opened it. Calling it again does nothing.
+        Runs at interpreter exit too. What could not be delivered is logged in one
+        warning saying how many spans, where to, and why (``connection refused``,
+        say). In embedded mode it closes the database if ``configure()`` opened it.
+        Calling it again does nothing.
         """
         with self._lock:
             if self._shut_down:
@@ -99,16 +107,46 @@ class Pipeline:
             self._shut_down = True
         atexit.unregister(self.shutdown)
         _forget(self)
-        # Past the deadline, stop the exporter's retries: a collector that is down
-        # must not hold the agent's exit for the exporter's full timeout.
-        deadline = threading.Timer(timeout_s or self.settings.shutdown_timeout_s, self._batch.abort)
+        timeout = timeout_s or self.settings.shutdown_timeout_s
+        # The time to find out why, when it comes to that, is taken from the timeout, not added to it.
+        probe_s = min(PROBE_TIMEOUT_S, timeout / 4) if self._endpoint is not None else 0.0
+        failed_before = self.counts().failed
+        self._batch.report_failures_later()
+        gave_up = threading.Event()
+
+        def give_up() -> None:
+            # Stop the exporter's retries: a collector that is down must not hold
+            # the agent's exit for the exporter's full timeout.
+            gave_up.set()
+            self._batch.abort()
+
+        deadline = threading.Timer(timeout - probe_s, give_up)
         deadline.daemon = True
         deadline.start()
         try:
             self.provider.shutdown()
         finally:
             deadline.cancel()
+        failed = self.counts().failed - failed_before
+        if failed:
+            where = address(self._endpoint) if self._endpoint is not None else self.destination
+            within = f" within {timeout:g} s" if gave_up.is_set() else ""
+            why = self._why_undelivered(gave_up.is_set(), probe_s)
+            log.warning("agentlog: could not deliver %d spans to %s%s: %s", failed, where, within, why)
         log.debug("agentlog: pipeline to %s shut down: %s", self.destination, self.counts())
+
+    def _why_undelivered(self, gave_up: bool, probe_s: float) -> str:
+        """Why exports failed at shutdown, in a few words."""
+        if self._endpoint is not None:
+            unreachable = why_unreachable(self._endpoint, probe_s)
+            if unreachable is not None:
+                return unreachable
+            if gave_up:
+                return "the collector accepts connections but did not take the spans in time"
+            return "the collector refused them (the OpenTelemetry exporter's log says why)"
+        if gave_up:
+            return "the exporter did not finish in time"
+        return self._batch.last_failure or "the exporter reported failure"
 
 
 def configure(
@@ -186,7 +224,8 @@ def configure(
         provider.add_span_processor(PendingSpanProcessor(batch.announce))
     provider.add_span_processor(batch)
     destination = type(exporter).__name__ if exporter is not None else settings.destination
-    pipeline = Pipeline(settings, provider, batch, opened, destination)
+    endpoint = settings.endpoint if exporter is None and database is None else None
+    pipeline = Pipeline(settings, provider, batch, opened, destination, endpoint)
     _install(pipeline)
     return pipeline
 
@@ -194,6 +233,29 @@ def configure(
 def current_pipeline() -> Pipeline | None:
     """The pipeline the last ``configure()`` set up, unless it has been shut down."""
     return _current
+
+
+def flush(timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> bool:
+    """Export every span recorded so far; True once done, False if not within ``timeout_s`` seconds.
+
+    What is not done by then carries on in the background. True when
+    ``configure()`` has not run (there is nothing to send). Never raises.
+    """
+    pipeline = _current
+    return pipeline.force_flush(timeout_s) if pipeline is not None else True
+
+
+def shutdown(timeout_s: float | None = None) -> None:
+    """Send what is queued, for at most ``timeout_s`` seconds (default ``shutdown_timeout_s``, 5), then stop.
+
+    What could not be sent by then is counted and logged. Spans started afterwards
+    are no-ops until ``configure()`` runs again. agentlog does this at interpreter
+    exit by itself; call it to end earlier (a worker that is about to be frozen,
+    say). Calling it again does nothing. Never raises.
+    """
+    pipeline = _current
+    if pipeline is not None:
+        pipeline.shutdown(timeout_s)
 
 
 def current_tracer() -> trace.Tracer:
@@ -211,7 +273,7 @@ def _install(pipeline: Pipeline) -> None:
     global _current
     with _current_lock:
         previous, _current = _current, pipeline
-        point_global_provider_at(pipeline.provider)
+        point_global_provider_at(pipeline)
     atexit.register(pipeline.shutdown)
     log.info("agentlog: exporting spans to %s", pipeline.destination)
     if previous is not None:

@@ -36,6 +36,11 @@ class RateLimitedLog:
         self._unlogged = 0
         self.total = 0
 
+    def count(self, count: int = 1) -> None:
+        """Count ``count`` occurrences without logging them (someone else reports them)."""
+        with self._lock:
+            self.total += count
+
     def record(self, count: int = 1, detail: str = "") -> None:
         """Count ``count`` occurrences; log them (and any unlogged before) if the interval has passed."""
         with self._lock:

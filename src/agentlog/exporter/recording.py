@@ -61,12 +61,19 @@ class Node:
         metadata: Mapping[str, Any] | None = None,
         attributes: Mapping[str, a.AttributeValue] | None = None,
     ) -> NodeScope:
-        """A child of this node: ``with run.node("planner", type="llm", model="gpt-4o") as node:``."""
+        """A step inside this node: ``with run.node("planner", type="llm", model="gpt-4o") as node:``.
+
+        It nests as OpenTelemetry context would: under the span current where it
+        starts if that span is in this run (so ``with run.node("a"): with
+        run.node("b")`` puts b under a, and a node started in a task or a bound
+        thread inside a's block does too), else directly under this node (from a
+        thread that did not inherit the context, say).
+        """
         attrs = a.start_attributes(
             a.check_node_type(type), name, model=model, provider=provider, input=input,
             metadata=metadata, extra=attributes,
         )  # fmt: skip
-        return NodeScope(name, type, attrs, parent=trace.set_span_in_context(self.span))
+        return NodeScope(name, type, attrs, within=self.span)
 
     def record_usage(
         self,
@@ -127,7 +134,9 @@ class Run(Node):
 class NodeScope:
     """Starts a span on enter, makes it current, and ends it on exit. Use once, with ``with``."""
 
-    __slots__ = ("_attributes", "_is_run", "_links", "_name", "_node", "_node_type", "_parent", "_token")
+    __slots__ = (
+        "_attributes", "_is_run", "_links", "_name", "_node", "_node_type", "_parent", "_token", "_within",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -136,13 +145,16 @@ class NodeScope:
         attributes: a.Attributes,
         *,
         parent: Context | None = None,
+        within: trace.Span | None = None,
         is_run: bool = False,
         links: list[Link] | None = None,
     ) -> None:
+        """``parent``: the context to start in (None: the current one); ``within``: see ``parent_context``."""
         self._name = name
         self._node_type = node_type
         self._attributes = attributes
         self._parent = parent
+        self._within = within
         self._is_run = is_run
         self._links = links
         self._node: Node | None = None
@@ -162,9 +174,8 @@ class NodeScope:
 
     def start(self) -> Node:
         """Start the span without making it current (a generator attaches it per step)."""
-        span = current_tracer().start_span(
-            self._name, context=self._parent, attributes=self._attributes, links=self._links
-        )
+        context = self._parent if self._within is None else parent_context(self._within)
+        span = current_tracer().start_span(self._name, context=context, attributes=self._attributes, links=self._links)
         node = Run(span, self._node_type) if self._is_run else Node(span, self._node_type)
         self._node = node
         return node
@@ -192,7 +203,22 @@ class NodeScope:
             attributes.update(a.name_attributes(self._node_type, name))
         if value is not None:
             attributes.update(a.input_attributes(self._node_type, value))
-        return NodeScope(name, self._node_type, attributes, parent=self._parent, is_run=self._is_run, links=self._links)
+        return NodeScope(
+            name, self._node_type, attributes, parent=self._parent, within=self._within, is_run=self._is_run,
+            links=self._links,
+        )  # fmt: skip
+
+
+def parent_context(owner: trace.Span) -> Context | None:
+    """Where a step of ``owner`` starts: the current context if its span is in ``owner``'s trace, else ``owner``.
+
+    Decided when the step starts, not when its scope is made: the current span
+    then is the innermost open node of this run on this thread or task.
+    """
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid and current.trace_id == owner.get_span_context().trace_id:
+        return None  # the current context: its span is in this run
+    return trace.set_span_in_context(owner)
 
 
 def run(

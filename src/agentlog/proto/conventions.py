@@ -18,7 +18,8 @@ model              see MODEL
 tokens             see INPUT_TOKENS ... TOTAL_TOKENS; AGGREGATED_* mark usage
                    that sums the children (never added to run totals)
 cost (USD)         see REPORTED_COST; else priced from model and tokens
-input / output     see INPUT / OUTPUT
+input / output     see INPUT / OUTPUT; an agent span's chat messages and
+                   pydantic-ai's TRANSCRIPTS give its first user message's text
 user / session     see USER_ID / SESSION_ID
 tool name          see TOOL_NAME; an OpenLLMetry/Langfuse tool span's own name
 error              status ERROR; ERROR_TYPE, exception event, status message
@@ -186,6 +187,17 @@ OUTPUT = (
     "final_result",
     "tool_response",
 )
+
+# A run's prompt when no key above has one, or when an agent span's input is a
+# list of chat messages: the text of its first user message. pydantic-ai keeps
+# the prompt only in the whole conversation on its agent run span:
+# pydantic_ai.all_messages, a JSON list of GenAI messages ({"role": "user",
+# "parts": [{"type": "text", "content": ...}]}, formats 2-6), from
+# pydantic_ai.new_message_index on this run's own; earlier releases,
+# all_messages_events ({"role": "user", "content": ...}).
+GENAI_INPUT_MESSAGES = "gen_ai.input.messages"
+TRANSCRIPTS = ("pydantic_ai.all_messages", "all_messages_events")
+TRANSCRIPT_START = ("pydantic_ai.new_message_index",)
 
 USER_ID = ("user.id", "enduser.id", "traceloop.association.properties.user_id", "langfuse.user.id")
 SESSION_ID = (

@@ -88,9 +88,7 @@ def normalize(
     tool_name = _first_str(attributes, c.TOOL_NAME)
     if tool_name is None and node_type == "tool":
         tool_name = _first_str(attributes, ("traceloop.entity.name",)) or name
-    input_text, input_key = _text(attributes, c.INPUT, max_length)
-    if input_text is None:
-        input_text = _flattened(attributes, c.FLATTENED_INPUT_PREFIX, max_length)
+    input_text, input_key = _input(attributes, node_type, max_length)
     output_text, output_key = _text(attributes, c.OUTPUT, max_length)
     if output_text is None:
         output_text = _flattened(attributes, c.FLATTENED_OUTPUT_PREFIX, max_length)
@@ -308,6 +306,66 @@ def _flattened(attributes: Attributes, prefix: str, max_length: int) -> str | No
         return None
     ordered = [messages[index] for index in sorted(messages)]
     return truncate(orjson.dumps(ordered).decode(), max_length)
+
+
+def _input(attributes: Attributes, node_type: str, max_length: int) -> tuple[str | None, str | None]:
+    """The span's input and its key (see ``_text``); for an agent, the prompt rather than a transcript."""
+    if node_type == "agent":
+        prompt = _prompt(attributes.get(c.GENAI_INPUT_MESSAGES), 0)
+        if prompt is not None:
+            return truncate(prompt, max_length), None
+    text, key = _text(attributes, c.INPUT, max_length)
+    if text is not None:
+        return text, key
+    flattened = _flattened(attributes, c.FLATTENED_INPUT_PREFIX, max_length)
+    if flattened is not None:
+        return flattened, None
+    start = _first_int(attributes, c.TRANSCRIPT_START) or 0
+    for transcript in c.TRANSCRIPTS:
+        prompt = _prompt(attributes.get(transcript), start)
+        if prompt is not None:
+            return truncate(prompt, max_length), None
+    return None, None
+
+
+def _prompt(messages: JSONValue, start: int) -> str | None:
+    """The text of the first user message from ``start`` on (else from the first) in chat messages or their JSON.
+
+    A message is GenAI's ``{"role": "user", "parts": [{"type": "text", "content": ...}]}``
+    (its text parts, joined by newlines) or ``{"role": "user", "content": ...}``. User
+    messages without text (tool results, before GenAI gave those a role) are passed over.
+    None when there is no such message, or ``messages`` is not a list of them.
+    """
+    if isinstance(messages, str):
+        try:
+            messages = orjson.loads(messages)
+        except orjson.JSONDecodeError:
+            return None  # not JSON (or cut short by the attribute length limit)
+    if not isinstance(messages, list):
+        return None
+    for first in (start, 0) if start > 0 else (0,):  # a run resumed without a new prompt: the conversation's
+        for message in messages[first:]:
+            if isinstance(message, dict) and message.get("role") == "user":
+                text = _message_text(message)
+                if text:
+                    return text
+    return None
+
+
+def _message_text(message: Mapping[str, JSONValue]) -> str | None:
+    parts = message.get("parts")
+    pieces = parts if isinstance(parts, list) else message.get("content")
+    if isinstance(pieces, str):
+        return pieces
+    if not isinstance(pieces, list):
+        return None
+    texts: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str) and parts is None:
+            texts.append(piece)  # {"content": ["text", ...]}
+        elif isinstance(piece, dict) and piece.get("type") == "text" and isinstance(piece.get("content"), str):
+            texts.append(str(piece["content"]))
+    return "\n".join(texts) if texts else None
 
 
 def _text(attributes: Attributes, keys: Sequence[str], max_length: int) -> tuple[str | None, str | None]:

@@ -20,7 +20,11 @@
     run_usage(usage_spans, cache_read_tokens, fallback_cache_read_tokens) AS cache_read_tokens,
     run_usage(usage_spans, reasoning_tokens, fallback_reasoning_tokens) AS reasoning_tokens,
     run_usage(usage_spans, total_tokens, fallback_total_tokens) AS total_tokens,
-    run_usage(usage_spans, cost_usd, fallback_cost_usd) AS cost_usd,
+    run_cost(
+        run_usage(usage_spans, cost_usd, fallback_cost_usd),
+        run_usage(usage_spans, reported_cost_nodes, fallback_reported_cost_nodes),
+        run_usage(usage_spans, computed_cost_nodes, fallback_computed_cost_nodes)
+    ) AS cost_usd,
     run_cost_source(
         run_usage(usage_spans, reported_cost_nodes, fallback_reported_cost_nodes),
         run_usage(usage_spans, computed_cost_nodes, fallback_computed_cost_nodes),

@@ -27,6 +27,10 @@ CREATE OR REPLACE MACRO run_ended_ns(root, started_ns) AS
 -- agent/chain spans' (the fallback_* columns, see migration 0008).
 CREATE OR REPLACE MACRO run_usage(usage_spans, own, fallback) AS
     CASE WHEN usage_spans > 0 THEN own ELSE fallback END;
+-- A run's cost: the sum of its nodes' known costs; NULL (unknown, never 0)
+-- when no node has one: a run of tools alone, or of models with no price.
+CREATE OR REPLACE MACRO run_cost(cost, reported_n, computed_n) AS
+    CASE WHEN reported_n + computed_n > 0 THEN cost END;
 -- Where the cost came from, from the counts of nodes by cost source.
 CREATE OR REPLACE MACRO run_cost_source(reported_n, computed_n, unknown_n) AS
     CASE
