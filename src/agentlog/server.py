@@ -25,6 +25,7 @@ import uvicorn
 from agentlog import discovery
 from agentlog.api.app import build_api_app
 from agentlog.api.live import LiveFeed
+from agentlog.collector.admission import Admission
 from agentlog.collector.decoding import Decoder
 from agentlog.collector.grpc_receiver import build_grpc_server
 from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
@@ -120,7 +121,8 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     )
     writer.start()
     decoder = Decoder(settings.decode_workers, settings.max_attribute_length)
-    intake = Intake(writer, keyring=keyring, decoder=decoder)
+    admission = Admission(settings.max_intake_bytes, settings.target_wait_seconds)
+    intake = Intake(writer, keyring=keyring, decoder=decoder, admission=admission)
     try:
         await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready, stop)
     finally:

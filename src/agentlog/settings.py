@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from agentlog.collector.admission import DEFAULT_MAX_INTAKE_BYTES, DEFAULT_TARGET_WAIT_SECONDS
 from agentlog.collector.body import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES
 from agentlog.collector.grpc_receiver import DEFAULT_MAX_MESSAGE_BYTES
 from agentlog.collector.writer import DEFAULT_MAX_BATCH_SPANS, DEFAULT_MAX_QUEUED_SPANS
@@ -43,6 +44,8 @@ class Settings:
     max_grpc_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_http_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
+    max_intake_bytes: int = DEFAULT_MAX_INTAKE_BYTES  # bytes of all requests in flight; past it 503 / UNAVAILABLE
+    target_wait_seconds: float = DEFAULT_TARGET_WAIT_SECONDS  # work a new request may find ahead of it; 0: no bound
     max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH
     # DuckDB's own memory in the server, e.g. "1GB" ("": DuckDB's default, 80% of RAM). 256MB made
     # retention's deletes on a 1M-run store fail with Out of Memory (bench/retention), so no default cap.

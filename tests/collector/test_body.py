@@ -66,3 +66,72 @@ def test_corrupt_and_truncated_gzip_are_invalid() -> None:
 def test_an_unknown_encoding_is_unsupported() -> None:
     with pytest.raises(UnsupportedMediaType, match="br"):
         decode_content(b"", "br", 10)
+
+
+def test_every_member_of_a_multi_member_gzip_body_is_inflated() -> None:
+    members = gzip.compress(b"first ") + gzip.compress(b"second ") + gzip.compress(b"third")
+    assert decode_content(members, "gzip", 100) == b"first second third"
+    assert decode_content(members + b"\0" * 10, "x-gzip", 100) == b"first second third"  # padding, as gzip allows
+
+
+def test_members_together_count_against_the_inflate_limit() -> None:
+    members = gzip.compress(b"a" * 600) + gzip.compress(b"b" * 600)
+    with pytest.raises(PayloadTooLarge, match="limit of 1000 bytes"):
+        decode_content(members, "gzip", 1000)
+
+
+def test_members_spanning_many_input_steps_and_output_steps() -> None:
+    # Members end at every offset of the input steps; the output crosses several output steps.
+    random = bytes(range(256)) * 64
+    members = [gzip.compress(random[: 1 + i * 997 % len(random)]) for i in range(300)]
+    expected = b"".join(random[: 1 + i * 997 % len(random)] for i in range(300))
+    assert len(expected) > 2 * 1024 * 1024
+    assert decode_content(b"".join(members), "gzip", len(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (gzip.compress(b"spans") + b"trailing garbage", "what follows its first 1 gzip member"),
+        (gzip.compress(b"spans") + b"\0\0x", "is not a complete member"),
+        (gzip.compress(b"a") + gzip.compress(b"b")[:-4], "what follows its first 1 gzip member"),
+    ],
+)
+def test_data_after_a_gzip_stream_that_is_not_a_member_is_invalid(body: bytes, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        decode_content(body, "gzip", 1000)
+
+
+def test_data_after_a_deflate_stream_is_invalid() -> None:
+    with pytest.raises(InvalidRequest, match="data after the end of its deflate stream"):
+        decode_content(zlib.compress(b"spans") + b"junk", "deflate", 1000)
+    with pytest.raises(InvalidRequest, match="data after the end of its deflate stream"):
+        decode_content(zlib.compress(b"a") + zlib.compress(b"b"), "deflate", 1000)
+
+
+def test_inflated_bytes_are_reserved_as_they_come_and_a_refusal_stops_the_inflating() -> None:
+    reserved: list[int] = []
+    body = gzip.compress(b"\0" * 5_000_000)
+    assert len(decode_content(body, "gzip", 10_000_000, reserved.append)) == 5_000_000
+    assert sum(reserved) == 5_000_000
+    assert max(reserved) <= 1024 * 1024  # a step at a time, not all at once
+
+    class Refused(Exception):
+        pass
+
+    def refuse_past_two_mib(size: int) -> None:
+        reserved.append(size)
+        if sum(reserved) > 2 * 1024 * 1024:
+            raise Refused
+
+    reserved.clear()
+    with pytest.raises(Refused):
+        decode_content(body, "gzip", 10_000_000, refuse_past_two_mib)
+    assert sum(reserved) <= 3 * 1024 * 1024
+
+
+def test_received_chunks_are_reserved_as_they_arrive() -> None:
+    reserved: list[int] = []
+    body = asyncio.run(read_body(_chunks(b"ab", b"cde"), None, 10, reserve=reserved.append))
+    assert body == b"abcde"
+    assert reserved == [2, 3]

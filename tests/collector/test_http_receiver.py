@@ -215,3 +215,26 @@ def test_only_post_on_v1_traces(server: ServerHandle) -> None:
         httpx.post(server.http_url.replace("/v1/traces", "/v1/metrics"), content=b"", headers=PROTOBUF).status_code
         == 404
     )
+
+
+def test_a_gzip_body_of_two_members_stores_the_spans_of_both(server: ServerHandle) -> None:
+    # Two requests' bytes in one body, each its own gzip member: protobuf concatenation merges them.
+    first, second = make_request(agent_spans(3)), make_request(agent_spans(4))
+    body = gzip.compress(first.SerializeToString()) + gzip.compress(second.SerializeToString())
+    response = httpx.post(server.http_url, content=body, headers={**PROTOBUF, "Content-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert not ExportTraceServiceResponse.FromString(response.content).HasField("partial_success")
+    assert server.span_count() == 7
+
+
+def test_trailing_garbage_after_a_gzip_stream_is_400_and_stores_nothing(server: ServerHandle) -> None:
+    body = gzip.compress(make_request(agent_spans(3)).SerializeToString())
+    for trailer, encoding in ((b"garbage", "gzip"), (b"\x1f\x8bnot really", "gzip"), (b"junk", "deflate")):
+        payload = zlib.compress(gzip.decompress(body)) if encoding == "deflate" else body
+        response = httpx.post(
+            server.http_url, content=payload + trailer, headers={**PROTOBUF, "Content-Encoding": encoding}
+        )
+        assert response.status_code == 400, trailer
+        message = status_pb2.Status.FromString(response.content).message
+        assert "after" in message or "follows" in message, message
+    assert server.span_count() == 0

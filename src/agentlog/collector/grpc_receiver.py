@@ -67,7 +67,11 @@ class TraceService:
     async def export(self, body: bytes, context: Any) -> bytes:
         try:
             tenant = self._intake.tenant_for(_authorization(context))
-            result = await self._intake.export(body, "protobuf", tenant)
+            # gRPC has read and inflated the message already (within max_message_bytes);
+            # its bytes count from here until the answer.
+            with self._intake.hold() as hold:
+                hold.take(len(body))
+                result = await self._intake.export(body, "protobuf", tenant)
         except AgentlogError as error:
             if isinstance(error, Overloaded):
                 context.set_trailing_metadata(_retry_info(error.message, error.retry_after))

@@ -76,11 +76,13 @@ class TracesEndpoint:
         try:
             media_type = _media_type(request)
             tenant = self._intake.tenant_for(request.headers.get("authorization"))
-            raw = await read_body(
-                request.stream(), request.headers.get("content-length"), self._max_body_bytes, self._body_timeout
-            )
-            body = decode_content(raw, request.headers.get("content-encoding"), self._max_decompressed_bytes)
-            result = await self._intake.export(body, "json" if media_type == JSON else "protobuf", tenant)
+            with self._intake.hold() as hold:  # the body's bytes, wire and inflated, until the answer
+                headers = request.headers
+                raw = await read_body(
+                    request.stream(), headers.get("content-length"), self._max_body_bytes, self._body_timeout, hold.take
+                )
+                body = decode_content(raw, headers.get("content-encoding"), self._max_decompressed_bytes, hold.take)
+                result = await self._intake.export(body, "json" if media_type == JSON else "protobuf", tenant)
         except AgentlogError as error:
             if not isinstance(error, Overloaded):
                 log.info("OTLP/HTTP export refused: %s", error.message)

@@ -1,9 +1,15 @@
-"""What both receivers do with a request's body: authenticate, decode, queue, wait for the commit."""
+"""What both receivers do with a request's body: authenticate, admit, decode, queue, wait for the commit.
+
+A receiver opens ``intake.hold()`` as a request starts, adds the request's
+bytes to it as they arrive (``Hold.take``, which refuses past the limit), and
+keeps it open until the request is answered: see ``agentlog.collector.admission``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agentlog.collector.admission import Admission, Hold
 from agentlog.collector.decoding import Decoder, Encoding
 from agentlog.collector.writer import SpanWriter
 from agentlog.store import DEFAULT_TENANT, Keyring
@@ -28,10 +34,16 @@ class Intake:
         *,
         keyring: Keyring | None = None,
         decoder: Decoder | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._writer = writer
         self._keyring = keyring or Keyring()
         self._decoder = decoder or Decoder()
+        self.admission = admission or Admission()
+
+    def hold(self) -> Hold:
+        """A request's hold on intake's byte budget, open until it is answered."""
+        return self.admission.hold()
 
     def tenant_for(self, authorization: str | None) -> str:
         """The tenant a request writes into: its ingest key's, never anything in the spans.
@@ -41,10 +53,15 @@ class Intake:
         return principal.tenant_id if principal else DEFAULT_TENANT
 
     async def export(self, body: bytes, encoding: Encoding, tenant_id: str = DEFAULT_TENANT) -> ExportResult:
-        """Store the spans of an export request's body; returns once they are committed."""
-        decoded = await self._decoder.decode(body, encoding, tenant_id)
-        accepted = 0
-        if decoded.table is not None:
-            accepted = decoded.table.num_rows
-            await self._writer.write(decoded.table)
+        """Store the spans of an export request's body; returns once they are committed.
+        The time this takes is what intake's rate, and so its time bound, is measured on."""
+        self.admission.work_started()
+        try:
+            decoded = await self._decoder.decode(body, encoding, tenant_id)
+            accepted = 0
+            if decoded.table is not None:
+                accepted = decoded.table.num_rows
+                await self._writer.write(decoded.table)
+        finally:
+            self.admission.work_ended(len(body))
         return ExportResult(accepted, decoded.rejected, decoded.message)
