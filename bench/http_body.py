@@ -31,8 +31,10 @@ from pathlib import Path
 
 import ingest
 from agentlog.collector import body
+from agentlog.collector.admission import Admission
 
 CHUNK = 64 * 1024
+ADMISSION = Admission()  # the default budget: one request at a time never reaches it
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -41,16 +43,18 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
 
 
 async def unguarded(data: bytes) -> bytes:
-    return await body._read(_chunks(data), str(len(data)), body.DEFAULT_MAX_BODY_BYTES)
+    return await body._read(_chunks(data), str(len(data)), body.DEFAULT_MAX_BODY_BYTES, body._unreserved)
 
 
 async def guarded(data: bytes) -> bytes:
-    return await body.read_body(_chunks(data), str(len(data)), body.DEFAULT_MAX_BODY_BYTES)
+    with ADMISSION.hold() as hold:  # the receiver's path: every byte counted against intake's budget
+        return await body.read_body(_chunks(data), str(len(data)), body.DEFAULT_MAX_BODY_BYTES, reserve=hold.take)
 
 
 async def gzipped(data: bytes) -> bytes:
-    raw = await body.read_body(_chunks(data), str(len(data)), body.DEFAULT_MAX_BODY_BYTES)
-    return body.decode_content(raw, "gzip", body.DEFAULT_MAX_DECOMPRESSED_BYTES)
+    with ADMISSION.hold() as hold:
+        raw = await body.read_body(_chunks(data), str(len(data)), body.DEFAULT_MAX_BODY_BYTES, reserve=hold.take)
+        return body.decode_content(raw, "gzip", body.DEFAULT_MAX_DECOMPRESSED_BYTES, reserve=hold.take)
 
 
 async def _time(fn: Callable[[bytes], Awaitable[bytes]], data: bytes, rounds: int) -> float:
