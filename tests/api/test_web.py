@@ -58,6 +58,7 @@ def test_the_page_lists_runs_without_keys(server: ServerHandle, tmp_path: Path) 
     assert f'data-run="{run_id}"' in dom
     assert "web-agent" in dom and "look at me" in dom
     assert '<form id="keyform" hidden="">' in dom  # no key asked for
+    assert '<span class="live" id="live">live</span>' in dom  # the live feed's WebSocket opened
 
 
 def test_with_keys_the_page_asks_for_one_and_shows_runs_with_it(
