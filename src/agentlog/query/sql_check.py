@@ -44,6 +44,12 @@ TENANT_DENIED_FUNCTIONS = frozenset(
 )  # fmt: skip
 TENANT_DENIED_PREFIXES = ("duckdb_", "pg_", "pragma_", "read_", "parquet_", "sniff_", "has_", "icu_")
 
+# The schema DuckDB's parser itself writes on the functions behind built-in syntax (``[1, 2]`` is
+# ``main.list_value``, ``EXTRACT`` is ``main.date_part``, ``trim``, ``(a, b)``, ``MAP {}``, lambdas...),
+# so a call qualified by it alone is an ordinary call. ``main.f()`` finds nothing an unqualified ``f()``
+# would not (the temporary schema, the database's and the system's ``main``), and the deny-list above
+# applies to every call however it is qualified; any catalog or any other schema is refused.
+_BUILT_IN_SCHEMA = "main"
 # The parser's query nodes; the walk refuses any other (a DML node, a bound node).
 _QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE"})
 # Every table reference type DuckDB serialises; those not handled below are refused.
@@ -64,8 +70,9 @@ def fold(name: str) -> str:
 
 @dataclass(frozen=True)
 class Rules:
-    """What a query may read: ``tables`` (folded names); ``tenant``: only those, unqualified, and no
-    function on the tenant's deny-list, no SHOW."""
+    """What a query may read: ``tables`` (folded names); ``tenant``: only those, unqualified, no
+    function on the tenant's deny-list, no function qualified by a catalog or a schema other than
+    ``main``, no SHOW."""
 
     tables: frozenset[str]
     tenant: bool
@@ -182,7 +189,7 @@ class _Walk:
     def expression(self, node: dict[str, Any], ctes: frozenset[str]) -> None:
         if self.rules.tenant and "function_name" in node:
             name = fold(str(node.get("function_name", "")))
-            if node.get("schema") or node.get("catalog"):
+            if node.get("catalog") or fold(str(node.get("schema") or _BUILT_IN_SCHEMA)) != _BUILT_IN_SCHEMA:
                 raise InvalidRequest(f"call {name}() unqualified")
             if name in TENANT_DENIED_FUNCTIONS or name.startswith(TENANT_DENIED_PREFIXES):
                 raise InvalidRequest(f"function {name}() is not allowed: it reads beyond your tenant's views")
