@@ -46,7 +46,24 @@ TYPES: list[tuple[str, Any]] = [
     ("170141183460469231731687303715884105727::HUGEINT", "170141183460469231731687303715884105727"),
     ("-170141183460469231731687303715884105727::HUGEINT - 1", "-170141183460469231731687303715884105728"),
     ("340282366920938463463374607431768211455::UHUGEINT", "340282366920938463463374607431768211455"),
+    # A VARINT literal is written as a string: DuckDB reads a bare number too long for HUGEINT as a DOUBLE.
     ("'-123456789012345678901234567890123456789012345'::VARINT", "-123456789012345678901234567890123456789012345"),
+    (
+        "'-1234567890123456789012345678901234567890123456789012345678901'::VARINT",
+        "-1234567890123456789012345678901234567890123456789012345678901",
+    ),
+    (
+        "['1234567890123456789012345678901234567890123456789012345678901'::VARINT]",
+        ["1234567890123456789012345678901234567890123456789012345678901"],
+    ),
+    # A time with its offset: DuckDB's own text (Arrow has no such type).
+    ("'12:00:00+05'::TIMETZ", "12:00:00+05"),
+    ("'23:59:59.5-03:30'::TIMETZ", "23:59:59.5-03:30"),
+    ("{'at': ['01:02:03+01'::TIMETZ], 'n': 1}", {"at": ["01:02:03+01"], "n": 1}),
+    (
+        "MAP {'12345678901234567890123456789012'::VARINT: '00:00:00+00'::TIMETZ}",
+        [{"key": "12345678901234567890123456789012", "value": "00:00:00+00"}],
+    ),
     ("'\\xAA\\xBB'::BLOB", "aabb"),
     ("'0101'::BIT", "0101"),
     ("uuid '12345678-1234-5678-1234-567812345678'", "12345678-1234-5678-1234-567812345678"),
@@ -128,6 +145,19 @@ def test_every_type_at_once_through_the_cli_in_process(db_file: Path, server: Se
         assert [row[f"c{i}"] for i in range(len(TYPES))] == [expected for _, expected in TYPES]
         table = CliRunner().invoke(app, ["sql", ALL, *where], catch_exceptions=False)
         assert table.exit_code == 0, table.output
+
+
+def test_columns_turned_to_text_keep_their_names_order_and_type(db_file: Path) -> None:
+    sql = """SELECT 1 AS a, '12:00:00+05'::TIMETZ AS a, '7'::VARINT AS "x""y", 2 AS b"""
+    database = Database.open(db_file)
+    try:
+        result = run_sql(database.cursor(), sql)
+    finally:
+        database.close()
+    assert result.table.column_names == ["a", "a", 'x"y', "b"]
+    assert result.to_json()["rows"] == [[1, "12:00:00+05", "7", 2]]
+    types = [field.metadata[b"duckdb.type"] for field in result.table.schema]
+    assert types == [b"INTEGER", b"TIME WITH TIME ZONE", b"BIGNUM", b"INTEGER"]
 
 
 def _agentlog(*args: str) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,9 @@ for. Here each type has one JSON shape:
 - BLOB: hex; BIT: its bits as ``"0101"``; UUID and ENUM: strings.
 - LIST and ARRAY: arrays; STRUCT: objects; MAP: an array of
   ``{"key": ..., "value": ...}``; UNION: the value of its current member.
-- TIMETZ: its time of day (Arrow has no time with an offset; the offset is dropped).
+- TIMETZ: Arrow has no time with an offset, so ``sql_console.run_sql`` turns
+  it (at any depth) into DuckDB's own text before Arrow (``"12:00:00+05"``);
+  an Arrow time given here directly is its time of day.
 - NULL: ``null``; other numbers, strings and booleans as themselves.
 
 DuckDB's own type of each top-level column, when the caller attaches it to

@@ -60,6 +60,11 @@ class SqlResult:
         }
 
 
+# DuckDB's type ids (``DuckDBPyType.id``) of the types ``_exact`` turns to text, and of the types that
+# can hold them.
+_TEXT_TYPES = frozenset({"time with time zone"})
+_NESTED_TYPES = frozenset({"list", "array", "struct", "map", "union"})
+
 TENANT_VIEWS = ("spans", "nodes", "runs", "agents")
 # Qualified by the database's catalog: temp views live in a schema also named "main".
 _SCOPED_VIEW = (
@@ -102,9 +107,9 @@ def run_sql(
     timer = threading.Timer(timeout, cursor.interrupt)
     timer.start()
     try:
-        result = cursor.execute(sql)
-        types = [str(column[1]) for column in result.description or []]
-        reader = result.to_arrow_reader(batch_size=min(max_rows + 1, 100_000))
+        relation = cursor.sql(sql)
+        types = [str(kind) for kind in relation.types]
+        reader = _exact(relation).to_arrow_reader(batch_size=min(max_rows + 1, 100_000))
         batches: list[pa.RecordBatch] = []
         rows = 0
         for batch in reader:
@@ -120,6 +125,49 @@ def run_sql(
     finally:
         timer.cancel()
     return SqlResult(table.slice(0, max_rows), table.num_rows > max_rows)
+
+
+def _exact(relation: Any) -> Any:
+    """``relation`` with every TIME WITH TIME ZONE (also inside lists, arrays, structs, maps and unions)
+    cast to DuckDB's own text of it (``12:00:00+05``): Arrow has no time with an offset and would drop
+    it. Column names and order are kept; other columns are untouched, and a query without such a
+    column runs as written."""
+    targets = [_as_text(kind) for kind in relation.types]
+    if all(target is None for target in targets):
+        return relation
+    columns = [
+        (f"#{position}" if target is None else f"CAST(#{position} AS {target})") + " AS " + _quoted(name)
+        for position, (name, target) in enumerate(zip(relation.columns, targets, strict=True), start=1)
+    ]
+    return relation.project(", ".join(columns))
+
+
+def _as_text(kind: Any) -> Any:
+    """``kind`` (a DuckDB type) with TIME WITH TIME ZONE replaced by VARCHAR at any depth;
+    None when it holds none."""
+    if kind.id in _TEXT_TYPES:
+        return duckdb.sqltype("VARCHAR")
+    if kind.id not in _NESTED_TYPES:
+        return None
+    children = kind.children
+    if kind.id in ("list", "array"):
+        child = _as_text(children[0][1])
+        if child is None:
+            return None
+        return duckdb.list_type(child) if kind.id == "list" else duckdb.array_type(child, children[1][1])
+    if kind.id == "union":
+        children = children[1:]  # the first child is the union's tag
+    converted = [_as_text(child) for _, child in children]
+    if all(child is None for child in converted):
+        return None
+    members = {name: child if new is None else new for (name, child), new in zip(children, converted, strict=True)}
+    if kind.id == "map":
+        return duckdb.map_type(members["key"], members["value"])
+    return duckdb.struct_type(members) if kind.id == "struct" else duckdb.union_type(members)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _typed(schema: pa.Schema, types: list[str]) -> pa.Schema:
