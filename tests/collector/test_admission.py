@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable
+
 import pytest
 
-from agentlog.collector.admission import Admission
+from agentlog.collector.admission import Admission, Hold
 from agentlog.errors import Overloaded
 
 
@@ -24,11 +27,10 @@ def measure_rate(
     """Requests worked on ``together`` at a time for ``seconds``, getting through ``bytes_per_second``."""
     step = 0.1
     for _ in range(round(seconds / step)):
-        for _ in range(together):
-            admission.work_started()
+        started = [admission.work_started() for _ in range(together)]
         clock.now += step
-        for _ in range(together):
-            admission.work_ended(round(bytes_per_second * step / together))
+        for start in started:
+            admission.work_ended(round(bytes_per_second * step / together), start)
 
 
 def test_bytes_past_the_memory_bound_are_refused_and_given_back_on_exit() -> None:
@@ -100,11 +102,10 @@ def test_overlapping_requests_measure_the_rate_of_the_whole_not_each() -> None:
     clock = Clock()
     admission = Admission(max_bytes=10**9, target_wait=1.0, clock=clock)
     for _ in range(20):  # four at a time, each 100 bytes taking 0.2 s: 2000 bytes/s together
-        for _ in range(4):
-            admission.work_started()
+        started = [admission.work_started() for _ in range(4)]
         clock.now += 0.2
-        for _ in range(4):
-            admission.work_ended(100)
+        for start in started:
+            admission.work_ended(100, start)
     assert admission.rate == pytest.approx(2000)
 
 
@@ -147,3 +148,63 @@ def test_no_rate_until_a_whole_window_of_busy_time() -> None:
     assert admission.rate is None
     measure_rate(admission, clock, bytes_per_second=1000, seconds=1.0)
     assert admission.rate == pytest.approx(1000)
+
+
+MIB = 1024 * 1024
+
+
+class Senders:
+    """``count`` senders of 1 MiB requests in a closed loop on the fake clock: each sends again as soon
+    as it is answered, and when refused retries a second later (the shortest Retry-After)."""
+
+    def __init__(self, admission: Admission, clock: Clock, count: int) -> None:
+        self.admission, self.clock = admission, clock
+        self.ready = count  # senders with a request to send now
+        self.retrying: list[float] = []  # when refused senders send again
+        self.working: list[tuple[float, int, Hold, float]] = []  # (answered at, order, hold, work started)
+        self._order = 0
+
+    def run(self, seconds: float, service: Callable[[], float]) -> tuple[int, int]:
+        """Run for ``seconds`` with each admitted request taking ``service()`` seconds; (admitted, refused)."""
+        admitted = refused = 0
+        end = self.clock.now + seconds
+        while self.clock.now < end:
+            while self.retrying and self.retrying[0] <= self.clock.now:
+                heapq.heappop(self.retrying)
+                self.ready += 1
+            for _ in range(self.ready):
+                self.ready -= 1
+                hold = self.admission.hold()
+                try:
+                    hold.take(MIB)
+                except Overloaded:
+                    refused += 1
+                    heapq.heappush(self.retrying, self.clock.now + 1.0)
+                    continue
+                admitted += 1
+                self._order += 1
+                answer = (self.clock.now + service(), self._order, hold, self.admission.work_started())
+                heapq.heappush(self.working, answer)
+            self.clock.now = min([end] + [t for t, *_ in self.working[:1]] + self.retrying[:1])
+            while self.working and self.working[0][0] <= self.clock.now:
+                _, _, hold, started = heapq.heappop(self.working)
+                self.admission.work_ended(MIB, started)
+                hold.__exit__(None, None, None)
+                self.ready += 1
+        return admitted, refused
+
+
+def test_after_a_stall_the_limit_recovers_once_answers_are_fast_again() -> None:
+    # 16 senders, requests of 1 MiB answered in 0.5 s; then a 7 s stall (a checkpoint). Once answers
+    # are fast again, intake must again let the senders in together, not one at a time for good.
+    clock = Clock()
+    admission = Admission(max_bytes=64 * MIB, target_wait=5.0, clock=clock)
+    senders = Senders(admission, clock, 16)
+    before = senders.run(20, lambda: 0.5)
+    assert before == (640, 0)
+    senders.run(8, lambda: 7.0)
+    assert admission.limit < 4 * MIB  # the stall was measured: fewer requests at once
+    senders.run(20, lambda: 0.5)  # recovering
+    admitted, refused = senders.run(20, lambda: 0.5)
+    assert admission.limit >= 16 * MIB
+    assert (admitted, refused) == before

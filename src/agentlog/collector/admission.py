@@ -28,6 +28,15 @@ requests show how long one request takes, not how much the server gets
 through, and would make the bound far too tight. So until requests have
 queued up for a few seconds, only the memory bound applies.
 
+Between measurements the limit grows back: each request answered within
+``target_wait / TAIL_FACTOR`` of its work starting, while the window shows too
+little overlap to measure, raises the limit by its own size (up to
+``max_bytes``). Without this a slow stretch (a checkpoint stall) could leave a
+limit of about one request: requests could then never overlap enough to be
+measured again, and intake would serve one request at a time for good. With it,
+fast answers open the limit until requests overlap, and the rate measured then
+takes over; it only lowers the limit when requests really wait long.
+
 One request always gets in when no other holds bytes: the per-request limits
 bound it, and it must be able to get in.
 
@@ -99,13 +108,15 @@ class Admission:
         """A new request's hold on intake: a context manager that gives its bytes back on exit."""
         return Hold(self)
 
-    def work_started(self) -> None:
-        """A request's decoding and commit begin (its body is all there)."""
+    def work_started(self) -> float:
+        """A request's decoding and commit begin (its body is all there); the time, for ``work_ended``."""
         self._tick()
         self._working += 1
+        return self._since
 
-    def work_ended(self, size: int) -> None:
-        """A request of ``size`` bytes was decoded and committed, or failed on the way."""
+    def work_ended(self, size: int, started: float) -> None:
+        """A request of ``size`` bytes, whose work began at ``started``, was decoded and committed,
+        or failed on the way."""
         self._tick()
         self._working -= 1
         self._done += size
@@ -117,6 +128,8 @@ class Admission:
         window = self._busy - busy
         if window >= RATE_WINDOW_SECONDS and self._overlap - overlap >= MIN_OVERLAP * window:
             self._measured((self._done - done) / window)
+        elif self.target_wait > 0 and self._since - started <= self.target_wait / TAIL_FACTOR:
+            self.limit = min(self.max_bytes, self.limit + size)  # answered fast: room for one more like it
 
     def _tick(self) -> None:
         now = self._clock()

@@ -55,7 +55,7 @@ class Intake:
     async def export(self, body: bytes, encoding: Encoding, tenant_id: str = DEFAULT_TENANT) -> ExportResult:
         """Store the spans of an export request's body; returns once they are committed.
         The time this takes is what intake's rate, and so its time bound, is measured on."""
-        self.admission.work_started()
+        started = self.admission.work_started()
         try:
             decoded = await self._decoder.decode(body, encoding, tenant_id)
             accepted = 0
@@ -63,5 +63,5 @@ class Intake:
                 accepted = decoded.table.num_rows
                 await self._writer.write(decoded.table)
         finally:
-            self.admission.work_ended(len(body))
+            self.admission.work_ended(len(body), started)
         return ExportResult(accepted, decoded.rejected, decoded.message)
