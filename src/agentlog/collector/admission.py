@@ -50,6 +50,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncio import Future
 
 from agentlog.errors import Overloaded
 
@@ -173,16 +177,24 @@ class Admission:
 
 class Hold:
     """One request's bytes in flight. ``take(n)`` adds ``n`` or raises ``Overloaded``; leaving the
-    ``with`` block gives them all back, however the request ended."""
+    ``with`` block gives them all back, however the request ended (or, after ``keep_until``, once
+    the request's work has ended too, if that is later)."""
 
-    __slots__ = ("_admission", "held")
+    __slots__ = ("_admission", "_work", "held")
 
     def __init__(self, admission: Admission) -> None:
         self._admission = admission
+        self._work: Future[Any] | None = None
         self.held = 0
 
     def take(self, size: int) -> None:
         self._admission._take(self, size)
+
+    def keep_until(self, work: Future[Any]) -> None:
+        """Keep the bytes until ``work`` is done as well. A request whose caller stops waiting (a
+        gRPC deadline cancels its handler) still has its data in a decoder and in the writer's
+        queue until its work ends: the bytes stay counted until then."""
+        self._work = work
 
     def __enter__(self) -> Hold:
         return self
@@ -190,5 +202,11 @@ class Hold:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        if self._work is not None and not self._work.done():
+            self._work.add_done_callback(lambda _: self._release())
+        else:
+            self._release()
+
+    def _release(self) -> None:
         self._admission.in_flight -= self.held
         self.held = 0
