@@ -34,13 +34,15 @@ def measure_rate(
 
 
 def test_bytes_past_the_memory_bound_are_refused_and_given_back_on_exit() -> None:
-    admission = Admission(max_bytes=100, clock=Clock())
+    clock = Clock()
+    admission = Admission(max_bytes=100, clock=clock)
     with admission.hold() as first:
         first.take(60)
         with admission.hold() as second, pytest.raises(Overloaded, match="intake is full") as caught:
             second.take(50)
         assert caught.value.retry_after >= 1
         assert admission.in_flight == 60  # the refused bytes were never counted
+        clock.now += caught.value.retry_after + 1  # the refused sender did not come back: its room is free
         with admission.hold() as third:
             third.take(40)  # exactly the limit
             assert admission.in_flight == 100
@@ -80,6 +82,9 @@ def test_the_time_bound_is_what_the_measured_rate_gets_through_in_the_target_wai
         with admission.hold() as second, pytest.raises(Overloaded, match=r"need about 1\.5 s to commit") as caught:
             second.take(600)
         assert caught.value.retry_after == pytest.approx(1.5)
+        with admission.hold() as third, pytest.raises(Overloaded):
+            third.take(500)  # it would fit, but the refused 600 have their turn first
+        clock.now += 2.6  # the refused sender did not come back after its Retry-After and a second
         with admission.hold() as third:
             third.take(500)
 
@@ -154,14 +159,15 @@ MIB = 1024 * 1024
 
 
 class Senders:
-    """``count`` senders of 1 MiB requests in a closed loop on the fake clock: each sends again as soon
-    as it is answered, and when refused retries a second later (the shortest Retry-After)."""
+    """Senders in a closed loop on the fake clock, each of requests of its own size: each sends again
+    as soon as it is answered, and when refused retries a second later (the shortest Retry-After)."""
 
-    def __init__(self, admission: Admission, clock: Clock, count: int) -> None:
+    def __init__(self, admission: Admission, clock: Clock, sizes: list[int]) -> None:
         self.admission, self.clock = admission, clock
-        self.ready = count  # senders with a request to send now
-        self.retrying: list[float] = []  # when refused senders send again
-        self.working: list[tuple[float, int, Hold, float]] = []  # (answered at, order, hold, work started)
+        self.ready = list(sizes)  # the request sizes of the senders with a request to send now
+        self.retrying: list[tuple[float, int]] = []  # (when a refused sender sends again, its size)
+        self.working: list[tuple[float, int, Hold, float, int]] = []  # (answered at, order, hold, started, size)
+        self.admitted: dict[int, int] = {}  # requests let in, by size
         self._order = 0
 
     def run(self, seconds: float, service: Callable[[], float]) -> tuple[int, int]:
@@ -169,28 +175,28 @@ class Senders:
         admitted = refused = 0
         end = self.clock.now + seconds
         while self.clock.now < end:
-            while self.retrying and self.retrying[0] <= self.clock.now:
-                heapq.heappop(self.retrying)
-                self.ready += 1
-            for _ in range(self.ready):
-                self.ready -= 1
+            while self.retrying and self.retrying[0][0] <= self.clock.now:
+                self.ready.append(heapq.heappop(self.retrying)[1])
+            ready, self.ready = self.ready, []
+            for size in ready:
                 hold = self.admission.hold()
                 try:
-                    hold.take(MIB)
+                    hold.take(size)
                 except Overloaded:
                     refused += 1
-                    heapq.heappush(self.retrying, self.clock.now + 1.0)
+                    heapq.heappush(self.retrying, (self.clock.now + 1.0, size))
                     continue
                 admitted += 1
+                self.admitted[size] = self.admitted.get(size, 0) + 1
                 self._order += 1
-                answer = (self.clock.now + service(), self._order, hold, self.admission.work_started())
+                answer = (self.clock.now + service(), self._order, hold, self.admission.work_started(), size)
                 heapq.heappush(self.working, answer)
-            self.clock.now = min([end] + [t for t, *_ in self.working[:1]] + self.retrying[:1])
+            self.clock.now = min([end] + [w[0] for w in self.working[:1]] + [r[0] for r in self.retrying[:1]])
             while self.working and self.working[0][0] <= self.clock.now:
-                _, _, hold, started = heapq.heappop(self.working)
-                self.admission.work_ended(MIB, started)
+                _, _, hold, started, size = heapq.heappop(self.working)
+                self.admission.work_ended(size, started)
                 hold.__exit__(None, None, None)
-                self.ready += 1
+                self.ready.append(size)
         return admitted, refused
 
 
@@ -199,7 +205,7 @@ def test_after_a_stall_the_limit_recovers_once_answers_are_fast_again() -> None:
     # are fast again, intake must again let the senders in together, not one at a time for good.
     clock = Clock()
     admission = Admission(max_bytes=64 * MIB, target_wait=5.0, clock=clock)
-    senders = Senders(admission, clock, 16)
+    senders = Senders(admission, clock, [MIB] * 16)
     before = senders.run(20, lambda: 0.5)
     assert before == (640, 0)
     senders.run(8, lambda: 7.0)
@@ -208,3 +214,14 @@ def test_after_a_stall_the_limit_recovers_once_answers_are_fast_again() -> None:
     admitted, refused = senders.run(20, lambda: 0.5)
     assert admission.limit >= 16 * MIB
     assert (admitted, refused) == before
+
+
+def test_a_large_request_gets_in_between_a_stream_of_small_ones() -> None:
+    # Twelve senders of 1 MiB keep a 10 MiB intake full; a sender of 6 MiB, refused, must not be
+    # refused on every retry while small requests take each freed MiB before it comes back.
+    clock = Clock()
+    admission = Admission(max_bytes=10 * MIB, target_wait=0, clock=clock)
+    senders = Senders(admission, clock, [MIB] * 12 + [6 * MIB])
+    senders.run(30, lambda: 0.5)
+    assert senders.admitted[MIB] > 200  # the small ones still go through
+    assert senders.admitted.get(6 * MIB, 0) >= 5

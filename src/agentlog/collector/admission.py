@@ -40,6 +40,14 @@ takes over; it only lowers the limit when requests really wait long.
 One request always gets in when no other holds bytes: the per-request limits
 bound it, and it must be able to get in.
 
+A large request is not starved by a stream of small ones. When a request is
+refused, intake keeps room for it (for the largest refused, a claim) until its
+sender comes back after the Retry-After it was given, plus a second: meanwhile
+a new request smaller than the claim gets in only if it leaves the claimed room
+free. Without this, steady small traffic that keeps intake near its limit would
+refuse a large request on every retry. The claim ends when a request as large
+gets in, or when it runs out (its sender gave up).
+
 Used from the event loop's thread only (both receivers run on it), so there is
 no lock; the clock is a parameter, so tests can drive time.
 """
@@ -107,6 +115,9 @@ class Admission:
         self._overlap = 0.0
         self._done = 0
         self._marks: deque[tuple[float, float, int]] = deque()
+        # The room kept for a refused request, and until when (see the module's docstring).
+        self._claim = 0
+        self._claim_until = 0.0
 
     def hold(self) -> Hold:
         """A new request's hold on intake: a context manager that gives its bytes back on exit."""
@@ -148,11 +159,29 @@ class Admission:
             self.limit = min(self.max_bytes, round(rate * self.target_wait / TAIL_FACTOR))
 
     def _take(self, hold: Hold, size: int) -> None:
-        total = self.in_flight + size
-        if total > self.limit and self.in_flight > hold.held:  # others hold bytes: this one waits its turn
+        total, needed = self.in_flight + size, hold.held + size
+        if total > self._room(hold, needed) and self.in_flight > hold.held:  # others hold bytes: wait a turn
+            self._claim_room(needed)
             raise self._refusal()
+        if needed >= self._claim:
+            self._claim = 0  # the claim is met: its sender, or one as large, got in
         self.in_flight = total
         hold.held += size
+
+    def _room(self, hold: Hold, needed: int) -> float:
+        """What ``in_flight`` may reach with this take: the limit, less the claimed room for a request
+        that is only starting and smaller than the claim (a large request refused a moment ago)."""
+        if self._claim and not hold.held and needed < self._claim:
+            if self._clock() < self._claim_until:
+                return self.limit - self._claim
+            self._claim = 0  # its sender did not come back
+        return self.limit
+
+    def _claim_room(self, needed: int) -> None:
+        """Keep room for a refused request (the largest), until it comes back after its Retry-After."""
+        if needed >= self._claim:
+            self._claim = needed
+            self._claim_until = self._clock() + self.retry_after() + MIN_RETRY_AFTER_SECONDS
 
     def _refusal(self) -> Overloaded:
         if not self.rate or self.limit == self.max_bytes:
