@@ -2,7 +2,8 @@
 
 A receiver opens ``intake.hold()`` as a request starts, adds the request's
 bytes to it as they arrive (``Hold.take``, which refuses past the limit), and
-keeps it open until the request is answered: see ``agentlog.collector.admission``.
+keeps it open until the request is answered (its bytes stay counted until its
+decode and commit have ended, if that is later): see ``agentlog.collector.admission``.
 """
 
 from __future__ import annotations
