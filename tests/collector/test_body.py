@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agentlog.collector.body import decode_content, read_body
+from agentlog.collector.body import MAX_GZIP_MEMBERS, decode_content, read_body
 from agentlog.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 
@@ -72,6 +72,18 @@ def test_every_member_of_a_multi_member_gzip_body_is_inflated() -> None:
     members = gzip.compress(b"first ") + gzip.compress(b"second ") + gzip.compress(b"third")
     assert decode_content(members, "gzip", 100) == b"first second third"
     assert decode_content(members + b"\0" * 10, "x-gzip", 100) == b"first second third"  # padding, as gzip allows
+
+
+def test_a_body_of_more_gzip_members_than_the_cap_is_invalid() -> None:
+    # Each member costs a new inflater on the event loop: a body of 100,000 empty members (2 MiB)
+    # took a tenth of a second to inflate, every other request waiting meanwhile.
+    member = gzip.compress(b"x", mtime=0)
+    assert decode_content(member * MAX_GZIP_MEMBERS, "gzip", 10_000) == b"x" * MAX_GZIP_MEMBERS
+    with pytest.raises(InvalidRequest, match=f"more than {MAX_GZIP_MEMBERS} gzip members"):
+        decode_content(member * (MAX_GZIP_MEMBERS + 1), "gzip", 10_000)
+    empty = gzip.compress(b"", mtime=0)
+    with pytest.raises(InvalidRequest, match="gzip members"):
+        decode_content(empty * 100_000, "gzip", 10_000)
 
 
 def test_members_together_count_against_the_inflate_limit() -> None:

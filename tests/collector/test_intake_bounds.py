@@ -15,8 +15,13 @@ import httpx
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
+from agentlog.collector.admission import Admission
+from agentlog.collector.grpc_receiver import build_grpc_server
+from agentlog.collector.intake import Intake
+from agentlog.collector.writer import SpanWriter
+from agentlog.store import Database
 from tests import test_server
-from tests.collector.test_grpc_receiver import export_raw
+from tests.collector.test_grpc_receiver import EXPORT, export_raw
 from tests.conftest import start_server
 from tests.factories import agent_spans, make_request, make_span
 
@@ -202,3 +207,45 @@ def test_under_overload_intake_refuses_early_and_what_it_accepts_is_answered_wit
         bytes.fromhex(f"{int(t):032x}") for (t,) in test_server.query(db, "SELECT DISTINCT trace_id FROM stored_spans")
     }
     assert set(steady.acked + surge.acked) <= stored, "every acknowledged span is stored"
+
+
+def test_a_grpc_call_past_its_deadline_holds_its_bytes_until_its_work_ends(db_path: Path) -> None:
+    # A deadline cancels the handler, but the request's rows still wait in the writer's queue (here
+    # behind a stalled commit): its bytes must stay counted until its work really ends.
+    database = Database.open(db_path)
+    writer = SpanWriter(database)
+    writer.start()
+    intake = Intake(writer, admission=Admission(max_bytes=64 * MIB))
+    body = make_request([make_span()]).SerializeToString()
+    stall = threading.Event()
+
+    async def main() -> None:
+        server = build_grpc_server(intake)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        stalled = asyncio.ensure_future(writer.run_task(lambda cursor: stall.wait(30)))
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                export = channel.unary_unary(EXPORT)
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await export(body, timeout=0.5)
+                assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            await asyncio.sleep(0.2)  # the cancelled handler has left its hold
+            assert intake.admission.in_flight == len(body), "the rows are still queued: their bytes count"
+            stall.set()
+            await stalled
+            for _ in range(100):
+                if intake.admission.in_flight == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert intake.admission.in_flight == 0, "given back once the commit is done"
+        finally:
+            stall.set()
+            await server.stop(None)
+
+    try:
+        asyncio.run(main())
+    finally:
+        writer.close()
+    assert database.cursor().execute("SELECT count(*) FROM stored_spans").fetchone() == (1,)
+    database.close()

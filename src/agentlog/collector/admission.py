@@ -28,8 +28,25 @@ requests show how long one request takes, not how much the server gets
 through, and would make the bound far too tight. So until requests have
 queued up for a few seconds, only the memory bound applies.
 
+Between measurements the limit grows back: each request answered within
+``target_wait / TAIL_FACTOR`` of its work starting, while the window shows too
+little overlap to measure, raises the limit by its own size (up to
+``max_bytes``). Without this a slow stretch (a checkpoint stall) could leave a
+limit of about one request: requests could then never overlap enough to be
+measured again, and intake would serve one request at a time for good. With it,
+fast answers open the limit until requests overlap, and the rate measured then
+takes over; it only lowers the limit when requests really wait long.
+
 One request always gets in when no other holds bytes: the per-request limits
 bound it, and it must be able to get in.
+
+A large request is not starved by a stream of small ones. When a request is
+refused, intake keeps room for it (for the largest refused, a claim) until its
+sender comes back after the Retry-After it was given, plus a second: meanwhile
+a new request smaller than the claim gets in only if it leaves the claimed room
+free. Without this, steady small traffic that keeps intake near its limit would
+refuse a large request on every retry. The claim ends when a request as large
+gets in, or when it runs out (its sender gave up).
 
 Used from the event loop's thread only (both receivers run on it), so there is
 no lock; the clock is a parameter, so tests can drive time.
@@ -41,6 +58,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncio import Future
 
 from agentlog.errors import Overloaded
 
@@ -94,18 +115,23 @@ class Admission:
         self._overlap = 0.0
         self._done = 0
         self._marks: deque[tuple[float, float, int]] = deque()
+        # The room kept for a refused request, and until when (see the module's docstring).
+        self._claim = 0
+        self._claim_until = 0.0
 
     def hold(self) -> Hold:
         """A new request's hold on intake: a context manager that gives its bytes back on exit."""
         return Hold(self)
 
-    def work_started(self) -> None:
-        """A request's decoding and commit begin (its body is all there)."""
+    def work_started(self) -> float:
+        """A request's decoding and commit begin (its body is all there); the time, for ``work_ended``."""
         self._tick()
         self._working += 1
+        return self._since
 
-    def work_ended(self, size: int) -> None:
-        """A request of ``size`` bytes was decoded and committed, or failed on the way."""
+    def work_ended(self, size: int, started: float) -> None:
+        """A request of ``size`` bytes, whose work began at ``started``, was decoded and committed,
+        or failed on the way."""
         self._tick()
         self._working -= 1
         self._done += size
@@ -117,6 +143,8 @@ class Admission:
         window = self._busy - busy
         if window >= RATE_WINDOW_SECONDS and self._overlap - overlap >= MIN_OVERLAP * window:
             self._measured((self._done - done) / window)
+        elif self.target_wait > 0 and self._since - started <= self.target_wait / TAIL_FACTOR:
+            self.limit = min(self.max_bytes, self.limit + size)  # answered fast: room for one more like it
 
     def _tick(self) -> None:
         now = self._clock()
@@ -131,11 +159,29 @@ class Admission:
             self.limit = min(self.max_bytes, round(rate * self.target_wait / TAIL_FACTOR))
 
     def _take(self, hold: Hold, size: int) -> None:
-        total = self.in_flight + size
-        if total > self.limit and self.in_flight > hold.held:  # others hold bytes: this one waits its turn
+        total, needed = self.in_flight + size, hold.held + size
+        if total > self._room(hold, needed) and self.in_flight > hold.held:  # others hold bytes: wait a turn
+            self._claim_room(needed)
             raise self._refusal()
+        if needed >= self._claim:
+            self._claim = 0  # the claim is met: its sender, or one as large, got in
         self.in_flight = total
         hold.held += size
+
+    def _room(self, hold: Hold, needed: int) -> float:
+        """What ``in_flight`` may reach with this take: the limit, less the claimed room for a request
+        that is only starting and smaller than the claim (a large request refused a moment ago)."""
+        if self._claim and not hold.held and needed < self._claim:
+            if self._clock() < self._claim_until:
+                return self.limit - self._claim
+            self._claim = 0  # its sender did not come back
+        return self.limit
+
+    def _claim_room(self, needed: int) -> None:
+        """Keep room for a refused request (the largest), until it comes back after its Retry-After."""
+        if needed >= self._claim:
+            self._claim = needed
+            self._claim_until = self._clock() + self.retry_after() + MIN_RETRY_AFTER_SECONDS
 
     def _refusal(self) -> Overloaded:
         if not self.rate or self.limit == self.max_bytes:
@@ -160,16 +206,24 @@ class Admission:
 
 class Hold:
     """One request's bytes in flight. ``take(n)`` adds ``n`` or raises ``Overloaded``; leaving the
-    ``with`` block gives them all back, however the request ended."""
+    ``with`` block gives them all back, however the request ended (or, after ``keep_until``, once
+    the request's work has ended too, if that is later)."""
 
-    __slots__ = ("_admission", "held")
+    __slots__ = ("_admission", "_work", "held")
 
     def __init__(self, admission: Admission) -> None:
         self._admission = admission
+        self._work: Future[Any] | None = None
         self.held = 0
 
     def take(self, size: int) -> None:
         self._admission._take(self, size)
+
+    def keep_until(self, work: Future[Any]) -> None:
+        """Keep the bytes until ``work`` is done as well. A request whose caller stops waiting (a
+        gRPC deadline cancels its handler) still has its data in a decoder and in the writer's
+        queue until its work ends: the bytes stay counted until then."""
+        self._work = work
 
     def __enter__(self) -> Hold:
         return self
@@ -177,5 +231,11 @@ class Hold:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        if self._work is not None and not self._work.done():
+            self._work.add_done_callback(lambda _: self._release())
+        else:
+            self._release()
+
+    def _release(self) -> None:
         self._admission.in_flight -= self.held
         self.held = 0

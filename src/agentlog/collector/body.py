@@ -78,7 +78,7 @@ def decode_content(body: bytes, content_encoding: str | None, max_bytes: int, re
     Inflated bytes are passed to ``reserve`` as they are produced, a step at
     a time, so that intake can refuse a body (``Overloaded``) before it is all
     inflated. A gzip body may hold several members, as the gzip format
-    allows: every one is inflated. Anything after the stream that is not
+    allows: every one is inflated, up to ``MAX_GZIP_MEMBERS``. Anything after the stream that is not
     another member (or zero padding, which gzip tools ignore) is an
     ``InvalidRequest``, never silently dropped.
     """
@@ -94,6 +94,12 @@ INFLATE_INPUT_STEP = 64 * 1024
 """Compressed bytes handed to zlib at a time. What zlib copies aside between
 calls (the input it has not used yet) stays this small, however many gzip
 members a body holds."""
+
+MAX_GZIP_MEMBERS = 1000
+"""Gzip members one body may hold; past it, ``InvalidRequest``. Senders compress a request as one
+member, and joining a few compressed pieces is legitimate; but each member costs a new inflater and
+a copy of the input after it, on the event loop, so a body of tiny members (100,000 empty ones fit
+in 2 MiB) would hold every other request up for a second. A thousand keeps that to milliseconds."""
 
 INFLATE_OUTPUT_STEP = 1024 * 1024
 """Inflated bytes produced, counted and reserved at a time: a bomb costs at most this past a limit."""
@@ -152,6 +158,10 @@ class _Inflation:
         if self._encoding == "deflate":
             raise InvalidRequest("body has data after the end of its deflate stream")
         rest = bytes(data).lstrip(b"\0")
+        if rest and self._members_done >= MAX_GZIP_MEMBERS:
+            raise InvalidRequest(
+                f"body has more than {MAX_GZIP_MEMBERS} gzip members; compress a request as one member"
+            )
         if rest:
             self._inflater = zlib.decompressobj(self._wbits)
         return rest

@@ -71,7 +71,7 @@ class TraceService:
             # its bytes count from here until the answer.
             with self._intake.hold() as hold:
                 hold.take(len(body))
-                result = await self._intake.export(body, "protobuf", tenant)
+                result = await self._intake.export(body, "protobuf", tenant, hold)
         except AgentlogError as error:
             if isinstance(error, Overloaded):
                 context.set_trailing_metadata(_retry_info(error.message, error.retry_after))

@@ -82,7 +82,7 @@ class TracesEndpoint:
                     request.stream(), headers.get("content-length"), self._max_body_bytes, self._body_timeout, hold.take
                 )
                 body = decode_content(raw, headers.get("content-encoding"), self._max_decompressed_bytes, hold.take)
-                result = await self._intake.export(body, "json" if media_type == JSON else "protobuf", tenant)
+                result = await self._intake.export(body, "json" if media_type == JSON else "protobuf", tenant, hold)
         except AgentlogError as error:
             if not isinstance(error, Overloaded):
                 log.info("OTLP/HTTP export refused: %s", error.message)

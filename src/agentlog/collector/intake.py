@@ -2,11 +2,13 @@
 
 A receiver opens ``intake.hold()`` as a request starts, adds the request's
 bytes to it as they arrive (``Hold.take``, which refuses past the limit), and
-keeps it open until the request is answered: see ``agentlog.collector.admission``.
+keeps it open until the request is answered (its bytes stay counted until its
+decode and commit have ended, if that is later): see ``agentlog.collector.admission``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from agentlog.collector.admission import Admission, Hold
@@ -52,10 +54,23 @@ class Intake:
         require(principal, "ingest", "admin")
         return principal.tenant_id if principal else DEFAULT_TENANT
 
-    async def export(self, body: bytes, encoding: Encoding, tenant_id: str = DEFAULT_TENANT) -> ExportResult:
+    async def export(
+        self, body: bytes, encoding: Encoding, tenant_id: str = DEFAULT_TENANT, hold: Hold | None = None
+    ) -> ExportResult:
         """Store the spans of an export request's body; returns once they are committed.
-        The time this takes is what intake's rate, and so its time bound, is measured on."""
-        self.admission.work_started()
+        The time this takes is what intake's rate, and so its time bound, is measured on.
+
+        Should the caller be cancelled (a gRPC deadline), the work still runs to its end, as a
+        decode worker and the writer would go on with it anyway: the request counts as at work,
+        and ``hold`` keeps its bytes, until then."""
+        work = asyncio.ensure_future(self._export(body, encoding, tenant_id))
+        work.add_done_callback(_retrieve)
+        if hold is not None:
+            hold.keep_until(work)
+        return await asyncio.shield(work)
+
+    async def _export(self, body: bytes, encoding: Encoding, tenant_id: str) -> ExportResult:
+        started = self.admission.work_started()
         try:
             decoded = await self._decoder.decode(body, encoding, tenant_id)
             accepted = 0
@@ -63,5 +78,11 @@ class Intake:
                 accepted = decoded.table.num_rows
                 await self._writer.write(decoded.table)
         finally:
-            self.admission.work_ended(len(body))
+            self.admission.work_ended(len(body), started)
         return ExportResult(accepted, decoded.rejected, decoded.message)
+
+
+def _retrieve(work: asyncio.Future[ExportResult]) -> None:
+    """Take a failure nobody waits for any more (the caller was cancelled), so it is not reported as lost."""
+    if not work.cancelled():
+        work.exception()
