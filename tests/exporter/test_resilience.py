@@ -193,6 +193,41 @@ def test_why_unreachable_tells_a_closed_port_from_a_collector_that_does_not_answ
     assert (why_unreachable("http://127.0.0.1:http", 1.0) or "").startswith("not a usable address")
 
 
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A port whose queue of connections not yet accepted is full: new connection attempts get no answer."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        waiting = [socket.socket() for _ in range(3)]
+        for client in waiting:
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+        time.sleep(0.1)  # the kernel completes what the queue takes
+        yield port
+        for client in waiting:
+            client.close()
+
+
+PROBE_S = 0.5
+PROBE_SLACK_S = 0.3
+
+
+def test_the_probe_takes_no_longer_than_its_time_resolving_the_name_included(full_backlog: int) -> None:
+    started = time.perf_counter()
+    assert why_unreachable(f"http://localhost:{full_backlog}", PROBE_S) == (
+        f"no answer from localhost:{full_backlog} within {PROBE_S:g} s"
+    )
+    assert time.perf_counter() - started < PROBE_S + PROBE_SLACK_S
+    assert why_unreachable(f"http://localhost:{closed_port()}", PROBE_S) == "connection refused"
+    # Offline, or with a resolver that never answers, this is bounded too: one answer or the other, in time.
+    started = time.perf_counter()
+    unknown = why_unreachable("http://agentlog-no-such-host.invalid:4317", PROBE_S) or ""
+    assert time.perf_counter() - started < PROBE_S + PROBE_SLACK_S
+    assert unknown.startswith("cannot resolve host 'agentlog-no-such-host.invalid'"), unknown
+
+
 class Raising(SpanExporter):
     def __init__(self) -> None:
         self.calls = 0
