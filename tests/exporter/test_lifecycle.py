@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -77,3 +79,19 @@ def test_shutdown_with_the_collector_down_takes_no_longer_than_its_timeout() -> 
     agentlog.shutdown(timeout_s=0.5)
     assert time.perf_counter() - started < 2.0
     assert agentlog.current_pipeline() is None
+
+
+@pytest.mark.parametrize("timeout_s", [0, -1])
+def test_shutdown_with_no_time_given_waits_for_nothing(timeout_s: float, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    port = closed_port()
+    agentlog.configure(endpoint=f"127.0.0.1:{port}", shutdown_timeout_s=3, environ={})
+    with agentlog.run("unheard"):
+        pass
+    started = time.perf_counter()
+    agentlog.shutdown(timeout_s=timeout_s)
+    assert time.perf_counter() - started < 1.0  # not the configured 3 s
+    said = [r.getMessage() for r in caplog.records if "could not deliver" in r.getMessage()]
+    assert said == [
+        f"agentlog: could not deliver 1 spans to 127.0.0.1:{port} within 0 s: the collector did not take them in time"
+    ]

@@ -112,6 +112,56 @@ def test_a_node_started_inside_another_nodes_block_nests_under_it(embedded: agen
     }
 
 
+def test_a_nodes_step_stays_inside_it_wherever_it_is_started(embedded: agentlog.Pipeline) -> None:
+    other_instrumentation = trace.get_tracer("other.instrumentation")
+    with agentlog.run("keeper") as run:
+        kept = run.node("kept").start()  # started, not made current (as a generator's node is)
+        with kept.node("kept_step"):  # current: the run, not inside kept
+            pass
+        with run.node("sibling"), kept.node("kept_late_step"):  # current: a sibling of kept
+            pass
+        with kept.node("kept_block") as block, run.node("deeper"):
+            with kept.node("kept_deep_step"):  # current: deeper, inside kept: nests there
+                pass
+            with other_instrumentation.start_as_current_span("chat gpt-4o"), block.node("in_llm_call"):
+                pass  # another instrumentation's span inside kept_block counts as inside it
+        kept.span.end()
+    assert parents_by_name(embedded, run.run_id) == {
+        "kept": "invoke_agent keeper",
+        "kept_step": "kept",
+        "sibling": "invoke_agent keeper",
+        "kept_late_step": "kept",
+        "kept_block": "kept",
+        "deeper": "kept_block",
+        "kept_deep_step": "deeper",
+        "chat gpt-4o": "deeper",
+        "in_llm_call": "chat gpt-4o",
+    }
+
+
+def test_a_kept_node_in_a_bare_thread_or_after_the_block_still_takes_its_steps(
+    embedded: agentlog.Pipeline,
+) -> None:
+    def step_from_a_thread() -> None:
+        planner.node("from_thread").start().span.end()
+
+    with agentlog.run("holder") as run:
+        with run.node("planner") as planner:
+            pass
+        with run.node("executor"):
+            with planner.node("note_for_planner"):  # the executor is not inside the planner
+                pass
+            thread = threading.Thread(target=step_from_a_thread)
+            thread.start()
+            thread.join()
+    assert parents_by_name(embedded, run.run_id) == {
+        "planner": "invoke_agent holder",
+        "executor": "invoke_agent holder",
+        "note_for_planner": "planner",
+        "from_thread": "planner",
+    }
+
+
 def test_tasks_and_bound_threads_inherit_the_open_node_and_bare_threads_the_run(
     embedded: agentlog.Pipeline,
 ) -> None:

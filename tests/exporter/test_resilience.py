@@ -39,6 +39,27 @@ def black_hole() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
+@pytest.fixture
+def answerless_collector() -> Iterator[int]:
+    """A port that accepts each connection and never answers on it: a collector that hangs mid-request."""
+    held: list[socket.socket] = []
+
+    def accept_all(listener: socket.socket) -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return  # the listener was closed: the test is over
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        threading.Thread(target=accept_all, args=(listener,), daemon=True).start()
+        yield listener.getsockname()[1]
+    for connection in held:
+        connection.close()
+
+
 def record_runs(count: int = RUNS) -> float:
     started = time.perf_counter()
     for i in range(count):
@@ -67,7 +88,7 @@ def test_a_collector_that_is_down_costs_nothing_and_losses_are_counted(caplog: p
     assert len(agentlog_warnings(caplog, "could not export spans")) <= 1  # none unless an export failed before
     (warning,) = agentlog_warnings(caplog, "could not deliver")
     assert re.fullmatch(
-        rf"agentlog: could not deliver \d+ spans to 127\.0\.0\.1:{port} within 0\.5 s: connection refused", warning
+        rf"agentlog: could not deliver \d+ spans to 127\.0\.0\.1:{port} within 0\.\d s: connection refused", warning
     )
 
 
@@ -129,14 +150,82 @@ def test_a_script_with_no_collector_exits_within_the_shutdown_timeout_and_says_w
     exiting = time.time() - float(done.stdout)
     assert done.returncode == 0, done.stderr
     assert exiting < SHUTDOWN_TIMEOUT_S + EXIT_SLACK_S, done.stderr
+    (said,) = [line for line in done.stderr.splitlines() if line.startswith("agentlog")]
+    assert re.fullmatch(
+        rf"agentlog: could not deliver 2 spans to 127\.0\.0\.1:{port} within [\d.]+ s: connection refused", said
+    )
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_a_collector_that_never_answers_holds_exit_no_longer_than_the_shutdown_timeout(
+    answerless_collector: int, protocol: str, tmp_path: Path
+) -> None:
+    port = answerless_collector
+    agent = tmp_path / "agent.py"
+    agent.write_text(
+        "import time\n"
+        "import agentlog\n"
+        f"agentlog.configure(endpoint='http://127.0.0.1:{port}', protocol='{protocol}',\n"
+        f"                   shutdown_timeout_s={SHUTDOWN_TIMEOUT_S}, environ={{}})\n"
+        "with agentlog.run('bug-triager') as run:\n"
+        "    with run.node('planner', type='llm'):\n"
+        "        pass\n"
+        "print(time.time())\n"  # from here on it is exit, with the export to the collector in flight
+    )
+    done = subprocess.run([sys.executable, str(agent)], capture_output=True, text=True, timeout=30, check=False)
+    exiting = time.time() - float(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert exiting < SHUTDOWN_TIMEOUT_S + EXIT_SLACK_S, done.stderr  # the exporter's own timeout is 10 s
     said = [line for line in done.stderr.splitlines() if line.startswith("agentlog")]
-    assert said == [f"agentlog: could not deliver 2 spans to 127.0.0.1:{port} within 1 s: connection refused"]
+    assert len(said) == 1, done.stderr
+    found = re.fullmatch(
+        rf"agentlog: could not deliver 2 spans to 127\.0\.0\.1:{port} within ([\d.]+) s: "
+        "the collector accepts connections but did not take the spans in time",
+        said[0],
+    )
+    assert found, said
+    assert SHUTDOWN_TIMEOUT_S / 2 <= float(found[1]) <= exiting + 0.05  # the time it really took, not the setting
 
 
 def test_why_unreachable_tells_a_closed_port_from_a_collector_that_does_not_answer(black_hole: int) -> None:
     assert why_unreachable(f"http://127.0.0.1:{closed_port()}", 1.0) == "connection refused"
     assert why_unreachable(f"http://127.0.0.1:{black_hole}/v1/traces", 1.0) is None  # it connects
     assert (why_unreachable("http://127.0.0.1:http", 1.0) or "").startswith("not a usable address")
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A port whose queue of connections not yet accepted is full: new connection attempts get no answer."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        waiting = [socket.socket() for _ in range(3)]
+        for client in waiting:
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+        time.sleep(0.1)  # the kernel completes what the queue takes
+        yield port
+        for client in waiting:
+            client.close()
+
+
+PROBE_S = 0.5
+PROBE_SLACK_S = 0.3
+
+
+def test_the_probe_takes_no_longer_than_its_time_resolving_the_name_included(full_backlog: int) -> None:
+    started = time.perf_counter()
+    assert why_unreachable(f"http://localhost:{full_backlog}", PROBE_S) == (
+        f"no answer from localhost:{full_backlog} within {PROBE_S:g} s"
+    )
+    assert time.perf_counter() - started < PROBE_S + PROBE_SLACK_S
+    assert why_unreachable(f"http://localhost:{closed_port()}", PROBE_S) == "connection refused"
+    # Offline, or with a resolver that never answers, this is bounded too: one answer or the other, in time.
+    started = time.perf_counter()
+    unknown = why_unreachable("http://agentlog-no-such-host.invalid:4317", PROBE_S) or ""
+    assert time.perf_counter() - started < PROBE_S + PROBE_SLACK_S
+    assert unknown.startswith("cannot resolve host 'agentlog-no-such-host.invalid'"), unknown
 
 
 class Raising(SpanExporter):

@@ -76,6 +76,8 @@ class BoundedBatchProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._announced: deque[Span] = deque()
         self._marker_in_queue = False
+        self._queued_marker: PendingMarker | None = None
+        """The marker in the SDK's queue (when ``_marker_in_queue``)."""
         self._drops = RateLimitedLog(
             log, "agentlog dropped spans: its export queue is full (is the collector down or slow?)"
         )
@@ -123,7 +125,8 @@ class BoundedBatchProcessor(SpanProcessor):
             elif admitted:
                 self._announced.append(span)
         if first:
-            self._batch.on_end(PendingMarker(span))
+            self._queued_marker = PendingMarker(span)
+            self._batch.on_end(self._queued_marker)
         elif not admitted:
             self._drops.record()
 
@@ -139,6 +142,18 @@ class BoundedBatchProcessor(SpanProcessor):
     def abort(self) -> None:
         """Give up on the collector: stop retries in progress and fail what is still queued, at once."""
         self._exporter.abort()
+
+    def undelivered(self) -> int:
+        """Spans failed so far, or still queued or in an export that has not returned.
+
+        Live-status markers of spans that have ended are left out (they will not be sent).
+        """
+        with self._lock:
+            waiting = self._waiting - sum(1 for span in self._announced if span.end_time is not None)
+            queued = self._queued_marker
+            if self._marker_in_queue and queued is not None and queued.superseded:
+                waiting -= 1
+        return max(0, waiting) + self._exporter.failed_or_in_flight()
 
     def report_failures_later(self) -> None:
         """From now on count failed exports without logging them: the caller reports them (shutdown, in one line)."""
@@ -177,7 +192,8 @@ class BoundedBatchProcessor(SpanProcessor):
             relay = self._announced.popleft() if self._announced else None
             self._marker_in_queue = relay is not None
         if relay is not None:
-            self._batch.on_end(PendingMarker(relay))
+            self._queued_marker = PendingMarker(relay)
+            self._batch.on_end(self._queued_marker)
         return [PendingMarker(span) for span in taken if span.end_time is None]
 
 
@@ -192,6 +208,8 @@ class GuardedExporter(SpanExporter):
         self._shutdown_lock = threading.Lock()
         self._failures = RateLimitedLog(log, "agentlog could not export spans")
         self.exported = 0
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
         self.quiet = False
         """True: failures are counted, not logged (see ``BoundedBatchProcessor.report_failures_later``)."""
         self.last_failure = ""
@@ -208,16 +226,25 @@ class GuardedExporter(SpanExporter):
         if self._aborted:
             self._failed(len(current), "shut down before they could be sent")
             return SpanExportResult.FAILURE
+        with self._count_lock:
+            self._in_flight = len(current)  # one export at a time: the SDK's worker thread
         try:
             result = self._inner.export(current)
             detail = "the exporter reported failure (its own log says why)"
         except Exception as error:  # noqa: BLE001 - counted and logged below, rate-limited
             result, detail = SpanExportResult.FAILURE, f"{type(error).__name__}: {error}"
-        if result is SpanExportResult.SUCCESS:
-            self.exported += len(current)
-        else:
-            self._failed(len(current), detail)
+        with self._count_lock:  # counted and no longer in flight at once, for failed_or_in_flight
+            if result is SpanExportResult.SUCCESS:
+                self.exported += len(current)
+            else:
+                self._failed(len(current), detail)
+            self._in_flight = 0
         return result
+
+    def failed_or_in_flight(self) -> int:
+        """Spans failed so far plus those in the export under way (not returned yet)."""
+        with self._count_lock:
+            return self._failures.total + self._in_flight
 
     def _failed(self, count: int, detail: str) -> None:
         if not self._aborted:  # past the abort, the cause is the abort's, not this

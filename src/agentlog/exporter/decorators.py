@@ -21,7 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentlog.exporter import attributes as a
-from agentlog.exporter.recording import Node, NodeScope, run
+from agentlog.exporter.recording import Node, NodeScope, node_context, run
 
 F = TypeVar("F", bound=Callable[..., Any])
 OpenScope = Callable[[tuple[Any, ...], dict[str, Any]], NodeScope]
@@ -155,7 +155,7 @@ def wrap(fn: F, open_scope: OpenScope, *, capture_output: bool) -> F:
 def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], open_scope: OpenScope) -> Callable[..., Any]:
     async def iterate(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         scope = open_scope(args, kwargs)
-        span_context = trace.set_span_in_context(scope.start().span)
+        span_context = node_context(scope.start())
         inner = fn(*args, **kwargs)
         error: BaseException | None = None
         consumer_left = False
@@ -197,7 +197,7 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], open_scope: Op
 def _generator(fn: Callable[..., Generator[Any, Any, Any]], open_scope: OpenScope) -> Callable[..., Any]:
     def iterate(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         scope = open_scope(args, kwargs)
-        span_context = trace.set_span_in_context(scope.start().span)
+        span_context = node_context(scope.start())
         inner = fn(*args, **kwargs)
         error: BaseException | None = None
         sent: Any = None

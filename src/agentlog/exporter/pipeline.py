@@ -22,6 +22,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +48,8 @@ TRACER_NAME = "agentlog"
 DEFAULT_FLUSH_TIMEOUT_S = 30.0
 PROBE_TIMEOUT_S = 0.25
 """At most this long (and a quarter of the shutdown timeout) to try a connection and say why spans were lost."""
+ABORT_GRACE_S = 0.05
+"""How long, out of the probe's time, an aborted exporter gets to fail what it holds (a gRPC export ends at once)."""
 
 
 class Pipeline:
@@ -96,49 +99,58 @@ class Pipeline:
     def shutdown(self, timeout_s: float | None = None) -> None:
         """Send what is queued (for at most ``timeout_s``, default ``shutdown_timeout_s``), then stop.
 
+        The bound holds whatever the collector does, over gRPC and HTTP alike: 0
+        sends nothing more and returns at once (a negative timeout counts as 0).
         Runs at interpreter exit too. What could not be delivered is logged in one
-        warning saying how many spans, where to, and why (``connection refused``,
-        say). In embedded mode it closes the database if ``configure()`` opened it.
-        Calling it again does nothing.
+        warning saying how many spans, where to, after how long, and why
+        (``connection refused``, say). In embedded mode it closes the database if
+        ``configure()`` opened it. Calling it again does nothing.
         """
         with self._lock:
             if self._shut_down:
                 return
             self._shut_down = True
+        started = time.monotonic()
         atexit.unregister(self.shutdown)
         _forget(self)
-        timeout = timeout_s or self.settings.shutdown_timeout_s
+        timeout = max(0.0, self.settings.shutdown_timeout_s if timeout_s is None else timeout_s)
         # The time to find out why, when it comes to that, is taken from the timeout, not added to it.
         probe_s = min(PROBE_TIMEOUT_S, timeout / 4) if self._endpoint is not None else 0.0
         failed_before = self.counts().failed
         self._batch.report_failures_later()
-        gave_up = threading.Event()
+        done = threading.Event()
 
-        def give_up() -> None:
-            # Stop the exporter's retries: a collector that is down must not hold
-            # the agent's exit for the exporter's full timeout.
-            gave_up.set()
+        def shut_down() -> None:
+            try:
+                self.provider.shutdown()
+            finally:
+                done.set()
+
+        # The SDK's shutdown waits for an export in flight, and an HTTP request to a
+        # collector that accepts but never answers is not interrupted by shutting
+        # the exporter down: a thread of its own keeps the caller's wait bounded.
+        threading.Thread(target=shut_down, name="agentlog-shutdown", daemon=True).start()
+        deadline = started + timeout
+        gave_up = not done.wait(timeout - probe_s)
+        if gave_up:
+            # Stop the exporter's retries and fail what is still queued; what is in flight is left to finish alone.
             self._batch.abort()
-
-        deadline = threading.Timer(timeout - probe_s, give_up)
-        deadline.daemon = True
-        deadline.start()
-        try:
-            self.provider.shutdown()
-        finally:
-            deadline.cancel()
-        failed = self.counts().failed - failed_before
+            done.wait(min(ABORT_GRACE_S, probe_s))
+        # Past the bound, what is queued or in flight is lost too: the process may exit now.
+        failed = (self.counts().failed if done.is_set() else self._batch.undelivered()) - failed_before
         if failed:
             where = address(self._endpoint) if self._endpoint is not None else self.destination
-            within = f" within {timeout:g} s" if gave_up.is_set() else ""
-            why = self._why_undelivered(gave_up.is_set(), probe_s)
+            why = self._why_undelivered(gave_up, min(probe_s, deadline - time.monotonic()))
+            within = f" within {round(time.monotonic() - started, 1):g} s" if gave_up else ""
             log.warning("agentlog: could not deliver %d spans to %s%s: %s", failed, where, within, why)
         log.debug("agentlog: pipeline to %s shut down: %s", self.destination, self.counts())
 
     def _why_undelivered(self, gave_up: bool, probe_s: float) -> str:
         """Why exports failed at shutdown, in a few words."""
         if self._endpoint is not None:
-            unreachable = why_unreachable(self._endpoint, probe_s)
+            if probe_s <= 0 and gave_up:
+                return "the collector did not take them in time"
+            unreachable = why_unreachable(self._endpoint, probe_s) if probe_s > 0 else None
             if unreachable is not None:
                 return unreachable
             if gave_up:
@@ -248,10 +260,11 @@ def flush(timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> bool:
 def shutdown(timeout_s: float | None = None) -> None:
     """Send what is queued, for at most ``timeout_s`` seconds (default ``shutdown_timeout_s``, 5), then stop.
 
-    What could not be sent by then is counted and logged. Spans started afterwards
-    are no-ops until ``configure()`` runs again. agentlog does this at interpreter
-    exit by itself; call it to end earlier (a worker that is about to be frozen,
-    say). Calling it again does nothing. Never raises.
+    0 (or less) sends nothing more and returns at once. What could not be sent
+    by then is counted and logged. Spans started afterwards are no-ops until
+    ``configure()`` runs again. agentlog does this at interpreter exit by
+    itself; call it to end earlier (a worker that is about to be frozen, say).
+    Calling it again does nothing. Never raises.
     """
     pipeline = _current
     if pipeline is not None:

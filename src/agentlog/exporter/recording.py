@@ -33,12 +33,14 @@ from agentlog.exporter.pipeline import current_tracer
 class Node:
     """One step of a run, wrapping the span that records it. Methods never raise on bad data."""
 
-    __slots__ = ("node_type", "span")
+    __slots__ = ("_ancestors", "node_type", "span")
 
-    def __init__(self, span: trace.Span, node_type: str) -> None:
+    def __init__(self, span: trace.Span, node_type: str, ancestors: tuple[int, ...] = ()) -> None:
         self.span = span
         """The OpenTelemetry span, for anything this class does not cover."""
         self.node_type = node_type
+        self._ancestors = ancestors
+        """Span ids from the run's root down to this node's parent, as far as agentlog knows them."""
 
     @property
     def run_id(self) -> str:
@@ -61,19 +63,30 @@ class Node:
         metadata: Mapping[str, Any] | None = None,
         attributes: Mapping[str, a.AttributeValue] | None = None,
     ) -> NodeScope:
-        """A step inside this node: ``with run.node("planner", type="llm", model="gpt-4o") as node:``.
+        """A step inside this node: ``with node.node("check", type="tool") as check:``.
 
-        It nests as OpenTelemetry context would: under the span current where it
-        starts if that span is in this run (so ``with run.node("a"): with
-        run.node("b")`` puts b under a, and a node started in a task or a bound
-        thread inside a's block does too), else directly under this node (from a
-        thread that did not inherit the context, say).
+        It is always inside this node, and as deep inside it as the code is: its
+        parent is the span current where it starts if that span is this node or
+        one of its descendants (so inside ``with a.node("b"):``, ``a.node("c")``
+        goes under b, as OpenTelemetry context would, in tasks and bound threads
+        too), else this node itself (a node kept and started outside its own
+        block, or with ``start()``, or from a thread that did not inherit the
+        context). For ``run.node(...)`` every span of the run's trace counts as a
+        descendant of the run. A span another instrumentation made counts as a
+        descendant of the agentlog node that was current when it started.
         """
         attrs = a.start_attributes(
             a.check_node_type(type), name, model=model, provider=provider, input=input,
             metadata=metadata, extra=attributes,
         )  # fmt: skip
-        return NodeScope(name, type, attrs, within=self.span)
+        return NodeScope(name, type, attrs, within=self)
+
+    def contains(self, current: trace.SpanContext, ancestors: tuple[int, ...]) -> bool:
+        """Whether the span ``current``, below ``ancestors`` (span ids), is this node or inside it."""
+        own = self.span.get_span_context()
+        if current.trace_id != own.trace_id:
+            return False
+        return current.span_id == own.span_id or own.span_id in ancestors
 
     def record_usage(
         self,
@@ -130,6 +143,10 @@ class Run(Node):
 
     __slots__ = ()
 
+    def contains(self, current: trace.SpanContext, ancestors: tuple[int, ...]) -> bool:
+        """Every span of the run's trace descends from the run, its root."""
+        return current.trace_id == self.span.get_span_context().trace_id
+
 
 class NodeScope:
     """Starts a span on enter, makes it current, and ends it on exit. Use once, with ``with``."""
@@ -145,11 +162,11 @@ class NodeScope:
         attributes: a.Attributes,
         *,
         parent: Context | None = None,
-        within: trace.Span | None = None,
+        within: Node | None = None,
         is_run: bool = False,
         links: list[Link] | None = None,
     ) -> None:
-        """``parent``: the context to start in (None: the current one); ``within``: see ``parent_context``."""
+        """``parent``: the context to start in (None: the current one); ``within``: the node it is a step of."""
         self._name = name
         self._node_type = node_type
         self._attributes = attributes
@@ -162,7 +179,7 @@ class NodeScope:
 
     def __enter__(self) -> Node:
         node = self.start()
-        self._token = otel_context.attach(trace.set_span_in_context(node.span))
+        self._token = otel_context.attach(node_context(node))
         return node
 
     def __exit__(
@@ -173,10 +190,20 @@ class NodeScope:
         self.finish(error)
 
     def start(self) -> Node:
-        """Start the span without making it current (a generator attaches it per step)."""
-        context = self._parent if self._within is None else parent_context(self._within)
+        """Start the span without making it current (a generator attaches ``node_context(node)`` per step)."""
+        current, ancestors = current_lineage()
+        if self._within is not None and not self._within.contains(current, ancestors):
+            # Not inside the node it was asked of: directly under that node.
+            within = self._within.span.get_span_context()
+            current, ancestors = within, (*self._within._ancestors, within.span_id)
+            context: Context | None = trace.set_span_in_context(self._within.span)
+        else:
+            context = self._parent if self._within is None else None
+            if context is not None:  # a run: a new trace, whatever is current here
+                current, ancestors = trace.INVALID_SPAN_CONTEXT, ()
+        lineage = (*ancestors, current.span_id) if current.is_valid else ()
         span = current_tracer().start_span(self._name, context=context, attributes=self._attributes, links=self._links)
-        node = Run(span, self._node_type) if self._is_run else Node(span, self._node_type)
+        node = Run(span, self._node_type) if self._is_run else Node(span, self._node_type, lineage)
         self._node = node
         return node
 
@@ -209,16 +236,34 @@ class NodeScope:
         )  # fmt: skip
 
 
-def parent_context(owner: trace.Span) -> Context | None:
-    """Where a step of ``owner`` starts: the current context if its span is in ``owner``'s trace, else ``owner``.
+_NODE_KEY = otel_context.create_key("agentlog-node")
+"""The context key of the innermost agentlog node made current, for ``current_lineage``."""
 
-    Decided when the step starts, not when its scope is made: the current span
-    then is the innermost open node of this run on this thread or task.
+
+def node_context(node: Node) -> Context:
+    """The current context with ``node`` as its span (and as agentlog's innermost node)."""
+    return otel_context.set_value(_NODE_KEY, node, trace.set_span_in_context(node.span))
+
+
+def current_lineage() -> tuple[trace.SpanContext, tuple[int, ...]]:
+    """The current span and its ancestors' span ids (root first), as far as agentlog knows them.
+
+    agentlog's own nodes know theirs. A span another instrumentation made is
+    taken as a descendant of the innermost agentlog node current in the same
+    context (it started there, or in a context made from it), unless it is one
+    of that node's ancestors.
     """
     current = trace.get_current_span().get_span_context()
-    if current.is_valid and current.trace_id == owner.get_span_context().trace_id:
-        return None  # the current context: its span is in this run
-    return trace.set_span_in_context(owner)
+    innermost = otel_context.get_value(_NODE_KEY)
+    if not current.is_valid or not isinstance(innermost, Node):
+        return current, ()
+    known = innermost.span.get_span_context()
+    path = (*innermost._ancestors, known.span_id)
+    if known.trace_id != current.trace_id:
+        return current, ()
+    if current.span_id in path:
+        return current, path[: path.index(current.span_id)]
+    return current, path
 
 
 def run(
@@ -251,4 +296,8 @@ def current_node() -> Node:
     ``agentlog.current_node().record_usage(...)``.
     """
     span = trace.get_current_span()
-    return Node(span, a.node_type_of(getattr(span, "attributes", None)))
+    innermost = otel_context.get_value(_NODE_KEY)
+    if isinstance(innermost, Node) and innermost.span is span:
+        return innermost
+    _, ancestors = current_lineage()
+    return Node(span, a.node_type_of(getattr(span, "attributes", None)), ancestors)
