@@ -114,3 +114,25 @@ def test_a_database_in_the_current_directory_comes_first(tmp_path: Path, monkeyp
 def test_tests_never_touch_the_users_registry(runtime_dir: Path) -> None:
     assert os.environ["AGENTLOG_RUNTIME_DIR"] == str(runtime_dir)
     assert child_env()["AGENTLOG_RUNTIME_DIR"] == str(runtime_dir)
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_an_explicit_db_named_like_the_default_is_that_file(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_server(db=str(tmp_path / "elsewhere.duckdb"))
+    try:
+        here = tmp_path / "here"
+        here.mkdir()
+        monkeypatch.chdir(here)
+        args = ["history", "--json"]
+        if how == "option":
+            args += ["--db", "agentlog.duckdb"]
+        else:
+            monkeypatch.setenv("AGENTLOG_DB", "agentlog.duckdb")
+        result = runner.invoke(app, args)
+        assert result.exit_code == 3, result.output
+        assert "no database at agentlog.duckdb" in result.stderr
+        assert server.api_url not in result.stderr
+    finally:
+        server.stop()

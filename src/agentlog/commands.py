@@ -63,7 +63,7 @@ executions = typer.Typer(help="Manage recorded runs: cleanup, stats, metrics, cl
 def _backend(db: str | None, url: str | None, key: str | None = None) -> Iterator[Backend]:
     settings = Settings.load({"db": db, "url": url, "api_key": key})
     # No database named: from any directory, the one server running on this machine will do.
-    registry = None if settings.db_given else settings.runtime_dir
+    registry = None if settings.db_named else settings.runtime_dir
     try:
         backend = connect(settings.db, settings.url or None, settings.api_key or None, registry)
     except AgentlogError as error:
