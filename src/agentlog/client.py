@@ -270,34 +270,44 @@ def connect(db: str, url: str | None = None, key: str | None = None, registry: s
     if url:
         return RemoteBackend(url, headers)
     server = discovery.find_server(db)
-    if server is not None and _answers(server.api_url):
+    if server is not None:
         return RemoteBackend(server.api_url, headers)
     if db == ":memory:" or Path(db).exists():
         return _open_file(db, key)
     if registry is not None:
-        return RemoteBackend(_the_running_server(db, registry), headers)
+        return RemoteBackend(_the_running_server(db, registry).api_url, headers)
     raise NotFound(
         f"no database at {db}: start `agentlog serve --db {db}`, or point to a running server with "
         "--url URL (or AGENTLOG_URL)"
     )
 
 
-def _the_running_server(db: str, registry: str | Path) -> str:
-    """The API URL of the one live server in ``registry``; NotFound if none, InvalidRequest if several."""
-    servers = [server for server in discovery.registered_servers(registry) if _answers(server.api_url)]
+def _the_running_server(db: str, registry: str | Path) -> discovery.ServerInfo:
+    """The one live server in ``registry``; NotFound if none, InvalidRequest if several."""
+    try:
+        servers = discovery.registered_servers(registry)
+    except discovery.Untrusted as error:
+        raise NotFound(
+            f"no database here ({db}), and the registry of running servers is not used: {error.message} (it "
+            "must be a directory of yours that no other user can write). Point to a server with --url URL (or "
+            "AGENTLOG_URL), or to a database file with --db FILE (or AGENTLOG_DB)"
+        ) from None
     if len(servers) == 1:
-        return servers[0].api_url
+        return servers[0]
     if servers:
-        listed = "; ".join(f"{server.api_url} (database {server.db})" for server in servers)
         raise InvalidRequest(
-            f"{len(servers)} agentlog servers are running: {listed}. Choose one with --url URL "
-            "(or AGENTLOG_URL), or its database with --db FILE (or AGENTLOG_DB)"
+            f"{len(servers)} agentlog servers are running: {'; '.join(map(_described, servers))}. Choose one "
+            "with --url URL (or AGENTLOG_URL), or its database with --db FILE (or AGENTLOG_DB)"
         )
     raise NotFound(
         f"no database here ({db}) and no running agentlog server found. Point to a server with --url URL "
         f"(or AGENTLOG_URL, e.g. {DEFAULT_API_URL}), or to a database file with --db FILE (or AGENTLOG_DB); "
         "or start one with `agentlog serve`"
     )
+
+
+def _described(server: discovery.ServerInfo) -> str:
+    return f"{server.api_url} (database {server.db})"
 
 
 def _open_file(db: str, key: str | None) -> LocalBackend:
@@ -314,10 +324,3 @@ def _open_file(db: str, key: str | None) -> LocalBackend:
     except duckdb.Error as error:
         raise StoreError(f"cannot open {db}: {error}") from None
     return LocalBackend(database, key)
-
-
-def _answers(api_url: str) -> bool:
-    try:
-        return httpx.get(api_url.rstrip("/") + "/healthz", timeout=3.0).status_code == 200
-    except httpx.HTTPError:
-        return False
