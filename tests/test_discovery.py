@@ -248,6 +248,40 @@ def test_the_registry_is_created_private_and_a_shared_one_is_not_used(tmp_path: 
         server.stop()
 
 
+CHANGES = [
+    ["keys", "create", "--tenant", "default", "--role", "admin"],
+    ["keys", "revoke", "0123456789ab"],
+    ["executions", "cleanup", "--days", "0"],
+    ["executions", "schedule-cleanup", "--days", "5"],
+    ["executions", "reprice", "--since", "2020-01-01"],
+]
+
+
+@pytest.mark.parametrize("command", CHANGES, ids=lambda c: " ".join(c[:2]))
+def test_commands_that_change_data_never_act_on_a_server_found_elsewhere(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_server(db=str(tmp_path / "unrelated.duckdb"))
+    try:
+        elsewhere = tmp_path / "project"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
+        before = server.query("SELECT count(*) FROM api_keys")
+        schedule = httpx.get(server.api_url + "/api/v1/executions/schedule", timeout=10).json()
+        result = runner.invoke(app, command)
+        assert result.exit_code == 3, result.output
+        for said in ("changes data", server.api_url, str(tmp_path / "unrelated.duckdb"), f"--url {server.api_url}"):
+            assert said in " ".join(result.stderr.split()), said
+        assert server.query("SELECT count(*) FROM api_keys") == before
+        shown = runner.invoke(app, ["executions", "schedule-cleanup", "--json"])
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout) == schedule  # shown (a read), and not changed
+        assert runner.invoke(app, ["history"]).exit_code == 0
+        assert not (elsewhere / "agentlog.duckdb").exists()
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("how", ["option", "env"])
 def test_an_explicit_db_named_like_the_default_is_that_file(
     how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

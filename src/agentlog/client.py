@@ -2,8 +2,8 @@
 
 ``connect`` picks: an explicit URL; else the server announced beside the
 database file (``agentlog.discovery``); else the file, opened directly; else,
-when the caller named no database, the one server running on this machine
-(``agentlog.discovery.registered_servers``). Both
+when the caller named no database and only reads, the one server running on
+this machine (``agentlog.discovery.registered_servers``). Both
 backends return the same JSON-able values, because the server's API returns
 exactly what ``agentlog.query`` computes.
 """
@@ -263,9 +263,19 @@ class DatabaseBusy(AgentlogError):
     """Another process holds the database file and announced no server we can reach."""
 
 
-def connect(db: str, url: str | None = None, key: str | None = None, registry: str | Path | None = None) -> Backend:
-    """The running server for ``db`` if there is one (or ``url``), else the file itself; else, when
-    ``registry`` is given (the caller named no database), the single live server announced there."""
+def connect(
+    db: str,
+    url: str | None = None,
+    key: str | None = None,
+    registry: str | Path | None = None,
+    *,
+    changes: bool = False,
+) -> Backend:
+    """The backend for a command: ``url`` if given; else the server announced for ``db``; else the
+    file itself. Else, when ``registry`` is given (the caller named no database), the one server
+    running on this machine (``agentlog.discovery.registered_servers``), but only for a command
+    that reads: one that ``changes`` data is refused (NotFound), naming the server it would have
+    reached, for the user to choose it with ``--url`` if it is the one they mean."""
     headers = {"Authorization": f"Bearer {key}"} if key else None
     if url:
         return RemoteBackend(url, headers)
@@ -274,12 +284,20 @@ def connect(db: str, url: str | None = None, key: str | None = None, registry: s
         return RemoteBackend(server.api_url, headers)
     if db == ":memory:" or Path(db).exists():
         return _open_file(db, key)
-    if registry is not None:
-        return RemoteBackend(_the_running_server(db, registry).api_url, headers)
-    raise NotFound(
-        f"no database at {db}: start `agentlog serve --db {db}`, or point to a running server with "
-        "--url URL (or AGENTLOG_URL)"
-    )
+    if registry is None:
+        raise NotFound(
+            f"no database at {db}: start `agentlog serve --db {db}`, or point to a running server with "
+            "--url URL (or AGENTLOG_URL)"
+        )
+    found = _the_running_server(db, registry)
+    if changes:
+        raise NotFound(
+            f"no database here ({db}), and this command changes data: it acts only on a database named with "
+            f"--db FILE (or AGENTLOG_DB), one in the current directory, or a server named with --url URL (or "
+            f"AGENTLOG_URL), never on a server merely found running. Running: {_described(found)}; if that is "
+            f"the one, pass --url {found.api_url}"
+        )
+    return RemoteBackend(found.api_url, headers)
 
 
 def _the_running_server(db: str, registry: str | Path) -> discovery.ServerInfo:
