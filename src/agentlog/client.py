@@ -2,8 +2,8 @@
 
 ``connect`` picks: an explicit URL; else the server announced beside the
 database file (``agentlog.discovery``); else the file, opened directly; else,
-when the caller named no database, the one server running on this machine
-(``agentlog.discovery.registered_servers``). Both
+when the caller named no database and only reads, the one server running on
+this machine (``agentlog.discovery.registered_servers``). Both
 backends return the same JSON-able values, because the server's API returns
 exactly what ``agentlog.query`` computes.
 """
@@ -263,41 +263,69 @@ class DatabaseBusy(AgentlogError):
     """Another process holds the database file and announced no server we can reach."""
 
 
-def connect(db: str, url: str | None = None, key: str | None = None, registry: str | Path | None = None) -> Backend:
-    """The running server for ``db`` if there is one (or ``url``), else the file itself; else, when
-    ``registry`` is given (the caller named no database), the single live server announced there."""
+def connect(
+    db: str,
+    url: str | None = None,
+    key: str | None = None,
+    registry: str | Path | None = None,
+    *,
+    changes: bool = False,
+) -> Backend:
+    """The backend for a command: ``url`` if given; else the server announced for ``db``; else the
+    file itself. Else, when ``registry`` is given (the caller named no database), the one server
+    running on this machine (``agentlog.discovery.registered_servers``), but only for a command
+    that reads: one that ``changes`` data is refused (NotFound), naming the server it would have
+    reached, for the user to choose it with ``--url`` if it is the one they mean."""
     headers = {"Authorization": f"Bearer {key}"} if key else None
     if url:
         return RemoteBackend(url, headers)
     server = discovery.find_server(db)
-    if server is not None and _answers(server.api_url):
+    if server is not None:
         return RemoteBackend(server.api_url, headers)
     if db == ":memory:" or Path(db).exists():
         return _open_file(db, key)
-    if registry is not None:
-        return RemoteBackend(_the_running_server(db, registry), headers)
-    raise NotFound(
-        f"no database at {db}: start `agentlog serve --db {db}`, or point to a running server with "
-        "--url URL (or AGENTLOG_URL)"
-    )
+    if registry is None:
+        raise NotFound(
+            f"no database at {db}: start `agentlog serve --db {db}`, or point to a running server with "
+            "--url URL (or AGENTLOG_URL)"
+        )
+    found = _the_running_server(db, registry)
+    if changes:
+        raise NotFound(
+            f"no database here ({db}), and this command changes data: it acts only on a database named with "
+            f"--db FILE (or AGENTLOG_DB), one in the current directory, or a server named with --url URL (or "
+            f"AGENTLOG_URL), never on a server merely found running. Running: {_described(found)}; if that is "
+            f"the one, pass --url {found.api_url}"
+        )
+    return RemoteBackend(found.api_url, headers)
 
 
-def _the_running_server(db: str, registry: str | Path) -> str:
-    """The API URL of the one live server in ``registry``; NotFound if none, InvalidRequest if several."""
-    servers = [server for server in discovery.registered_servers(registry) if _answers(server.api_url)]
+def _the_running_server(db: str, registry: str | Path) -> discovery.ServerInfo:
+    """The one live server in ``registry``; NotFound if none, InvalidRequest if several."""
+    try:
+        servers = discovery.registered_servers(registry)
+    except discovery.Untrusted as error:
+        raise NotFound(
+            f"no database here ({db}), and the registry of running servers is not used: {error.message} (it "
+            "must be a directory of yours that no other user can write). Point to a server with --url URL (or "
+            "AGENTLOG_URL), or to a database file with --db FILE (or AGENTLOG_DB)"
+        ) from None
     if len(servers) == 1:
-        return servers[0].api_url
+        return servers[0]
     if servers:
-        listed = "; ".join(f"{server.api_url} (database {server.db})" for server in servers)
         raise InvalidRequest(
-            f"{len(servers)} agentlog servers are running: {listed}. Choose one with --url URL "
-            "(or AGENTLOG_URL), or its database with --db FILE (or AGENTLOG_DB)"
+            f"{len(servers)} agentlog servers are running: {'; '.join(map(_described, servers))}. Choose one "
+            "with --url URL (or AGENTLOG_URL), or its database with --db FILE (or AGENTLOG_DB)"
         )
     raise NotFound(
         f"no database here ({db}) and no running agentlog server found. Point to a server with --url URL "
         f"(or AGENTLOG_URL, e.g. {DEFAULT_API_URL}), or to a database file with --db FILE (or AGENTLOG_DB); "
         "or start one with `agentlog serve`"
     )
+
+
+def _described(server: discovery.ServerInfo) -> str:
+    return f"{server.api_url} (database {server.db})"
 
 
 def _open_file(db: str, key: str | None) -> LocalBackend:
@@ -314,10 +342,3 @@ def _open_file(db: str, key: str | None) -> LocalBackend:
     except duckdb.Error as error:
         raise StoreError(f"cannot open {db}: {error}") from None
     return LocalBackend(database, key)
-
-
-def _answers(api_url: str) -> bool:
-    try:
-        return httpx.get(api_url.rstrip("/") + "/healthz", timeout=3.0).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -1,10 +1,12 @@
 """The read and maintenance commands: history, logs, sql, export, and ``executions ...``.
 
 Each works whether or not a server is running: ``client.connect`` reaches the
-server that holds the database, or opens the file; with no database named and
-none in the current directory, it reaches the one server running on this
-machine. ``--json`` prints what the
-API returns, for scripts.
+server that holds the database, or opens the file. With no database named and
+none in the current directory, a command that only reads reaches the one
+server running on this machine; one that changes data (keys create and
+revoke, executions cleanup, reprice, schedule-cleanup with options) does not,
+and says which server it found. ``--json`` prints what the API returns, for
+scripts.
 
 Exit codes: 0 done; 1 the server or database failed; 2 bad arguments or a
 request agentlog refused; 3 not found; 4 the database is held by another
@@ -60,12 +62,14 @@ executions = typer.Typer(help="Manage recorded runs: cleanup, stats, metrics, cl
 
 
 @contextmanager
-def _backend(db: str | None, url: str | None, key: str | None = None) -> Iterator[Backend]:
+def _backend(db: str | None, url: str | None, key: str | None = None, *, changes: bool = False) -> Iterator[Backend]:
+    """The backend for a command (``client.connect``); ``changes``: the command changes data, so
+    it never acts on a server merely found running elsewhere on the machine."""
     settings = Settings.load({"db": db, "url": url, "api_key": key})
-    # No database named: from any directory, the one server running on this machine will do.
-    registry = None if settings.db_given else settings.runtime_dir
+    # No database named: from any directory, a command that reads may use the one server running here.
+    registry = None if settings.db_named else settings.runtime_dir
     try:
-        backend = connect(settings.db, settings.url or None, settings.api_key or None, registry)
+        backend = connect(settings.db, settings.url or None, settings.api_key or None, registry, changes=changes)
     except AgentlogError as error:
         _fail(error)
     try:
@@ -209,7 +213,7 @@ def cleanup(
 ) -> None:
     """Remove expired executions: whole runs only, never a running one."""
     with (
-        _backend(db, url, key) as backend,
+        _backend(db, url, key, changes=not dry_run) as backend,
         err.status("looking for expired runs…" if dry_run else "deleting expired runs…"),
     ):
         result = backend.cleanup(days, dry_run)
@@ -272,7 +276,7 @@ def schedule_cleanup(
 ) -> None:
     """Set (or, with no options, show) the background cleanup the server runs."""
     every_seconds = _or_fail(lambda: parse_every(every)) if every else None
-    with _backend(db, url, key) as backend:
+    with _backend(db, url, key, changes=days is not None or every_seconds is not None) as backend:
         result = backend.schedule(days, every_seconds)
     _emit(result, as_json, lambda r: f"cleanup every {r['every_seconds']} s keeps {r['days']} days "
                                      f"(tenant {r['tenant_id']})")  # fmt: skip
@@ -287,7 +291,7 @@ def reprice(
     as_json: JsonOption = False,
 ) -> None:
     """Recompute computed costs with the current price data (reported costs are never changed)."""
-    with _backend(db, url, key) as backend, err.status("repricing…"):
+    with _backend(db, url, key, changes=True) as backend, err.status("repricing…"):
         result = backend.reprice(since)
     _emit(result, as_json, lambda r: f"checked {r['spans_checked']} spans, changed {r['spans_changed']}, "
                                      f"updated {r['runs_updated']} runs")  # fmt: skip
@@ -310,7 +314,7 @@ def keys_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a key. It is shown once: store it now."""
-    with _backend(db, url, key) as backend:
+    with _backend(db, url, key, changes=True) as backend:
         created = backend.create_key(tenant, role, user, label)
     _emit(created, as_json, lambda c: f"{c['key']}\n(key {c['key_id']}: tenant {c['tenant_id']}, role {c['role']}"
                                       f"{', user ' + c['user_id'] if c['user_id'] else ''}; shown once)")  # fmt: skip
@@ -332,7 +336,7 @@ def keys_revoke(
     key: KeyOption = None,
 ) -> None:
     """Revoke a key: it stops working at once."""
-    with _backend(db, url, key) as backend:
+    with _backend(db, url, key, changes=True) as backend:
         backend.revoke_key(key_id)
     err.print(f"revoked {key_id}")
 

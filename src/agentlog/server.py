@@ -59,12 +59,14 @@ class _Uvicorn(uvicorn.Server):
 
 @dataclass
 class Running:
-    """Where a started server listens; what tests and the CLI print."""
+    """Where a started server listens; what tests and the CLI print. ``instance_id``: this start's own
+    id, in its announcement files and its ``/healthz`` (``agentlog.discovery``)."""
 
     database: Database
     grpc_port: int
     http_port: int
     api_port: int
+    instance_id: str
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -172,6 +174,7 @@ async def _serve_listeners(
     http_server = _uvicorn(build_http_app(endpoint), settings)
     api_socket = listening_socket(settings.host, settings.api_port)
     reader = Reader(database)
+    instance_id = discovery.new_instance_id()
     api = build_api_app(
         reader,
         feed,
@@ -179,13 +182,15 @@ async def _serve_listeners(
         write=writer.run_task,
         default_schedule=default_schedule(settings),
         keyring=keyring,
+        instance_id=instance_id,
     )
     api_server = _uvicorn(api, settings)
     try:
         await grpc_server.start()
         http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
         api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
-        running = Running(database, grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1], stop)
+        ports = (grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1])
+        running = Running(database, *ports, instance_id, stop)
         scheduler = asyncio.create_task(RetentionScheduler(writer, default_schedule(settings)).run_forever())
         warming = asyncio.create_task(_warm_metrics(reader))
         with _stop_on_signals(running.stop), discovery.announced(settings, running):

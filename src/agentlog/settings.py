@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ class Settings:
     """Everything ``agentlog serve`` can be told. Field ``x`` reads env ``AGENTLOG_X``."""
 
     db: str = "agentlog.duckdb"
+    # Whether ``db`` was named (an option or AGENTLOG_DB), even as the default name: set by ``load``.
+    db_named: bool = field(default=False, metadata={"derived": True})
     url: str = ""  # the CLI: a running server's API; empty: found by itself (agentlog.discovery)
     api_key: str = ""  # the CLI: an API key for a server that has keys (AGENTLOG_API_KEY, as the exporter)
     # Where running servers announce themselves to this user's CLI, wherever it runs from; empty:
@@ -59,18 +61,14 @@ class Settings:
         """Defaults, then the environment, then ``overrides`` whose value is not None."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            raw = environ.get(ENV_PREFIX + field.name.upper())
-            if raw is not None:
-                values[field.name] = _parse(field.name, raw, type(getattr(cls(), field.name)))
+        for setting in fields(cls):
+            raw = environ.get(ENV_PREFIX + setting.name.upper())
+            if raw is not None and not setting.metadata.get("derived"):
+                values[setting.name] = _parse(setting.name, raw, type(getattr(cls(), setting.name)))
         settings = replace(cls(), **values)
-        settings = replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        settings = replace(settings, **{**given, "db_named": "db" in values or "db" in given})
         return settings if settings.runtime_dir else replace(settings, runtime_dir=runtime_dir_default(environ))
-
-    @property
-    def db_given(self) -> bool:
-        """False when ``db`` is the default name: the CLI then also looks for servers running elsewhere."""
-        return self.db != Settings.db
 
     @property
     def loopback_only(self) -> bool:

@@ -26,7 +26,8 @@ from agentlog.store.schedules import Schedule
 async def healthz(request: Request) -> Response:
     reader: Reader = request.app.state.reader
     await reader.read(lambda cursor: cursor.execute("SELECT 1").fetchone())
-    return ORJSONResponse({"status": "ok", "schema_version": request.app.state.schema_version})
+    state = request.app.state
+    return ORJSONResponse({"status": "ok", "schema_version": state.schema_version, "instance_id": state.instance_id})
 
 
 async def openapi(request: Request) -> Response:
@@ -54,10 +55,12 @@ def build_api_app(
     write: Write[Any] | None = None,
     default_schedule: Schedule | None = None,
     keyring: Keyring | None = None,
+    instance_id: str = "",
 ) -> Starlette:
     """The API on top of ``reader``; ``feed`` carries commit notifications for the WebSocket;
     ``write`` runs maintenance on the writer thread (None: a read-only API); ``keyring``
-    authenticates callers (empty: open local mode)."""
+    authenticates callers (empty: open local mode); ``instance_id``: the server's, which
+    ``/healthz`` answers so that the CLI can tell it from another server on the same port."""
     keyring = keyring or Keyring()
     app = Starlette(
         routes=[
@@ -84,6 +87,7 @@ def build_api_app(
     app.state.reader = reader
     app.state.feed = feed
     app.state.schema_version = schema_version
+    app.state.instance_id = instance_id
     app.state.write = write
     app.state.keyring = keyring
     app.state.default_schedule = default_schedule or Schedule("default", 30, 3600)

@@ -414,6 +414,17 @@ def _keys(admin: str) -> dict[str, Any]:
     }
 
 
+_HEALTH = {
+    "type": "object",
+    "required": ["status", "schema_version", "instance_id"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok"]},
+        "schema_version": {"type": "integer"},
+        "instance_id": {"type": "string", "description": "This run of the server: random, new at each start"},
+    },
+}
+
+
 def _service() -> dict[str, Any]:
     return {
         "/": {
@@ -427,7 +438,10 @@ def _service() -> dict[str, Any]:
             "get": _operation(
                 "healthz",
                 "Liveness and database check",
-                _responses(_json({"type": "object", "required": ["status"]})),
+                _responses(_json(_HEALTH)),
+                description="Open to every caller. `instance_id` is drawn afresh each time the server starts and "
+                "is written in the files by which the CLI finds it: the CLI believes a file only if the server "
+                "at its URL answers with the same id.",
             )
         },
         "/openapi.json": {
