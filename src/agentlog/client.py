@@ -89,6 +89,11 @@ class LocalBackend:
         self._scope = scope_for(self._principal)
         self.where = f"file {database.path}"
 
+    @property
+    def _tenant_or_all(self) -> str | None:
+        """The key's tenant; None for the operator (no key), who reaches the whole file."""
+        return self._principal.tenant_id if self._principal else None
+
     def _as(self, roles: tuple[str, ...]) -> Scope:
         require(self._principal, *roles)
         return self._scope
@@ -108,8 +113,7 @@ class LocalBackend:
 
     def sql(self, sql: str, max_rows: int) -> tuple[pa.Table, bool]:
         self._as(ADMINS)
-        tenant = self._principal.tenant_id if self._principal else None  # None: the operator, the whole file
-        result = run_sql(self._cursor, sql, max_rows=max_rows, tenant=tenant)
+        result = run_sql(self._cursor, sql, max_rows=max_rows, tenant=self._tenant_or_all)
         return result.table, result.truncated
 
     def export(self, table: str, since_ns: int) -> pa.Table:
@@ -150,11 +154,11 @@ class LocalBackend:
 
     def list_keys(self) -> list[dict[str, Any]]:
         self._as(ADMINS)
-        return keys.list_keys(self._cursor, self._principal.tenant_id if self._principal else None)
+        return keys.list_keys(self._cursor, self._tenant_or_all)
 
     def revoke_key(self, key_id: str) -> None:
         self._as(ADMINS)
-        keys.revoke_key(self._cursor, key_id, self._principal.tenant_id if self._principal else None)
+        keys.revoke_key(self._cursor, key_id, self._tenant_or_all)
 
     def close(self) -> None:
         self._cursor.close()

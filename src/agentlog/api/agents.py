@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agentlog.api import params
-from agentlog.api.auth import READ, needs
+from agentlog.api.auth import needs
 from agentlog.api.responses import ORJSONResponse
 from agentlog.errors import InvalidRequest
 from agentlog.query import (
@@ -27,6 +27,7 @@ from agentlog.query import (
 from agentlog.query import history as history_module
 from agentlog.query import logs as logs_module
 from agentlog.query import stats as stats_module
+from agentlog.store.keys import READERS
 
 
 def scope_of(request: Request) -> Scope:
@@ -40,7 +41,7 @@ def reader_of(request: Request) -> Reader:
     return reader
 
 
-@needs(*READ)
+@needs(*READERS)
 async def get_history(request: Request) -> Response:
     q = request.query_params
     query = HistoryQuery(
@@ -65,7 +66,7 @@ async def get_history(request: Request) -> Response:
     return ORJSONResponse(page.runs, headers=headers)
 
 
-@needs(*READ)
+@needs(*READERS)
 async def get_logs(request: Request) -> Response:
     q = request.query_params
     run_id = params.text(q, "run_id")
@@ -87,7 +88,7 @@ async def get_logs(request: Request) -> Response:
     return ORJSONResponse(logs, headers=headers)
 
 
-@needs(*READ)
+@needs(*READERS)
 async def get_stats(request: Request) -> Response:
     q = request.query_params
     query = StatsQuery(
@@ -105,7 +106,7 @@ def _agent_or_flow(q: QueryParams) -> str | None:
     return agent_id or flow_id
 
 
-@needs(*READ)
+@needs(*READERS)
 async def get_metrics(request: Request) -> Response:
     q = request.query_params
     query = MetricsQuery(

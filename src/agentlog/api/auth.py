@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentlog.api.errors import error_code, error_response
 from agentlog.errors import AgentlogError, http_status
 from agentlog.query.scope import scope_for
-from agentlog.store.keys import ADMINS, READERS, Keyring, Principal, require
+from agentlog.store.keys import Keyring, Principal, require
 
 OPEN_PATHS = frozenset({"/", "/healthz", "/openapi.json"})
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -88,7 +88,3 @@ def needs(*roles: str) -> Callable[[Endpoint], Endpoint]:
         return guarded
 
     return wrap
-
-
-READ = READERS
-ADMIN = ADMINS

@@ -13,12 +13,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agentlog.api.auth import ADMIN, needs, principal_of
+from agentlog.api.auth import needs, principal_of
 from agentlog.api.operations import json_body, writer_of
 from agentlog.api.responses import ORJSONResponse
 from agentlog.errors import InvalidRequest
 from agentlog.store import keys
-from agentlog.store.keys import Keyring
+from agentlog.store.keys import ADMINS, Keyring
 
 
 def _keyring(request: Request) -> Keyring:
@@ -37,7 +37,7 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def create_key(request: Request) -> Response:
     body = await json_body(request)
     tenant = keys.managed_tenant(principal_of(request), _optional_text(body, "tenant"))
@@ -51,14 +51,14 @@ async def create_key(request: Request) -> Response:
     )
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def list_keys(request: Request) -> Response:
     principal = principal_of(request)
     tenant = principal.tenant_id if principal else None
     return ORJSONResponse(await request.app.state.reader.read(lambda cursor: keys.list_keys(cursor, tenant)))
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def revoke_key(request: Request) -> Response:
     principal = principal_of(request)
     tenant = principal.tenant_id if principal else None

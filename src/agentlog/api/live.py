@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from agentlog.api import params
-from agentlog.api.auth import READ, principal_of
+from agentlog.api.auth import principal_of
 from agentlog.api.errors import error_code
 from agentlog.api.openapi import query_parameters
 from agentlog.errors import AgentlogError
@@ -27,7 +27,7 @@ from agentlog.query.live import LiveFilter, events, latest_cursor
 from agentlog.query.logs import parse_run_id
 from agentlog.query.reader import Reader
 from agentlog.query.scope import Scope
-from agentlog.store.keys import require
+from agentlog.store.keys import READERS, require
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ async def _stream(websocket: WebSocket) -> None:
     reader: Reader = websocket.app.state.reader
     feed: LiveFeed = websocket.app.state.feed
     try:
-        require(principal_of(websocket), *READ)
+        require(principal_of(websocket), *READERS)
         live, after = _live_filter(websocket)
     except AgentlogError as error:
         await websocket.send_json({"error": {"code": error_code(error), "message": error.message}})

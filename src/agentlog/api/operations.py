@@ -17,13 +17,14 @@ from starlette.responses import Response
 
 from agentlog.api import params
 from agentlog.api.agents import reader_of, scope_of
-from agentlog.api.auth import ADMIN, needs, principal_of
+from agentlog.api.auth import needs, principal_of
 from agentlog.api.responses import ORJSONResponse
 from agentlog.errors import InvalidRequest
 from agentlog.query.export import export_table
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS, MAX_ROWS, SqlResult, run_sql
 from agentlog.query.timefmt import days_ago, parse_time
 from agentlog.store import repricing, retention, schedules
+from agentlog.store.keys import ADMINS
 
 T = TypeVar("T")
 Write = Callable[[Callable[[Any], T]], Awaitable[T]]
@@ -69,7 +70,7 @@ def writer_of(request: Request) -> Write[Any]:
     return write
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def post_sql(request: Request) -> Response:
     body = await json_body(request)
     sql = body.get("sql")
@@ -94,7 +95,7 @@ def _arrow_bytes(table: pa.Table) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def get_export(request: Request) -> Response:
     q = request.query_params
     since = params.time(q, "since") or 0
@@ -102,7 +103,7 @@ async def get_export(request: Request) -> Response:
     return Response(_arrow_bytes(arrow), media_type=ARROW_STREAM)
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def post_cleanup(request: Request) -> Response:
     body = await json_body(request)
     days = _int(body, "days", 30, 0, MAX_RETENTION_DAYS)
@@ -116,7 +117,7 @@ async def post_cleanup(request: Request) -> Response:
     return ORJSONResponse({"dry_run": False, "days": days, **deleted.to_json()})
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def get_schedule(request: Request) -> Response:
     tenant = scope_of(request).tenant_id
     found = await reader_of(request).read(schedules.schedules)
@@ -125,7 +126,7 @@ async def get_schedule(request: Request) -> Response:
     return ORJSONResponse(schedule.to_json())
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def post_schedule(request: Request) -> Response:
     body = await json_body(request)
     days = _int(body, "days", 30, 0, MAX_RETENTION_DAYS)
@@ -135,7 +136,7 @@ async def post_schedule(request: Request) -> Response:
     return ORJSONResponse(schedule.to_json())
 
 
-@needs(*ADMIN)
+@needs(*ADMINS)
 async def post_reprice(request: Request) -> Response:
     body = await json_body(request)
     since_text = body.get("since")
