@@ -75,9 +75,8 @@ class BoundedBatchProcessor(SpanProcessor):
         self._closed = False
         self._lock = threading.Lock()
         self._announced: deque[Span] = deque()
-        self._marker_in_queue = False
         self._queued_marker: PendingMarker | None = None
-        """The marker in the SDK's queue (when ``_marker_in_queue``)."""
+        """The live-status marker in the SDK's queue, if one is: it brings the next export."""
         self._drops = RateLimitedLog(
             log, "agentlog dropped spans: its export queue is full (is the collector down or slow?)"
         )
@@ -119,14 +118,13 @@ class BoundedBatchProcessor(SpanProcessor):
         """
         with self._lock:
             admitted = self._admit()
-            first = admitted and not self._marker_in_queue
-            if first:
-                self._marker_in_queue = True
+            marker = PendingMarker(span) if admitted and self._queued_marker is None else None
+            if marker is not None:
+                self._queued_marker = marker
             elif admitted:
                 self._announced.append(span)
-        if first:
-            self._queued_marker = PendingMarker(span)
-            self._batch.on_end(self._queued_marker)
+        if marker is not None:
+            self._batch.on_end(marker)
         elif not admitted:
             self._drops.record()
 
@@ -151,7 +149,7 @@ class BoundedBatchProcessor(SpanProcessor):
         with self._lock:
             waiting = self._waiting - sum(1 for span in self._announced if span.end_time is not None)
             queued = self._queued_marker
-            if self._marker_in_queue and queued is not None and queued.superseded:
+            if queued is not None and queued.superseded:
                 waiting -= 1
         return max(0, waiting) + self._exporter.failed_or_in_flight()
 
@@ -171,7 +169,7 @@ class BoundedBatchProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._waiting = 0
         self._announced.clear()
-        self._marker_in_queue = False
+        self._queued_marker = None
 
     def _admit(self) -> bool:
         """Under the lock: is there room for one more? If so it is taken."""
@@ -189,11 +187,10 @@ class BoundedBatchProcessor(SpanProcessor):
             taken = [self._announced.popleft() for _ in range(count)]
             self._waiting -= batch_size + count
             # More than one request holds: one of the rest goes into the queue to bring the next export.
-            relay = self._announced.popleft() if self._announced else None
-            self._marker_in_queue = relay is not None
+            relay = PendingMarker(self._announced.popleft()) if self._announced else None
+            self._queued_marker = relay
         if relay is not None:
-            self._queued_marker = PendingMarker(relay)
-            self._batch.on_end(self._queued_marker)
+            self._batch.on_end(relay)
         return [PendingMarker(span) for span in taken if span.end_time is None]
 
 
