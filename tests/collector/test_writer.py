@@ -6,10 +6,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from agentlog.collector import writer as writer_module
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.proto import decode_spans
-from agentlog.store import Database, to_arrow
+from agentlog.store import ROW_GROUP_SIZE, Database, to_arrow
 from tests.factories import agent_spans, make_request
 
 
@@ -111,4 +112,57 @@ def test_one_bad_request_in_a_group_fails_alone(db_path: Path) -> None:
     assert results[2] is None
     assert isinstance(results[1], StoreError)
     assert _count(database) == 10
+    database.close()
+
+
+def _run_writes(writer: SpanWriter, sizes: list[int], gap: float) -> None:
+    """Start ``writer`` with ``sizes[0]`` spans queued, then send the rest ``gap`` seconds apart."""
+    tables = [_table(size) for size in sizes]
+
+    async def main() -> None:
+        first = asyncio.ensure_future(writer.write(tables[0]))  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # queued before the writer looks
+        writer.start()
+        later = []
+        for table in tables[1:]:
+            await asyncio.sleep(gap)
+            later.append(asyncio.ensure_future(writer.write(table)))  # type: ignore[arg-type]
+        await asyncio.gather(first, *later)
+
+    asyncio.run(main())
+
+
+def test_under_load_the_writer_waits_to_fill_a_row_group(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "LINGER_TICK", 0.2)  # ticks far longer than the gaps between sends
+    monkeypatch.setattr(writer_module, "MAX_LINGER", 10.0)
+    database = Database.open(db_path)
+    writer = SpanWriter(database)
+    _run_writes(writer, [ROW_GROUP_SIZE // 2, 1000, 1000, 1000, 1000, 1000], gap=0.02)
+    writer.close()
+    assert _count(database) == ROW_GROUP_SIZE // 2 + 5000
+    assert writer.transactions == 1  # one row group's worth, not a commit per arrival
+    database.close()
+
+
+def test_a_quiet_writer_commits_without_waiting(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "LINGER_TICK", 10.0)  # were it to wait, the test would see a later request join
+    monkeypatch.setattr(writer_module, "MAX_LINGER", 10.0)
+    database = Database.open(db_path)
+    writer = SpanWriter(database)
+    _run_writes(writer, [ROW_GROUP_SIZE // 2 - 1, 10], gap=0.3)  # below half a row group: no sign of load
+    writer.close()
+    assert _count(database) == ROW_GROUP_SIZE // 2 + 9
+    assert writer.transactions == 2
+    database.close()
+
+
+def test_the_writer_stops_waiting_when_senders_stop(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "LINGER_TICK", 0.2)
+    monkeypatch.setattr(writer_module, "MAX_LINGER", 10.0)
+    database = Database.open(db_path)
+    writer = SpanWriter(database)
+    # A tick that brings nothing ends the wait: the second request finds the first committed.
+    _run_writes(writer, [ROW_GROUP_SIZE // 2, 10], gap=1.5)
+    writer.close()
+    assert writer.transactions == 2
     database.close()

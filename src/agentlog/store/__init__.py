@@ -4,7 +4,7 @@ Everything that knows DuckDB's SQL dialect or the file's layout lives here,
 so that moving to DuckLake later is a change of this one package.
 """
 
-from agentlog.store.database import MEMORY, Database, database_failed
+from agentlog.store.database import MEMORY, ROW_GROUP_SIZE, Database, database_failed
 from agentlog.store.keys import Keyring
 from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq, to_arrow
 
@@ -14,6 +14,7 @@ DEFAULT_TENANT = "default"
 __all__ = [
     "DEFAULT_TENANT",
     "MEMORY",
+    "ROW_GROUP_SIZE",
     "Database",
     "Keyring",
     "commit_spans",
