@@ -10,7 +10,7 @@ from agentlog.collector import writer as writer_module
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.proto import decode_spans
-from agentlog.store import ROW_GROUP_SIZE, Database, to_arrow
+from agentlog.store import Database, to_arrow
 from tests.factories import agent_spans, make_request
 
 
@@ -137,9 +137,9 @@ def test_under_load_the_writer_waits_to_fill_a_row_group(db_path: Path, monkeypa
     monkeypatch.setattr(writer_module, "MAX_LINGER", 10.0)
     database = Database.open(db_path)
     writer = SpanWriter(database)
-    _run_writes(writer, [ROW_GROUP_SIZE // 2, 1000, 1000, 1000, 1000, 1000], gap=0.02)
+    _run_writes(writer, [writer_module.LINGER_FROM_SPANS, 2000, 2000, 2000, 2000], gap=0.02)
     writer.close()
-    assert _count(database) == ROW_GROUP_SIZE // 2 + 5000
+    assert _count(database) == writer_module.LINGER_FROM_SPANS + 8000
     assert writer.transactions == 1  # one row group's worth, not a commit per arrival
     database.close()
 
@@ -149,9 +149,9 @@ def test_a_quiet_writer_commits_without_waiting(db_path: Path, monkeypatch: pyte
     monkeypatch.setattr(writer_module, "MAX_LINGER", 10.0)
     database = Database.open(db_path)
     writer = SpanWriter(database)
-    _run_writes(writer, [ROW_GROUP_SIZE // 2 - 1, 10], gap=0.3)  # below half a row group: no sign of load
+    _run_writes(writer, [writer_module.LINGER_FROM_SPANS - 1, 10], gap=0.3)  # no sign of load
     writer.close()
-    assert _count(database) == ROW_GROUP_SIZE // 2 + 9
+    assert _count(database) == writer_module.LINGER_FROM_SPANS + 9
     assert writer.transactions == 2
     database.close()
 
@@ -162,7 +162,7 @@ def test_the_writer_stops_waiting_when_senders_stop(db_path: Path, monkeypatch: 
     database = Database.open(db_path)
     writer = SpanWriter(database)
     # A tick that brings nothing ends the wait: the second request finds the first committed.
-    _run_writes(writer, [ROW_GROUP_SIZE // 2, 10], gap=1.5)
+    _run_writes(writer, [writer_module.LINGER_FROM_SPANS, 10], gap=1.5)
     writer.close()
     assert writer.transactions == 2
     database.close()

@@ -10,13 +10,13 @@ queue up; its next transaction takes all of them (up to ``max_batch_spans``).
 So the busier the server, the bigger each transaction and the fewer fsyncs
 per span, with no timer adding latency when it is idle.
 
-Under load it also lingers a little (``_gather``): a transaction of at least
-one row group (``ROW_GROUP_SIZE`` spans) lets DuckDB write its rows straight
-into the database file instead of through the WAL, which cut the commit and
-checkpoint from ~11 to ~4 µs a span (bench/README.md). So when half a row
-group is already waiting and requests keep arriving, the writer waits for them
-in ticks of ``LINGER_TICK``, at most ``MAX_LINGER`` in all. A quiet server,
-or one whose senders have stopped, never waits.
+Under load it also lingers a little (``_gather``): a transaction of a row
+group (``ROW_GROUP_SIZE`` spans) or more lets DuckDB write its rows straight
+into the database file instead of through the WAL, and pays the commit's
+fixed costs once for all of them. So when ``LINGER_FROM_SPANS`` are already
+waiting and requests keep arriving, the writer waits for more in ticks of
+``LINGER_TICK``, at most ``MAX_LINGER`` in all. A quiet server, or one whose
+senders have stopped, never waits.
 
 Should a group fail, its requests are retried one by one so that one bad
 request cannot fail the others. A fatal DuckDB error (the database is
@@ -54,10 +54,14 @@ DEFAULT_MAX_BATCH_SPANS = 50_000
 
 RETRY_AFTER_SECONDS = 1.0
 
-LINGER_TICK = 0.005
-"""Seconds the writer waits for more requests before it checks whether any came."""
+LINGER_FROM_SPANS = ROW_GROUP_SIZE // 8
+"""Queued spans that show the server is under load (two of a typical SDK's 512-span batches)."""
 
-MAX_LINGER = 0.05
+LINGER_TICK = 0.02
+"""Seconds the writer waits for more requests before it checks whether any came: longer
+than the gap between two decoded requests under load (10-15 ms for 512 spans)."""
+
+MAX_LINGER = 0.1
 """Most seconds one transaction waits to fill a row group: a bound on added latency."""
 
 
@@ -207,13 +211,13 @@ class SpanWriter:
     def _gather(self) -> None:
         """Under load, wait (lock held, released while waiting) until a row group of spans is queued.
 
-        Waits only while at least half a row group is queued and every tick
+        Waits only while ``LINGER_FROM_SPANS`` are queued and every tick
         brings more: the sign that senders are busy. Returns at once for a
         task, on close, or after ``MAX_LINGER``.
         """
         deadline = time.monotonic() + MAX_LINGER
         queued = self._queued_spans
-        while ROW_GROUP_SIZE // 2 <= queued < ROW_GROUP_SIZE and not self._tasks and not self._closing:
+        while LINGER_FROM_SPANS <= queued < ROW_GROUP_SIZE and not self._tasks and not self._closing:
             tick_end = min(time.monotonic() + LINGER_TICK, deadline)
             while (remaining := tick_end - time.monotonic()) > 0 and not self._tasks and not self._closing:
                 self._condition.wait(remaining)
