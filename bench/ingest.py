@@ -73,11 +73,11 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 import agentlog
 from agentlog.collector.intake import DEFAULT_TENANT
-from agentlog.proto import decode_spans
 from agentlog.proto.anyvalue import attributes_to_python
 from agentlog.proto.normalize import normalize
-from agentlog.proto.spans import SPAN_COLUMNS
-from agentlog.store import Database, insert_spans, to_arrow
+from agentlog.proto.rows import to_arrow
+from agentlog.proto.spans import SPAN_COLUMNS, decode_spans
+from agentlog.store import Database, insert_spans
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
