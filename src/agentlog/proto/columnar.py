@@ -1,0 +1,659 @@
+"""``ExportTraceServiceRequest`` bytes -> flat Arrow tables, column by column, without a Python loop per span.
+
+``flatten_request`` is the columnar twin of ``parse_protobuf`` + ``decode_spans``
+(which stays, as the oracle its tests compare with): ptars turns the bytes
+into one nested Arrow record batch in native code, and its three levels
+(resource, scope, span) are flattened with ``list_flatten`` /
+``list_parent_indices``, zero-copy. Everything after that is whole-column
+kernels (pyarrow.compute, numpy on Arrow buffers). Python runs per value only
+where no kernel does the job, and only for the few rows concerned:
+
+- nested ``AnyValue``s (arrays, kvlists; ptars leaves their items as
+  serialized bytes) and bytes values: each parsed by protobuf and turned into
+  JSON by ``anyvalue.value_to_python`` + orjson, one call per such value, so the
+  JSON is the oracle's by construction. A nested value protobuf cannot parse
+  (malformed, or nested deeper than protobuf's recursion limit of 100 counted
+  from the attribute) makes the whole request an ``InvalidRequest``, as
+  ``parse_protobuf`` does for the whole body;
+- doubles: formatted by one ``orjson.dumps`` of the whole column (numpy), so
+  their JSON text is orjson's, byte for byte;
+- rejected spans: their reason is built by the oracle's own functions
+  (``ids``, ``times``), one call per rejected span, at most ``MAX_REASONS``;
+- logfire pending markers: their ``logfire.pending_parent_id`` (a hex string)
+  is parsed by ``ids.parse_span_id_hex``, one call per marker.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import orjson
+import ptars
+import pyarrow as pa
+import pyarrow.compute as pc
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from agentlog.errors import InvalidRequest
+from agentlog.proto.anyvalue import TRUNCATION_MARK, JSONValue, value_to_python
+from agentlog.proto.conventions import AGENTLOG_SPAN_TYPE, LOGFIRE_PENDING_PARENT, LOGFIRE_SPAN_TYPE
+from agentlog.proto.ids import (
+    InvalidId,
+    parent_span_id_to_int,
+    parse_span_id_hex,
+    span_id_to_int,
+    trace_id_to_int,
+)
+from agentlog.proto.normalize import STATUS_ERROR
+from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH, MAX_REASONS
+from agentlog.proto.times import MAX_TIME_NS, SENT_END_TIME, InvalidTime, span_times
+
+ATTRIBUTE_SCHEMA = pa.schema(
+    [
+        ("span", pa.int32()),  # row of the span in FlatSpans.spans
+        ("key", pa.string()),
+        ("type", pa.int8()),  # see TYPE_*
+        ("str", pa.string()),  # string values, truncated (anyvalue.truncate's mark) to max_attribute_length
+        ("int", pa.int64()),
+        ("double", pa.float64()),  # NaN/Inf as null, as anyvalue stores them
+        ("bool", pa.bool_()),
+        ("json", pa.string()),  # arrays, kvlists and bytes as the JSON text anyvalue.py stores for them
+    ]
+)
+EXCEPTION_SCHEMA = pa.schema([("span", pa.int32()), ("type", pa.string()), ("message", pa.string())])
+
+TYPE_STRING, TYPE_BOOL, TYPE_INT, TYPE_DOUBLE, TYPE_ARRAY, TYPE_KVLIST, TYPE_BYTES, TYPE_EMPTY = range(8)
+
+SPAN_SCHEMA = pa.schema(
+    [
+        ("trace_id_hi", pa.uint64()),
+        ("trace_id_lo", pa.uint64()),
+        ("span_id", pa.uint64()),
+        ("parent_span_id", pa.uint64()),
+        ("trace_state", pa.string()),
+        ("flags", pa.uint32()),
+        ("name", pa.string()),
+        ("kind", pa.uint8()),
+        ("start_time_unix_nano", pa.uint64()),
+        ("end_time_unix_nano", pa.uint64()),
+        ("status_code", pa.uint8()),
+        ("status_message", pa.string()),
+        ("service_name", pa.string()),
+        ("resource_attributes", pa.string()),
+        ("scope_name", pa.string()),
+        ("scope_version", pa.string()),
+        ("attributes", pa.string()),
+        ("events", pa.string()),
+        ("links", pa.string()),
+        ("dropped_attributes_count", pa.uint32()),
+        ("dropped_events_count", pa.uint32()),
+        ("dropped_links_count", pa.uint32()),
+        ("is_pending", pa.bool_()),
+    ]
+)
+"""The columns of ``store.spans.ARROW_SCHEMA`` from trace_id_hi to is_pending (a test keeps them equal)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlatSpans:
+    """One request's spans as flat Arrow tables; see the module docstring and ``flatten_request``."""
+
+    spans: pa.Table
+    """One row per kept span, ``SPAN_SCHEMA``."""
+    attributes: pa.Table
+    """``ATTRIBUTE_SCHEMA``: every attribute of every kept span, in request order; a repeated key is one
+    row, where the key first appears, with its last value (a dict's order); includes SENT_END_TIME."""
+    exceptions: pa.Table
+    """``EXCEPTION_SCHEMA``: one row per ERROR span with an "exception" event (its first one)."""
+    rejected: int
+    reasons: list[str]
+
+
+@cache
+def _handler() -> Any:
+    """ptars' converter for ExportTraceServiceRequest (built once: it compiles the descriptors)."""
+    pool = ptars.HandlerPool([ExportTraceServiceRequest.DESCRIPTOR.file])
+    return pool.get_for_message(ExportTraceServiceRequest.DESCRIPTOR)
+
+
+def flatten_request(body: bytes, max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH) -> FlatSpans:
+    """ExportTraceServiceRequest protobuf bytes -> FlatSpans; InvalidRequest (agentlog.errors) when not one.
+
+    Equal, column for column, to ``to_arrow(decode_spans(parse_protobuf(body)))`` without the tenant and
+    canonical columns; spans that cannot be stored are left out and counted, with the same reasons."""
+    try:
+        batch = _handler().list_to_record_batch([body])
+    except (ValueError, RuntimeError) as error:
+        raise InvalidRequest(f"body is not a valid OTLP ExportTraceServiceRequest: {error}") from None
+    resource_spans = pc.list_flatten(batch.column(0))
+    scope_lists = pc.struct_field(resource_spans, "scope_spans")
+    resource_of_scope = pc.list_parent_indices(scope_lists)
+    scope_spans = pc.list_flatten(scope_lists)
+    span_lists = pc.struct_field(scope_spans, "spans")
+    scope_of_span = pc.list_parent_indices(span_lists)
+    spans = pc.list_flatten(span_lists)
+    resource_of_span = pc.take(resource_of_scope, scope_of_span)
+    return _flatten_spans(spans, resource_spans, resource_of_span, scope_spans, scope_of_span, max_attribute_length)
+
+
+def _flatten_spans(
+    spans: pa.StructArray,
+    resource_spans: pa.StructArray,
+    resource_of_span: pa.Array,
+    scope_spans: pa.StructArray,
+    scope_of_span: pa.Array,
+    max_length: int,
+) -> FlatSpans:
+    n = len(spans)
+    field = _fields(spans)
+    start = field["start_time_unix_nano"].to_numpy(zero_copy_only=False)
+    sent_end = field["end_time_unix_nano"].to_numpy(zero_copy_only=False)
+    end = np.maximum(start, sent_end)
+    moved = end != sent_end
+    attributes = _attribute_rows(field["attributes"], max_length, extra=_sent_end_rows(moved, sent_end))
+    ids = _Ids(field)
+    marker_self, marker_parent = _markers(attributes, n)
+    span_id, parent_id, parent_valid, marker_errors = _marked_ids(ids, marker_parent, attributes)
+    times_ok = (start != 0) & (start <= MAX_TIME_NS) & (sent_end <= MAX_TIME_NS)
+    keep = ids.trace_ok & ids.span_ok & ids.parent_ok & times_ok & ~marker_errors
+    rejected, reasons = _rejections(keep, field, marker_parent, attributes)
+    resource_json, service_name = _resources(resource_spans, max_length)
+    status = _fields(field["status"])
+    scope = _fields(pc.struct_field(scope_spans, "scope"))
+    columns: dict[str, Any] = {
+        "trace_id_hi": ids.trace_hi,
+        "trace_id_lo": ids.trace_lo,
+        "span_id": span_id,
+        "parent_span_id": pa.array(parent_id, pa.uint64(), mask=~parent_valid),
+        "trace_state": _none_if_empty(field["trace_state"]),
+        "flags": field["flags"],
+        "name": field["name"],
+        "kind": pc.cast(field["kind"], pa.uint8()),
+        "start_time_unix_nano": field["start_time_unix_nano"],
+        "end_time_unix_nano": pa.array(end, pa.uint64()),
+        "status_code": pc.cast(status["code"], pa.uint8()),
+        "status_message": _none_if_empty(status["message"]),
+        "service_name": pc.take(service_name, resource_of_span),
+        "resource_attributes": pc.take(resource_json, resource_of_span),
+        "scope_name": pc.take(_none_if_empty(scope["name"]), scope_of_span),
+        "scope_version": pc.take(_none_if_empty(scope["version"]), scope_of_span),
+        "attributes": _objects(attributes, n),
+        "events": _events_json(field["events"], max_length, n),
+        "links": _links_json(field["links"], max_length, n),
+        "dropped_attributes_count": field["dropped_attributes_count"],
+        "dropped_events_count": field["dropped_events_count"],
+        "dropped_links_count": field["dropped_links_count"],
+        "is_pending": pa.array(marker_self | marker_parent),
+    }
+    table = pa.table(columns, schema=SPAN_SCHEMA)
+    exceptions = _exceptions(field, status["code"], max_length)
+    if keep.all():
+        return FlatSpans(table, _attribute_table(attributes), exceptions, rejected, reasons)
+    return _kept(table, attributes, exceptions, keep, rejected, reasons)
+
+
+def _kept(
+    table: pa.Table, attributes: _Rows, exceptions: pa.Table, keep: np.ndarray, rejected: int, reasons: list[str]
+) -> FlatSpans:
+    """The FlatSpans of the kept spans only, their rows renumbered."""
+    new_row = (np.cumsum(keep) - 1).astype(np.int32)
+    keep_attr = keep[attributes.owner]
+    rows = _Rows(new_row[attributes.owner[keep_attr]], attributes.table.filter(pa.array(keep_attr)))
+    exc_span = exceptions.column("span").to_numpy()
+    keep_exc = keep[exc_span]
+    exceptions = exceptions.filter(pa.array(keep_exc)).set_column(
+        0, "span", pa.array(new_row[exc_span[keep_exc]], pa.int32())
+    )
+    return FlatSpans(table.filter(pa.array(keep)), _attribute_table(rows), exceptions, rejected, reasons)
+
+
+def _fields(struct: pa.Array) -> dict[str, pa.Array]:
+    """A struct array's children by name, with the struct's own offset and nulls applied."""
+    return {struct.type.field(i).name: child for i, child in enumerate(struct.flatten())}
+
+
+def _none_if_empty(strings: pa.Array) -> pa.Array:
+    """"" -> null, as ``value or None`` does."""
+    return pc.if_else(pc.equal(pc.binary_length(strings), pa.scalar(0, pa.int32())), None, strings)
+
+
+# --- ids ---------------------------------------------------------------------------------------------------------
+
+
+class _Ids:
+    """Trace, span and parent ids as integers, with which rows are valid (``ids.py``'s rules)."""
+
+    def __init__(self, field: dict[str, pa.Array]) -> None:
+        trace, self.trace_ok = _fixed_ints(field["trace_id"], 16)
+        self.trace_hi, self.trace_lo = trace[:, 0].copy(), trace[:, 1].copy()
+        self.trace_ok &= (self.trace_hi != 0) | (self.trace_lo != 0)
+        span, self.span_ok = _fixed_ints(field["span_id"], 8)
+        self.span_id = span[:, 0].copy()
+        self.span_ok &= self.span_id != 0
+        parent, parent_is_8 = _fixed_ints(field["parent_span_id"], 8)
+        parent_lengths = pc.binary_length(field["parent_span_id"]).to_numpy()
+        self.parent_ok = parent_is_8 | (parent_lengths == 0)
+        self.parent_id = parent[:, 0].copy()
+        self.parent_valid = parent_is_8 & (self.parent_id != 0)
+
+
+def _fixed_ints(binary: pa.Array, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values of ``size`` bytes as big-endian uint64 words (an (n, size // 8) array; 0 elsewhere), and which."""
+    offsets = np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
+    data = binary.buffers()[2]
+    raw = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    starts = offsets[:-1]
+    ok = (offsets[1:] - starts) == size
+    gathered = np.zeros((len(binary), size), np.uint8)
+    if ok.any():
+        gathered[ok] = raw[starts[ok, None] + np.arange(size)]
+    return gathered.view(">u8").astype(np.uint64), ok
+
+
+def _marked_ids(
+    ids: _Ids, marker_parent: np.ndarray, attributes: _Rows
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(span id, parent id, parent present, marker error) after logfire's swap: a logfire pending marker is a
+    child of the span it announces, whose parent is in ``logfire.pending_parent_id`` (parsed per marker)."""
+    span_id, parent_id, parent_valid = ids.span_id.copy(), ids.parent_id.copy(), ids.parent_valid.copy()
+    errors = np.zeros(len(span_id), bool)
+    for row in np.flatnonzero(marker_parent & ids.trace_ok & ids.span_ok & ids.parent_ok):
+        try:
+            span_id[row], parent = _logfire_ids(
+                int(ids.parent_id[row]) if ids.parent_valid[row] else None,
+                attributes.string_value(int(row), LOGFIRE_PENDING_PARENT),
+            )
+        except InvalidId:
+            errors[row] = True
+            continue
+        parent_id[row], parent_valid[row] = parent or 0, parent is not None
+    return span_id, parent_id, parent_valid, errors
+
+
+def _logfire_ids(marker_parent: int | None, pending_parent: str | None) -> tuple[int, int | None]:
+    """spans._logfire_marked_span's rule (which it stays the oracle of)."""
+    if marker_parent is None:
+        raise InvalidId("a logfire pending span must have the span it announces as parent")
+    parent = None
+    if pending_parent is not None and pending_parent.strip("0"):
+        parent = parse_span_id_hex(pending_parent)
+    return marker_parent, parent
+
+
+def _rejections(
+    keep: np.ndarray, field: dict[str, pa.Array], marker_parent: np.ndarray, attributes: _Rows
+) -> tuple[int, list[str]]:
+    """How many spans are rejected, and the first MAX_REASONS reasons, built by the oracle's functions."""
+    rejected_rows = np.flatnonzero(~keep)
+    reasons = []
+    for row in rejected_rows[:MAX_REASONS]:
+        span = {name: field[name][int(row)].as_py() for name in _REASON_FIELDS}
+        reasons.append(f"span {span['name']!r}: {_reason(span, bool(marker_parent[row]), attributes, int(row))}")
+    return len(rejected_rows), reasons
+
+
+_REASON_FIELDS = ("name", "trace_id", "span_id", "parent_span_id", "start_time_unix_nano", "end_time_unix_nano")
+
+
+def _reason(span: dict[str, Any], logfire_marker: bool, attributes: _Rows, row: int) -> str:
+    try:
+        trace_id_to_int(span["trace_id"])
+        span_id_to_int(span["span_id"])
+        parent = parent_span_id_to_int(span["parent_span_id"])
+        if logfire_marker:
+            _logfire_ids(parent, attributes.string_value(row, LOGFIRE_PENDING_PARENT))
+        span_times(span["start_time_unix_nano"], span["end_time_unix_nano"])
+    except (InvalidId, InvalidTime) as error:
+        return str(error)
+    raise AssertionError("a span rejected by columns passed the oracle's checks")  # pragma: no cover
+
+
+# --- attributes --------------------------------------------------------------------------------------------------
+
+
+class _Rows:
+    """Attribute rows of some owners (spans, events, links, resources): ATTRIBUTE_SCHEMA's value columns plus
+    each row's JSON member text ("key":value), one row per distinct key of an owner, in dict order."""
+
+    def __init__(self, owner: np.ndarray, table: pa.Table) -> None:
+        self.owner = owner
+        self.table = table
+
+    def string_value(self, owner: int, key: str) -> str | None:
+        """The string value of ``key`` of one owner (None when absent or not a string): per-row lookups."""
+        lo, hi = np.searchsorted(self.owner, [owner, owner + 1])
+        keys = self.table.column("key").slice(lo, hi - lo)
+        strings = self.table.column("str").slice(lo, hi - lo)
+        for i in range(len(keys)):
+            if keys[i].as_py() == key:
+                value = strings[i].as_py()
+                return value if isinstance(value, str) else None
+        return None
+
+
+def _sent_end_rows(moved: np.ndarray, sent_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, int value) of the SENT_END_TIME attribute decode_spans adds to the spans whose end moved."""
+    rows = np.flatnonzero(moved)
+    return rows.astype(np.int32), sent_end[rows].astype(np.int64)
+
+
+def _attribute_rows(
+    lists: pa.Array, max_length: int, extra: tuple[np.ndarray, np.ndarray] | None = None
+) -> _Rows:
+    """Every KeyValue of ``lists`` (one list per owner) as rows; ``extra`` int attributes appended to their
+    owners' lists (after the sent ones, as a dict assignment does)."""
+    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int32)
+    key_values = pc.list_flatten(lists)
+    kv = _fields(key_values)
+    value = _fields(kv["value"])
+    table = _value_columns(kv["key"], value, max_length)
+    if extra is not None and len(extra[0]):
+        owner, table = _append_ints(owner, table, extra)
+    return _deduplicated(owner, table)
+
+
+def _value_columns(keys: pa.Array, value: dict[str, pa.Array], max_length: int) -> pa.Table:
+    """ATTRIBUTE_SCHEMA's columns (no span) and "member", each row's ``"key":value`` JSON text."""
+    kind = np.full(len(keys), TYPE_EMPTY, np.int8)
+    for type_code, name in reversed(_ONEOF):  # one is set at most; the first listed wins if not
+        kind[value[name].is_valid().to_numpy(zero_copy_only=False)] = type_code
+    strings = _truncated(value["string_value"], max_length)
+    doubles = value["double_value"]
+    finite = pc.is_finite(doubles)
+    doubles = pc.if_else(finite, doubles, None)
+    nested = _nested_json(kind, value, max_length)
+    value_json = pc.coalesce(
+        _json_strings(strings),
+        pc.if_else(value["bool_value"], pa.scalar("true"), pa.scalar("false")),
+        pc.cast(value["int_value"], pa.string()),
+        _json_doubles(doubles),
+        nested,
+        pa.scalar("null"),
+    )
+    member = pc.binary_join_element_wise(_json_strings(keys), value_json, pa.scalar(":"))
+    return pa.table(
+        {
+            "key": keys,
+            "type": pa.array(kind),
+            "str": strings,
+            "int": value["int_value"],
+            "double": doubles,
+            "bool": value["bool_value"],
+            "json": nested,
+            "member": member,
+        }
+    )
+
+
+_ONEOF = (
+    (TYPE_STRING, "string_value"),
+    (TYPE_BOOL, "bool_value"),
+    (TYPE_INT, "int_value"),
+    (TYPE_DOUBLE, "double_value"),
+    (TYPE_ARRAY, "array_value"),
+    (TYPE_KVLIST, "kvlist_value"),
+    (TYPE_BYTES, "bytes_value"),
+)
+
+
+def _append_ints(owner: np.ndarray, table: pa.Table, extra: tuple[np.ndarray, np.ndarray]) -> tuple[Any, pa.Table]:
+    """``table`` with int attributes (key SENT_END_TIME) appended at the end of their owners' rows."""
+    extra_owner, ints = extra
+    count = len(extra_owner)
+    added = pa.table(
+        {
+            "key": pa.array([SENT_END_TIME] * count, pa.string()),
+            "type": pa.array(np.full(count, TYPE_INT, np.int8)),
+            "str": pa.nulls(count, pa.string()),
+            "int": pa.array(ints, pa.int64()),
+            "double": pa.nulls(count, pa.float64()),
+            "bool": pa.nulls(count, pa.bool_()),
+            "json": pa.nulls(count, pa.string()),
+            "member": pc.binary_join_element_wise(
+                pa.scalar(orjson.dumps(SENT_END_TIME).decode() + ":"), pc.cast(pa.array(ints), pa.string()), ""
+            ),
+        },
+        schema=table.schema,
+    )
+    owners = np.concatenate([owner, extra_owner])
+    order = np.argsort(owners, kind="stable")  # stable: each owner's sent rows, then its added one
+    return owners[order], pa.concat_tables([table, added]).take(pa.array(order))
+
+
+def _deduplicated(owner: np.ndarray, table: pa.Table) -> _Rows:
+    """One row per (owner, key): where the key first appears, with its last value (a dict assignment)."""
+    if len(owner) < 2:  # noqa: PLR2004
+        return _Rows(owner, table)
+    codes = pc.dictionary_encode(table.column("key")).combine_chunks().indices.to_numpy()
+    pairs = owner.astype(np.int64) * (int(codes.max()) + 1) + codes
+    ordered = np.sort(pairs)
+    if not (ordered[1:] == ordered[:-1]).any():  # the usual case: no key repeated
+        return _Rows(owner, table)
+    unique, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+    last = np.zeros(len(unique), np.int64)
+    np.maximum.at(last, inverse, np.arange(len(pairs)))
+    order = np.argsort(first, kind="stable")
+    return _Rows(owner[first[order]], table.take(pa.array(last[order])))
+
+
+def _attribute_table(rows: _Rows) -> pa.Table:
+    """The rows in ATTRIBUTE_SCHEMA."""
+    columns = [pa.array(rows.owner, pa.int32())] + [rows.table.column(name) for name in ATTRIBUTE_SCHEMA.names[1:]]
+    return pa.Table.from_arrays(columns, schema=ATTRIBUTE_SCHEMA)
+
+
+def _objects(rows: _Rows, owners: int) -> pa.Array:
+    """One JSON object per owner (``{}`` for one without attributes), as orjson.dumps of its dict."""
+    offsets = np.zeros(owners + 1, np.int32)
+    np.cumsum(np.bincount(rows.owner, minlength=owners), out=offsets[1:])
+    members = rows.table.column("member").combine_chunks()
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), members), pa.scalar(","))
+    return pc.binary_join_element_wise(pa.scalar("{"), joined, pa.scalar("}"), pa.scalar(""))
+
+
+def _truncated(strings: pa.Array, max_length: int) -> pa.Array:
+    """Strings longer than ``max_length`` characters cut, with anyvalue.truncate's mark."""
+    lengths = pc.utf8_length(strings)
+    long = pc.greater(lengths, pa.scalar(max_length, lengths.type))
+    if not pc.any(long).as_py():
+        return strings
+    before, after = TRUNCATION_MARK.split("{cut}")
+    middle, tail = after.split("{total}")
+    marked = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(strings, 0, max_length),
+        pa.scalar(before),
+        pc.cast(pc.subtract(lengths, pa.scalar(max_length, lengths.type)), pa.string()),
+        pa.scalar(middle),
+        pc.cast(lengths, pa.string()),
+        pa.scalar(tail),
+        pa.scalar(""),
+    )
+    return pc.if_else(long, marked, strings)
+
+
+# --- JSON text ---------------------------------------------------------------------------------------------------
+
+_CONTROL = [chr(code) for code in range(0x20)]
+_ESCAPED_CONTROL = {char: orjson.dumps(char).decode()[1:-1] for char in _CONTROL}
+
+
+def _json_strings(strings: pa.Array) -> pa.Array:
+    """Each string as a JSON string literal, escaped as orjson escapes (", \\ and U+0000-U+001F only)."""
+    strings = pc.replace_substring(strings, "\\", "\\\\")
+    strings = pc.replace_substring(strings, '"', '\\"')
+    if pc.any(pc.match_substring_regex(strings, "[\\x00-\\x1f]")).as_py():
+        for char in _CONTROL:  # rare: one pass per control character
+            strings = pc.replace_substring(strings, char, _ESCAPED_CONTROL[char])
+    return pc.binary_join_element_wise(pa.scalar('"'), strings, pa.scalar('"'), pa.scalar(""))
+
+
+def _json_doubles(doubles: pa.Array) -> pa.Array:
+    """Doubles as orjson writes them (one orjson call for the column; nulls stay null)."""
+    valid = pc.is_valid(doubles)
+    present = pc.filter(doubles, valid)
+    if not len(present):
+        return pa.nulls(len(doubles), pa.string())
+    texts = orjson.dumps(present.to_numpy(), option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
+    out = pa.nulls(len(doubles), pa.string())
+    return pc.replace_with_mask(out, valid, pa.array(texts, pa.string()))
+
+
+def _nested_json(kind: np.ndarray, value: dict[str, pa.Array], max_length: int) -> pa.Array:
+    """Arrays, kvlists and bytes as anyvalue.py's JSON text, one Python call per such value; null elsewhere."""
+    rows = np.flatnonzero((kind >= TYPE_ARRAY) & (kind <= TYPE_BYTES))
+    if not len(rows):
+        return pa.nulls(len(kind), pa.string())
+    texts = [_nested_value(int(kind[row]), value, int(row), max_length) for row in rows]
+    mask = np.zeros(len(kind), bool)
+    mask[rows] = True
+    return pc.replace_with_mask(pa.nulls(len(kind), pa.string()), pa.array(mask), pa.array(texts, pa.string()))
+
+
+def _nested_value(kind: int, value: dict[str, pa.Array], row: int, max_length: int) -> str:
+    python: JSONValue
+    if kind == TYPE_BYTES:
+        raw: bytes = value["bytes_value"][row].as_py()
+        python = {"bytesValue": base64.b64encode(raw).decode("ascii")}
+    else:
+        name = "array_value" if kind == TYPE_ARRAY else "kvlist_value"
+        items: list[bytes] = value[name][row].as_py()["values"]
+        try:
+            python = _items_to_python(kind, items, max_length)
+        except (DecodeError, RecursionError):
+            raise InvalidRequest("body is not a valid OTLP ExportTraceServiceRequest: a nested value") from None
+    return orjson.dumps(python).decode()
+
+
+def _items_to_python(kind: int, items: list[bytes], max_length: int) -> JSONValue:
+    if kind == TYPE_ARRAY:
+        return [value_to_python(AnyValue.FromString(item), max_length) for item in items]
+    pairs = (KeyValue.FromString(item) for item in items)
+    return {pair.key: value_to_python(pair.value, max_length) for pair in pairs}
+
+
+# --- resources, events, links, exceptions, markers ---------------------------------------------------------------
+
+
+def _resources(resource_spans: pa.StructArray, max_length: int) -> tuple[pa.Array, pa.Array]:
+    """(resource attributes JSON, service.name when a string) per resource."""
+    resource = _fields(pc.struct_field(resource_spans, "resource"))
+    rows = _attribute_rows(resource["attributes"], max_length)
+    return _objects(rows, len(resource_spans)), _string_of(rows, "service.name", len(resource_spans))
+
+
+def _string_of(rows: _Rows, key: str, owners: int) -> pa.Array:
+    """Per owner, the string value of ``key`` (null when absent or not a string)."""
+    hit = pc.and_(pc.equal(rows.table.column("key"), pa.scalar(key)), pc.equal(rows.table.column("type"), pa.scalar(0, pa.int8())))
+    hit_rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    index = np.zeros(owners, np.int64)
+    index[rows.owner[hit_rows]] = hit_rows
+    found = np.zeros(owners, bool)
+    found[rows.owner[hit_rows]] = True
+    return rows.table.column("str").take(pa.array(index, mask=~found)).combine_chunks()
+
+
+def _markers(rows: _Rows, owners: int) -> tuple[np.ndarray, np.ndarray]:
+    """(agentlog marker, logfire marker) per span: normalize.pending_target's rule."""
+    agentlog = _string_of(rows, AGENTLOG_SPAN_TYPE, owners)
+    logfire = _string_of(rows, LOGFIRE_SPAN_TYPE, owners)
+    marker_self = pc.fill_null(pc.equal(agentlog, pa.scalar("pending")), False).to_numpy(zero_copy_only=False)
+    marker_logfire = pc.fill_null(pc.equal(logfire, pa.scalar("pending_span")), False).to_numpy(zero_copy_only=False)
+    return marker_self, marker_logfire & ~marker_self
+
+
+def _lists_json(lists: pa.Array, objects: pa.Array, owners: int) -> pa.Array:
+    """Per owner, its items' JSON objects as a JSON array; null when it has none (``... if events else None``)."""
+    offsets = lists.offsets.to_numpy() - lists.offsets[0].as_py()
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), objects), pa.scalar(","))
+    empty = offsets[1:] == offsets[:-1]
+    array = pc.binary_join_element_wise(pa.scalar("["), joined, pa.scalar("]"), pa.scalar(""))
+    return pc.if_else(pa.array(empty), None, array) if owners else array
+
+
+def _concat(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*(pa.scalar(p) if isinstance(p, str) else p for p in parts), pa.scalar(""))
+
+
+def _events_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
+    """Each span's events as spans._events_json writes them."""
+    events = _fields(pc.list_flatten(lists))
+    attributes = _objects(_attribute_rows(events["attributes"], max_length), len(events["name"]))
+    objects = _concat(
+        '{"time_unix_nano":',
+        pc.cast(events["time_unix_nano"], pa.string()),
+        ',"name":',
+        _json_strings(events["name"]),
+        ',"attributes":',
+        attributes,
+        ',"dropped_attributes_count":',
+        pc.cast(events["dropped_attributes_count"], pa.string()),
+        "}",
+    )
+    return _lists_json(lists, objects, owners)
+
+
+def _links_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
+    """Each span's links as spans._links_json writes them."""
+    links = _fields(pc.list_flatten(lists))
+    attributes = _objects(_attribute_rows(links["attributes"], max_length), len(links["flags"]))
+    objects = _concat(
+        '{"trace_id":"',
+        _hex(links["trace_id"]),
+        '","span_id":"',
+        _hex(links["span_id"]),
+        '","trace_state":',
+        _json_strings(links["trace_state"]),
+        ',"flags":',
+        pc.cast(links["flags"], pa.string()),
+        ',"attributes":',
+        attributes,
+        ',"dropped_attributes_count":',
+        pc.cast(links["dropped_attributes_count"], pa.string()),
+        "}",
+    )
+    return _lists_json(lists, objects, owners)
+
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
+
+
+def _hex(binary: pa.Array) -> pa.Array:
+    """Each binary value as lowercase hex (bytes.hex()), from the data buffer at once."""
+    offsets = np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
+    data = binary.buffers()[2]
+    raw = np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]] if data is not None else np.zeros(0, np.uint8)
+    digits = np.empty(len(raw) * 2, np.uint8)
+    digits[0::2] = _HEX_DIGITS[raw >> 4]
+    digits[1::2] = _HEX_DIGITS[raw & 15]
+    hex_offsets = ((offsets - offsets[0]) * 2).astype(np.int32)
+    return pa.StringArray.from_buffers(len(binary), pa.py_buffer(hex_offsets), pa.py_buffer(digits))
+
+
+def _exceptions(field: dict[str, pa.Array], status_code: pa.Array, max_length: int) -> pa.Table:
+    """EXCEPTION_SCHEMA rows: for ERROR spans, the first "exception" event's type and message strings."""
+    lists = field["events"]
+    events = _fields(pc.list_flatten(lists))
+    event_span = pc.list_parent_indices(lists).to_numpy()
+    error = pc.equal(status_code, pa.scalar(STATUS_ERROR, status_code.type)).to_numpy(zero_copy_only=False)
+    candidate = pc.equal(events["name"], pa.scalar("exception")).to_numpy(zero_copy_only=False)
+    candidate &= error[event_span] if len(event_span) else candidate
+    rows = np.flatnonzero(candidate)
+    spans, first = np.unique(event_span[rows], return_index=True)
+    chosen = rows[first]
+    if not len(chosen):
+        return EXCEPTION_SCHEMA.empty_table()
+    attribute_lists = events["attributes"].take(pa.array(chosen))
+    attributes = _attribute_rows(attribute_lists, max_length)
+    return pa.table(
+        {
+            "span": pa.array(spans, pa.int32()),
+            "type": _string_of(attributes, "exception.type", len(chosen)),
+            "message": _string_of(attributes, "exception.message", len(chosen)),
+        },
+        schema=EXCEPTION_SCHEMA,
+    )
