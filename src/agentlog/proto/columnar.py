@@ -35,12 +35,11 @@ import orjson
 import ptars
 import pyarrow as pa
 import pyarrow.compute as pc
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto.anyvalue import TRUNCATION_MARK, JSONValue, value_to_python
+from agentlog.proto.anyvalue import TRUNCATION_MARK
 from agentlog.proto.conventions import AGENTLOG_SPAN_TYPE, LOGFIRE_PENDING_PARENT, LOGFIRE_SPAN_TYPE
 from agentlog.proto.ids import (
     InvalidId,
@@ -115,6 +114,12 @@ class FlatSpans:
 
 
 @cache
+def _lit(value: Any, type_: pa.DataType | None = None) -> pa.Scalar:
+    """An Arrow scalar, made once: pa.scalar costs ~20 us a call here (it probes for optional imports)."""
+    return pa.scalar(value, type_)
+
+
+@cache
 def _handler() -> Any:
     """ptars' converter for ExportTraceServiceRequest (built once: it compiles the descriptors)."""
     pool = ptars.HandlerPool([ExportTraceServiceRequest.DESCRIPTOR.file])
@@ -164,6 +169,7 @@ def _flatten_spans(
     rejected, reasons = _rejections(keep, field, marker_parent, attributes)
     resource_json, service_name = _resources(resource_spans, max_length)
     status = _fields(field["status"])
+    status["code"] = pc.fill_null(status["code"], _lit(0, pa.int32()))  # no status sent: UNSET
     scope = _fields(pc.struct_field(scope_spans, "scope"))
     columns: dict[str, Any] = {
         "trace_id_hi": ids.trace_hi,
@@ -219,7 +225,7 @@ def _fields(struct: pa.Array) -> dict[str, pa.Array]:
 
 def _none_if_empty(strings: pa.Array) -> pa.Array:
     """"" -> null, as ``value or None`` does."""
-    return pc.if_else(pc.equal(pc.binary_length(strings), pa.scalar(0, pa.int32())), None, strings)
+    return pc.if_else(pc.equal(pc.binary_length(strings), _lit(0, pa.int32())), None, strings)
 
 
 # --- ids ---------------------------------------------------------------------------------------------------------
@@ -359,35 +365,43 @@ def _attribute_rows(
 
 def _value_columns(keys: pa.Array, value: dict[str, pa.Array], max_length: int) -> pa.Table:
     """ATTRIBUTE_SCHEMA's columns (no span) and "member", each row's ``"key":value`` JSON text."""
-    kind = np.full(len(keys), TYPE_EMPTY, np.int8)
-    for type_code, name in reversed(_ONEOF):  # one is set at most; the first listed wins if not
-        kind[value[name].is_valid().to_numpy(zero_copy_only=False)] = type_code
-    strings = _truncated(value["string_value"], max_length)
-    doubles = value["double_value"]
-    finite = pc.is_finite(doubles)
-    doubles = pc.if_else(finite, doubles, None)
-    nested = _nested_json(kind, value, max_length)
-    value_json = pc.coalesce(
-        _json_strings(strings),
-        pc.if_else(value["bool_value"], pa.scalar("true"), pa.scalar("false")),
-        pc.cast(value["int_value"], pa.string()),
-        _json_doubles(doubles),
-        nested,
-        pa.scalar("null"),
-    )
-    member = pc.binary_join_element_wise(_json_strings(keys), value_json, pa.scalar(":"))
+    values = _Values(value, max_length, depth=0)
+    member = pc.binary_join_element_wise(_json_strings(keys), values.json, _lit(":"))
     return pa.table(
         {
             "key": keys,
-            "type": pa.array(kind),
-            "str": strings,
+            "type": pa.array(values.kind),
+            "str": values.strings,
             "int": value["int_value"],
-            "double": doubles,
+            "double": values.doubles,
             "bool": value["bool_value"],
-            "json": nested,
+            "json": values.nested,
             "member": member,
         }
     )
+
+
+class _Values:
+    """A column of AnyValues (ptars' struct fields): each one's type, truncated string, finite double, and JSON
+    text (``json``: every value; ``nested``: arrays, kvlists and bytes only, null elsewhere)."""
+
+    def __init__(self, value: dict[str, pa.Array], max_length: int, depth: int) -> None:
+        kind = np.full(len(value["string_value"]), TYPE_EMPTY, np.int8)
+        for type_code, name in reversed(_ONEOF):  # one is set at most; the first listed wins if not
+            kind[value[name].is_valid().to_numpy(zero_copy_only=False)] = type_code
+        self.kind = kind
+        self.strings = _truncated(value["string_value"], max_length)
+        doubles = value["double_value"]
+        self.doubles = pc.if_else(pc.is_finite(doubles), doubles, None)
+        self.nested = _nested_json(kind, value, max_length, depth)
+        self.json = pc.coalesce(
+            _json_strings(self.strings),
+            pc.if_else(value["bool_value"], _lit("true"), _lit("false")),
+            pc.cast(value["int_value"], pa.string()),
+            _json_doubles(self.doubles),
+            self.nested,
+            _lit("null"),
+        )
 
 
 _ONEOF = (
@@ -415,7 +429,7 @@ def _append_ints(owner: np.ndarray, table: pa.Table, extra: tuple[np.ndarray, np
             "bool": pa.nulls(count, pa.bool_()),
             "json": pa.nulls(count, pa.string()),
             "member": pc.binary_join_element_wise(
-                pa.scalar(orjson.dumps(SENT_END_TIME).decode() + ":"), pc.cast(pa.array(ints), pa.string()), ""
+                _lit(orjson.dumps(SENT_END_TIME).decode() + ":"), pc.cast(pa.array(ints), pa.string()), ""
             ),
         },
         schema=table.schema,
@@ -452,26 +466,26 @@ def _objects(rows: _Rows, owners: int) -> pa.Array:
     offsets = np.zeros(owners + 1, np.int32)
     np.cumsum(np.bincount(rows.owner, minlength=owners), out=offsets[1:])
     members = rows.table.column("member").combine_chunks()
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), members), pa.scalar(","))
-    return pc.binary_join_element_wise(pa.scalar("{"), joined, pa.scalar("}"), pa.scalar(""))
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), members), _lit(","))
+    return pc.binary_join_element_wise(_lit("{"), joined, _lit("}"), _lit(""))
 
 
 def _truncated(strings: pa.Array, max_length: int) -> pa.Array:
     """Strings longer than ``max_length`` characters cut, with anyvalue.truncate's mark."""
     lengths = pc.utf8_length(strings)
-    long = pc.greater(lengths, pa.scalar(max_length, lengths.type))
+    long = pc.greater(lengths, _lit(max_length, lengths.type))
     if not pc.any(long).as_py():
         return strings
     before, after = TRUNCATION_MARK.split("{cut}")
     middle, tail = after.split("{total}")
     marked = pc.binary_join_element_wise(
         pc.utf8_slice_codeunits(strings, 0, max_length),
-        pa.scalar(before),
-        pc.cast(pc.subtract(lengths, pa.scalar(max_length, lengths.type)), pa.string()),
-        pa.scalar(middle),
+        _lit(before),
+        pc.cast(pc.subtract(lengths, _lit(max_length, lengths.type)), pa.string()),
+        _lit(middle),
         pc.cast(lengths, pa.string()),
-        pa.scalar(tail),
-        pa.scalar(""),
+        _lit(tail),
+        _lit(""),
     )
     return pc.if_else(long, marked, strings)
 
@@ -489,7 +503,7 @@ def _json_strings(strings: pa.Array) -> pa.Array:
     if pc.any(pc.match_substring_regex(strings, "[\\x00-\\x1f]")).as_py():
         for char in _CONTROL:  # rare: one pass per control character
             strings = pc.replace_substring(strings, char, _ESCAPED_CONTROL[char])
-    return pc.binary_join_element_wise(pa.scalar('"'), strings, pa.scalar('"'), pa.scalar(""))
+    return pc.binary_join_element_wise(_lit('"'), strings, _lit('"'), _lit(""))
 
 
 def _json_doubles(doubles: pa.Array) -> pa.Array:
@@ -503,37 +517,81 @@ def _json_doubles(doubles: pa.Array) -> pa.Array:
     return pc.replace_with_mask(out, valid, pa.array(texts, pa.string()))
 
 
-def _nested_json(kind: np.ndarray, value: dict[str, pa.Array], max_length: int) -> pa.Array:
-    """Arrays, kvlists and bytes as anyvalue.py's JSON text, one Python call per such value; null elsewhere."""
-    rows = np.flatnonzero((kind >= TYPE_ARRAY) & (kind <= TYPE_BYTES))
-    if not len(rows):
-        return pa.nulls(len(kind), pa.string())
-    texts = [_nested_value(int(kind[row]), value, int(row), max_length) for row in rows]
-    mask = np.zeros(len(kind), bool)
-    mask[rows] = True
-    return pc.replace_with_mask(pa.nulls(len(kind), pa.string()), pa.array(mask), pa.array(texts, pa.string()))
+MAX_NESTING = 100
+"""Levels of arrays and kvlists in one attribute value read before the request is refused. protobuf itself
+refuses (parse_protobuf: InvalidRequest) about 47 levels down (its limit of 100 counts every message from the
+request down, two per level), so no request protobuf accepts is refused for this."""
 
 
-def _nested_value(kind: int, value: dict[str, pa.Array], row: int, max_length: int) -> str:
-    python: JSONValue
-    if kind == TYPE_BYTES:
-        raw: bytes = value["bytes_value"][row].as_py()
-        python = {"bytesValue": base64.b64encode(raw).decode("ascii")}
+def _nested_json(kind: np.ndarray, value: dict[str, pa.Array], max_length: int, depth: int) -> pa.Array:
+    """Arrays, kvlists and bytes as anyvalue.py's JSON text; null elsewhere. Arrays and kvlists: ptars parses
+    their items (which it leaves as serialized bytes) one nesting level at a time, all values of a level at once."""
+    out = pa.nulls(len(kind), pa.string())
+    for type_code, make in ((TYPE_ARRAY, _arrays_json), (TYPE_KVLIST, _kvlists_json), (TYPE_BYTES, _bytes_json)):
+        rows = np.flatnonzero(kind == type_code)
+        if len(rows):
+            if depth >= MAX_NESTING:
+                raise InvalidRequest("body nests values too deeply")
+            mask = np.zeros(len(kind), bool)
+            mask[rows] = True
+            texts = make(value[_ONEOF[type_code][1]].take(pa.array(rows)), max_length, depth + 1)
+            out = pc.replace_with_mask(out, pa.array(mask), texts)
+    return out
+
+
+def _bytes_json(values: pa.Array, max_length: int, depth: int) -> pa.Array:
+    """Bytes as {"bytesValue": base64}: one b64encode per value (no Arrow kernel does base64)."""
+    texts = [orjson.dumps({"bytesValue": base64.b64encode(raw).decode("ascii")}).decode() for raw in values.to_pylist()]
+    return pa.array(texts, pa.string())
+
+
+def _arrays_json(arrays: pa.Array, max_length: int, depth: int) -> pa.Array:
+    """ArrayValues (struct<values: list<AnyValue bytes>>) as JSON arrays."""
+    lists = pc.struct_field(arrays, "values")
+    items = _Values(_fields(_parse(_message_handler("AnyValue"), pc.list_flatten(lists))), max_length, depth)
+    offsets = _list_offsets(lists)
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, items.json), _lit(","))
+    return pc.binary_join_element_wise(_lit("["), joined, _lit("]"), _lit(""))
+
+
+def _kvlists_json(kvlists: pa.Array, max_length: int, depth: int) -> pa.Array:
+    """KeyValueLists (struct<values: list<KeyValue bytes, or structs of key and AnyValue bytes>>) as JSON objects."""
+    lists = pc.struct_field(kvlists, "values")
+    items = pc.list_flatten(lists)
+    if pa.types.is_struct(items.type):
+        pairs = _fields(items)
+        keys, raw_values = pairs["key"], pc.fill_null(pairs["value"], _lit(b""))  # no value: an empty AnyValue
+        value = _fields(_parse(_message_handler("AnyValue"), raw_values))
     else:
-        name = "array_value" if kind == TYPE_ARRAY else "kvlist_value"
-        items: list[bytes] = value[name][row].as_py()["values"]
-        try:
-            python = _items_to_python(kind, items, max_length)
-        except (DecodeError, RecursionError):
-            raise InvalidRequest("body is not a valid OTLP ExportTraceServiceRequest: a nested value") from None
-    return orjson.dumps(python).decode()
+        pairs = _fields(_parse(_message_handler("KeyValue"), items))
+        keys, value = pairs["key"], _fields(pairs["value"])
+    values = _Values(value, max_length, depth)
+    member = pc.binary_join_element_wise(_json_strings(keys), values.json, _lit(":"))
+    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int32)
+    rows = _deduplicated(owner, pa.table({"key": keys, "member": member}))
+    return _objects(rows, len(kvlists))
 
 
-def _items_to_python(kind: int, items: list[bytes], max_length: int) -> JSONValue:
-    if kind == TYPE_ARRAY:
-        return [value_to_python(AnyValue.FromString(item), max_length) for item in items]
-    pairs = (KeyValue.FromString(item) for item in items)
-    return {pair.key: value_to_python(pair.value, max_length) for pair in pairs}
+def _list_offsets(lists: pa.Array) -> pa.Array:
+    """A list array's offsets from 0 (it may be a slice)."""
+    offsets = lists.offsets
+    return pc.subtract(offsets, offsets[0]) if len(offsets) and offsets[0].as_py() else offsets
+
+
+def _parse(handler: Any, messages: pa.Array) -> pa.StructArray:
+    """Serialized messages -> one struct per message, by ptars; InvalidRequest when one is not a message."""
+    try:
+        batch = handler.array_to_record_batch(messages)
+    except (ValueError, RuntimeError) as error:
+        raise InvalidRequest(f"body is not a valid OTLP ExportTraceServiceRequest: {error}") from None
+    return batch.to_struct_array()
+
+
+@cache
+def _message_handler(name: str) -> Any:
+    """ptars' converter for AnyValue or KeyValue, the messages nested values are made of."""
+    message = {"AnyValue": AnyValue, "KeyValue": KeyValue}[name]
+    return ptars.HandlerPool([message.DESCRIPTOR.file]).get_for_message(message.DESCRIPTOR)
 
 
 # --- resources, events, links, exceptions, markers ---------------------------------------------------------------
@@ -548,7 +606,7 @@ def _resources(resource_spans: pa.StructArray, max_length: int) -> tuple[pa.Arra
 
 def _string_of(rows: _Rows, key: str, owners: int) -> pa.Array:
     """Per owner, the string value of ``key`` (null when absent or not a string)."""
-    hit = pc.and_(pc.equal(rows.table.column("key"), pa.scalar(key)), pc.equal(rows.table.column("type"), pa.scalar(0, pa.int8())))
+    hit = pc.and_(pc.equal(rows.table.column("key"), _lit(key)), pc.equal(rows.table.column("type"), _lit(0, pa.int8())))
     hit_rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
     index = np.zeros(owners, np.int64)
     index[rows.owner[hit_rows]] = hit_rows
@@ -561,22 +619,22 @@ def _markers(rows: _Rows, owners: int) -> tuple[np.ndarray, np.ndarray]:
     """(agentlog marker, logfire marker) per span: normalize.pending_target's rule."""
     agentlog = _string_of(rows, AGENTLOG_SPAN_TYPE, owners)
     logfire = _string_of(rows, LOGFIRE_SPAN_TYPE, owners)
-    marker_self = pc.fill_null(pc.equal(agentlog, pa.scalar("pending")), False).to_numpy(zero_copy_only=False)
-    marker_logfire = pc.fill_null(pc.equal(logfire, pa.scalar("pending_span")), False).to_numpy(zero_copy_only=False)
+    marker_self = pc.fill_null(pc.equal(agentlog, _lit("pending")), False).to_numpy(zero_copy_only=False)
+    marker_logfire = pc.fill_null(pc.equal(logfire, _lit("pending_span")), False).to_numpy(zero_copy_only=False)
     return marker_self, marker_logfire & ~marker_self
 
 
 def _lists_json(lists: pa.Array, objects: pa.Array, owners: int) -> pa.Array:
     """Per owner, its items' JSON objects as a JSON array; null when it has none (``... if events else None``)."""
     offsets = lists.offsets.to_numpy() - lists.offsets[0].as_py()
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), objects), pa.scalar(","))
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), objects), _lit(","))
     empty = offsets[1:] == offsets[:-1]
-    array = pc.binary_join_element_wise(pa.scalar("["), joined, pa.scalar("]"), pa.scalar(""))
+    array = pc.binary_join_element_wise(_lit("["), joined, _lit("]"), _lit(""))
     return pc.if_else(pa.array(empty), None, array) if owners else array
 
 
 def _concat(*parts: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*(pa.scalar(p) if isinstance(p, str) else p for p in parts), pa.scalar(""))
+    return pc.binary_join_element_wise(*(_lit(p) if isinstance(p, str) else p for p in parts), _lit(""))
 
 
 def _events_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
@@ -639,8 +697,8 @@ def _exceptions(field: dict[str, pa.Array], status_code: pa.Array, max_length: i
     lists = field["events"]
     events = _fields(pc.list_flatten(lists))
     event_span = pc.list_parent_indices(lists).to_numpy()
-    error = pc.equal(status_code, pa.scalar(STATUS_ERROR, status_code.type)).to_numpy(zero_copy_only=False)
-    candidate = pc.equal(events["name"], pa.scalar("exception")).to_numpy(zero_copy_only=False)
+    error = pc.equal(status_code, _lit(STATUS_ERROR, status_code.type)).to_numpy(zero_copy_only=False)
+    candidate = pc.equal(events["name"], _lit("exception")).to_numpy(zero_copy_only=False)
     candidate &= error[event_span] if len(event_span) else candidate
     rows = np.flatnonzero(candidate)
     spans, first = np.unique(event_span[rows], return_index=True)
