@@ -497,13 +497,33 @@ _ESCAPED_CONTROL = {char: orjson.dumps(char).decode()[1:-1] for char in _CONTROL
 
 
 def _json_strings(strings: pa.Array) -> pa.Array:
-    """Each string as a JSON string literal, escaped as orjson escapes (", \\ and U+0000-U+001F only)."""
-    strings = pc.replace_substring(strings, "\\", "\\\\")
-    strings = pc.replace_substring(strings, '"', '\\"')
-    if pc.any(pc.match_substring_regex(strings, "[\\x00-\\x1f]")).as_py():
-        for char in _CONTROL:  # rare: one pass per control character
+    """Each string as a JSON string literal, escaped as orjson escapes (", \\ and U+0000-U+001F only).
+
+    Which escapes are needed is found by numpy on the data buffer (a byte compare), so a column without
+    any of these characters costs one copy (the quotes), and each needed replacement one more."""
+    raw = _data_bytes(strings)
+    if (raw == _BACKSLASH).any():
+        strings = pc.replace_substring(strings, "\\", "\\\\")
+    if (raw == _QUOTE).any():
+        strings = pc.replace_substring(strings, '"', '\\"')
+    control = raw < _SPACE
+    if control.any():  # rare: one pass per control character present
+        for code in np.unique(raw[control]):
+            char = chr(code)
             strings = pc.replace_substring(strings, char, _ESCAPED_CONTROL[char])
     return pc.binary_join_element_wise(_lit('"'), strings, _lit('"'), _lit(""))
+
+
+_BACKSLASH, _QUOTE, _SPACE = np.uint8(0x5C), np.uint8(0x22), np.uint8(0x20)
+
+
+def _data_bytes(binary: pa.Array) -> np.ndarray:
+    """The bytes of a string or binary array's values (a zero-copy view of its data buffer)."""
+    offsets = np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
+    data = binary.buffers()[2]
+    if data is None or not len(binary):
+        return np.zeros(0, np.uint8)
+    return np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]]
 
 
 def _json_doubles(doubles: pa.Array) -> pa.Array:
@@ -683,8 +703,7 @@ _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
 def _hex(binary: pa.Array) -> pa.Array:
     """Each binary value as lowercase hex (bytes.hex()), from the data buffer at once."""
     offsets = np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
-    data = binary.buffers()[2]
-    raw = np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]] if data is not None else np.zeros(0, np.uint8)
+    raw = _data_bytes(binary)
     digits = np.empty(len(raw) * 2, np.uint8)
     digits[0::2] = _HEX_DIGITS[raw >> 4]
     digits[1::2] = _HEX_DIGITS[raw & 15]
