@@ -225,7 +225,7 @@ def _fields(struct: pa.Array) -> dict[str, pa.Array]:
 
 def _none_if_empty(strings: pa.Array) -> pa.Array:
     """"" -> null, as ``value or None`` does."""
-    return pc.if_else(pc.equal(pc.binary_length(strings), _lit(0, pa.int32())), None, strings)
+    return pc.if_else(pc.equal(pc.binary_length(strings), _lit(0, pa.int32())), _lit(None, pa.string()), strings)
 
 
 # --- ids ---------------------------------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ class _Values:
         self.kind = kind
         self.strings = _truncated(value["string_value"], max_length)
         doubles = value["double_value"]
-        self.doubles = pc.if_else(pc.is_finite(doubles), doubles, None)
+        self.doubles = pc.if_else(pc.is_finite(doubles), doubles, _lit(None, pa.float64()))
         self.nested = _nested_json(kind, value, max_length, depth)
         self.json = pc.coalesce(
             _json_strings(self.strings),
@@ -650,7 +650,7 @@ def _lists_json(lists: pa.Array, objects: pa.Array, owners: int) -> pa.Array:
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), objects), _lit(","))
     empty = offsets[1:] == offsets[:-1]
     array = pc.binary_join_element_wise(_lit("["), joined, _lit("]"), _lit(""))
-    return pc.if_else(pa.array(empty), None, array) if owners else array
+    return pc.if_else(pa.array(empty), _lit(None, pa.string()), array) if owners else array
 
 
 def _concat(*parts: pa.Array | str) -> pa.Array:
