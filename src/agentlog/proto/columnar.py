@@ -659,7 +659,10 @@ def _concat(*parts: pa.Array | str) -> pa.Array:
 
 def _events_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
     """Each span's events as spans._events_json writes them."""
-    events = _fields(pc.list_flatten(lists))
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return pa.nulls(owners, pa.string())
+    events = _fields(flat)
     attributes = _objects(_attribute_rows(events["attributes"], max_length), len(events["name"]))
     objects = _concat(
         '{"time_unix_nano":',
@@ -677,7 +680,10 @@ def _events_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
 
 def _links_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
     """Each span's links as spans._links_json writes them."""
-    links = _fields(pc.list_flatten(lists))
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return pa.nulls(owners, pa.string())
+    links = _fields(flat)
     attributes = _objects(_attribute_rows(links["attributes"], max_length), len(links["flags"]))
     objects = _concat(
         '{"trace_id":"',
@@ -714,7 +720,10 @@ def _hex(binary: pa.Array) -> pa.Array:
 def _exceptions(field: dict[str, pa.Array], status_code: pa.Array, max_length: int) -> pa.Table:
     """EXCEPTION_SCHEMA rows: for ERROR spans, the first "exception" event's type and message strings."""
     lists = field["events"]
-    events = _fields(pc.list_flatten(lists))
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return EXCEPTION_SCHEMA.empty_table()
+    events = _fields(flat)
     event_span = pc.list_parent_indices(lists).to_numpy()
     error = pc.equal(status_code, _lit(STATUS_ERROR, status_code.type)).to_numpy(zero_copy_only=False)
     candidate = pc.equal(events["name"], _lit("exception")).to_numpy(zero_copy_only=False)
