@@ -49,6 +49,7 @@ from agentlog.proto.ids import (
     trace_id_to_int,
 )
 from agentlog.proto.normalize import STATUS_ERROR
+from agentlog.proto.otlp import parse_protobuf
 from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH, MAX_REASONS
 from agentlog.proto.times import MAX_TIME_NS, SENT_END_TIME, InvalidTime, span_times
 
@@ -131,6 +132,19 @@ def flatten_request(body: bytes, max_attribute_length: int = DEFAULT_MAX_ATTRIBU
 
     Equal, column for column, to ``to_arrow(decode_spans(parse_protobuf(body)))`` without the tenant and
     canonical columns; spans that cannot be stored are left out and counted, with the same reasons."""
+    try:
+        return _flatten(body, max_attribute_length)
+    except _SeveralOfOneof:
+        # protobuf merges repeated occurrences and keeps the last member of a oneof; ptars keeps them all.
+        # Only hand-made bodies do this: protobuf reads them, and its own serialization is unambiguous.
+        return _flatten(parse_protobuf(body).SerializeToString(), max_attribute_length)
+
+
+class _SeveralOfOneof(Exception):
+    """An AnyValue with more than one member of its oneof set (see flatten_request)."""
+
+
+def _flatten(body: bytes, max_attribute_length: int) -> FlatSpans:
     try:
         batch = _handler().list_to_record_batch([body])
     except (ValueError, RuntimeError) as error:
@@ -387,8 +401,13 @@ class _Values:
 
     def __init__(self, value: dict[str, pa.Array], max_length: int, depth: int) -> None:
         kind = np.full(len(value["string_value"]), TYPE_EMPTY, np.int8)
-        for type_code, name in reversed(_ONEOF):  # one is set at most; the first listed wins if not
-            kind[value[name].is_valid().to_numpy(zero_copy_only=False)] = type_code
+        members = np.zeros(len(kind), np.int8)
+        for type_code, name in (*_ONEOF, (TYPE_EMPTY, "string_value_strindex")):
+            present = value[name].is_valid().to_numpy(zero_copy_only=False)
+            kind[present] = type_code
+            members += present
+        if (members > 1).any():
+            raise _SeveralOfOneof
         self.kind = kind
         self.strings = _truncated(value["string_value"], max_length)
         doubles = value["double_value"]
