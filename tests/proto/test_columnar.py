@@ -8,6 +8,7 @@ accepts and decodes the same).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -121,7 +122,7 @@ def _body(spans: list[Span], **kwargs: Any) -> bytes:
 def test_span_schema_is_the_stored_schema_from_trace_id_to_is_pending() -> None:
     names = ARROW_SCHEMA.names
     stored = ARROW_SCHEMA.names[names.index("trace_id_hi") : names.index("is_pending") + 1]
-    assert SPAN_SCHEMA == pa.schema([ARROW_SCHEMA.field(name) for name in stored])
+    assert pa.schema([ARROW_SCHEMA.field(name) for name in stored]) == SPAN_SCHEMA
 
 
 def test_not_protobuf_is_invalid() -> None:
@@ -163,13 +164,13 @@ def test_every_span_field_is_decoded() -> None:
     span_type = span_type.field("scope_spans").type.value_type.field("spans").type.value_type
     assert {span_type.field(i).name for i in range(span_type.num_fields)} == set(SPAN_FIELDS)
     full = _full_span()
-    for name in SPAN_FIELDS:  # each field set alone to something else changes its columns, as in the oracle
+    for name, columns in SPAN_FIELDS.items():  # each field set alone to something else changes its columns
         changed = Span()
         changed.CopyFrom(full)
         _change(changed, name)
         before = assert_same_as_oracle(_body([full])).spans.to_pylist()[0]
         after = assert_same_as_oracle(_body([changed])).spans.to_pylist()[0]
-        for column in SPAN_FIELDS[name]:
+        for column in columns:
             assert before[column] != after[column], (name, column)
 
 
@@ -234,9 +235,13 @@ def test_live_status_markers() -> None:
             parent_span_id=parent,
             attributes={"logfire.span_type": "pending_span", "logfire.pending_parent_id": "0000000000000000"},
         ),
-        make_span(parent_span_id=parent, attributes={"logfire.span_type": "pending_span", "logfire.pending_parent_id": 7}),
+        make_span(
+            parent_span_id=parent, attributes={"logfire.span_type": "pending_span", "logfire.pending_parent_id": 7}
+        ),
         make_span(attributes={"logfire.span_type": "pending_span"}),  # no parent: rejected
-        make_span(parent_span_id=parent, attributes={"logfire.span_type": "pending_span", "logfire.pending_parent_id": "zz"}),
+        make_span(
+            parent_span_id=parent, attributes={"logfire.span_type": "pending_span", "logfire.pending_parent_id": "zz"}
+        ),
         make_span(attributes={"agentlog.span_type": "pending", "logfire.span_type": "pending_span"}),
     ]
     flat = assert_same_as_oracle(_body(spans))
@@ -306,7 +311,7 @@ def test_bad_times() -> None:
 
 
 def test_long_strings_are_truncated_everywhere() -> None:
-    long = "é" * 40 + "\n\"\\" + "\x01" * 5
+    long = "é" * 40 + '\n"\\' + "\x01" * 5
     span = make_span(attributes={"long": long, "short": "ok", "nested": [long, {"k": long}]}, status_code=2)
     span.events.add(name="exception").attributes.extend(key_values({"exception.type": long, "exception.message": long}))
     request = make_request([span], service_name=long)
@@ -383,11 +388,14 @@ def _kvlist(items: list[tuple[str, Any]]) -> AnyValue:
 any_values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=4).map(_array), st.lists(st.tuples(st.sampled_from("abc"), inner), max_size=4).map(_kvlist)
+        st.lists(inner, max_size=4).map(_array),
+        st.lists(st.tuples(st.sampled_from("abc"), inner), max_size=4).map(_kvlist),
     ),
     max_leaves=20,
 )
-keys = st.one_of(st.sampled_from(["a", "b", "agentlog.span_type", "logfire.span_type", "logfire.pending_parent_id"]), text)
+keys = st.one_of(
+    st.sampled_from(["a", "b", "agentlog.span_type", "logfire.span_type", "logfire.pending_parent_id"]), text
+)
 times = st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([0, 1, MAX_TIME_NS, MAX_TIME_NS + 1, 2**64 - 1]))
 marker_values = st.sampled_from(["pending", "pending_span", "00000000000000ab", "0" * 16, "xyz"]).map(
     lambda s: AnyValue(string_value=s)
@@ -418,10 +426,14 @@ def spans(draw: st.DrawFn) -> Span:
     span.status.message = draw(text)
     for _ in range(draw(st.integers(0, 2))):
         event = span.events.add(name=draw(st.sampled_from(["exception", "log", ""])), time_unix_nano=draw(times))
-        for key, value in draw(st.lists(st.tuples(st.sampled_from(["exception.type", "exception.message", "x"]), any_values), max_size=3)):
+        for key, value in draw(
+            st.lists(st.tuples(st.sampled_from(["exception.type", "exception.message", "x"]), any_values), max_size=3)
+        ):
             event.attributes.add(key=key).value.CopyFrom(value or AnyValue())
     for _ in range(draw(st.integers(0, 2))):
-        link = span.links.add(trace_id=draw(st.binary(max_size=17)), span_id=draw(st.binary(max_size=9)), flags=draw(st.integers(0, 9)))
+        link = span.links.add(
+            trace_id=draw(st.binary(max_size=17)), span_id=draw(st.binary(max_size=9)), flags=draw(st.integers(0, 9))
+        )
         link.trace_state = draw(text)
         for key, value in draw(st.lists(st.tuples(text, any_values), max_size=2)):
             link.attributes.add(key=key).value.CopyFrom(value or AnyValue())
@@ -469,10 +481,8 @@ def _same_or_both_refuse(body: bytes) -> None:
     try:
         parse_protobuf(body)
     except InvalidRequest:
-        try:  # protobuf refuses: so may we (ptars reads some malformed input protobuf refuses; see report)
+        with contextlib.suppress(InvalidRequest):  # protobuf refuses: so may we (ptars may read it: see report)
             flatten_request(body)
-        except InvalidRequest:
-            pass
         return
     assert_same_as_oracle(body)
 
@@ -498,7 +508,8 @@ def _any(**value: Any) -> bytes:
         _field(9, _field(1, b"k") + _field(2, _any(string_value="x")) + _field(2, _any(int_value=5))),  # value twice
         _field(9, _field(1, b"k") + _field(2, _any(string_value="x") + _any(int_value=5))),  # oneof twice, merged
         _field(9, _field(1, b"k") + _field(2, _field(5, _field(1, _any(bool_value=True) + _any(double_value=1.5))))),
-        _field(15, bytes(Status(code=2).SerializeToString())) + _field(15, bytes(Status(message="m").SerializeToString())),
+        _field(15, bytes(Status(code=2).SerializeToString()))
+        + _field(15, bytes(Status(message="m").SerializeToString())),
         bytes(Span(name="merged", kind=2).SerializeToString()),  # a span sent in two pieces: protobuf merges them
         bytes([0x98, 0x06, 0x01]),  # an unknown field (99)
     ],

@@ -238,7 +238,7 @@ def _fields(struct: pa.Array) -> dict[str, pa.Array]:
 
 
 def _none_if_empty(strings: pa.Array) -> pa.Array:
-    """"" -> null, as ``value or None`` does."""
+    """Empty strings as null, as ``value or None`` does."""
     return pc.if_else(pc.equal(pc.binary_length(strings), _lit(0, pa.int32())), _lit(None, pa.string()), strings)
 
 
@@ -362,9 +362,7 @@ def _sent_end_rows(moved: np.ndarray, sent_end: np.ndarray) -> tuple[np.ndarray,
     return rows.astype(np.int32), sent_end[rows].astype(np.int64)
 
 
-def _attribute_rows(
-    lists: pa.Array, max_length: int, extra: tuple[np.ndarray, np.ndarray] | None = None
-) -> _Rows:
+def _attribute_rows(lists: pa.Array, max_length: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> _Rows:
     """Every KeyValue of ``lists`` (one list per owner) as rows; ``extra`` int attributes appended to their
     owners' lists (after the sent ones, as a dict assignment does)."""
     owner = pc.list_parent_indices(lists).to_numpy().astype(np.int32)
@@ -460,7 +458,7 @@ def _append_ints(owner: np.ndarray, table: pa.Table, extra: tuple[np.ndarray, np
 
 def _deduplicated(owner: np.ndarray, table: pa.Table) -> _Rows:
     """One row per (owner, key): where the key first appears, with its last value (a dict assignment)."""
-    if len(owner) < 2:  # noqa: PLR2004
+    if len(owner) < 2:
         return _Rows(owner, table)
     codes = pc.dictionary_encode(table.column("key")).combine_chunks().indices.to_numpy()
     pairs = owner.astype(np.int64) * (int(codes.max()) + 1) + codes
@@ -629,8 +627,8 @@ def _parse(handler: Any, messages: pa.Array) -> pa.StructArray:
 @cache
 def _message_handler(name: str) -> Any:
     """ptars' converter for AnyValue or KeyValue, the messages nested values are made of."""
-    message = {"AnyValue": AnyValue, "KeyValue": KeyValue}[name]
-    return ptars.HandlerPool([message.DESCRIPTOR.file]).get_for_message(message.DESCRIPTOR)
+    descriptor: Any = (AnyValue if name == "AnyValue" else KeyValue).DESCRIPTOR
+    return ptars.HandlerPool([descriptor.file]).get_for_message(descriptor)
 
 
 # --- resources, events, links, exceptions, markers ---------------------------------------------------------------
@@ -645,7 +643,9 @@ def _resources(resource_spans: pa.StructArray, max_length: int) -> tuple[pa.Arra
 
 def _string_of(rows: _Rows, key: str, owners: int) -> pa.Array:
     """Per owner, the string value of ``key`` (null when absent or not a string)."""
-    hit = pc.and_(pc.equal(rows.table.column("key"), _lit(key)), pc.equal(rows.table.column("type"), _lit(0, pa.int8())))
+    hit = pc.and_(
+        pc.equal(rows.table.column("key"), _lit(key)), pc.equal(rows.table.column("type"), _lit(0, pa.int8()))
+    )
     hit_rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
     index = np.zeros(owners, np.int64)
     index[rows.owner[hit_rows]] = hit_rows
