@@ -222,8 +222,8 @@ def _kept(
 ) -> FlatSpans:
     """The FlatSpans of the kept spans only, their rows renumbered."""
     new_row = (np.cumsum(keep) - 1).astype(np.int32)
-    keep_attr = keep[attributes.owner]
-    rows = _Rows(new_row[attributes.owner[keep_attr]], attributes.table.filter(pa.array(keep_attr)))
+    kept_rows = np.flatnonzero(keep[attributes.owner])
+    rows = attributes.take(kept_rows, new_row[attributes.owner[kept_rows]])
     exc_span = exceptions.column("span").to_numpy()
     keep_exc = keep[exc_span]
     exceptions = exceptions.filter(pa.array(keep_exc)).set_column(
@@ -337,12 +337,19 @@ def _reason(span: dict[str, Any], logfire_marker: bool, attributes: _Rows, row: 
 
 
 class _Rows:
-    """Attribute rows of some owners (spans, events, links, resources): ATTRIBUTE_SCHEMA's value columns plus
-    each row's JSON member text ("key":value), one row per distinct key of an owner, in dict order."""
+    """Attribute rows of some owners (spans, events, links, resources), one per distinct key of an owner in dict
+    order: ATTRIBUTE_SCHEMA's value columns, and each row's JSON member ``"key":value`` as ``_MEMBER`` slots,
+    indices into ``pool`` (see ``_assemble``)."""
 
-    def __init__(self, owner: np.ndarray, table: pa.Table) -> None:
+    def __init__(self, owner: np.ndarray, table: pa.Table, pool: pa.Array, slots: np.ndarray) -> None:
         self.owner = owner
         self.table = table
+        self.pool = pool
+        self.slots = slots
+
+    def take(self, rows: np.ndarray, owner: np.ndarray | None = None) -> _Rows:
+        """These rows only (renumbered owners when given)."""
+        return _Rows(self.owner[rows] if owner is None else owner, self.table.take(pa.array(rows)), self.pool, self.slots[rows])
 
     def string_value(self, owner: int, key: str) -> str | None:
         """The string value of ``key`` of one owner (None when absent or not a string): per-row lookups."""
@@ -366,42 +373,57 @@ def _attribute_rows(lists: pa.Array, max_length: int, extra: tuple[np.ndarray, n
     """Every KeyValue of ``lists`` (one list per owner) as rows; ``extra`` int attributes appended to their
     owners' lists (after the sent ones, as a dict assignment does)."""
     owner = pc.list_parent_indices(lists).to_numpy().astype(np.int32)
-    key_values = pc.list_flatten(lists)
-    kv = _fields(key_values)
+    kv = _fields(pc.list_flatten(lists))
     value = _fields(kv["value"])
-    table = _value_columns(kv["key"], value, max_length)
-    if extra is not None and len(extra[0]):
-        owner, table = _append_ints(owner, table, extra)
-    return _deduplicated(owner, table)
-
-
-def _value_columns(keys: pa.Array, value: dict[str, pa.Array], max_length: int) -> pa.Table:
-    """ATTRIBUTE_SCHEMA's columns (no span) and "member", each row's ``"key":value`` JSON text."""
     values = _Values(value, max_length, depth=0)
-    member = pc.binary_join_element_wise(_json_strings(keys), values.json, _lit(":"))
-    return pa.table(
+    table = pa.table(
         {
-            "key": keys,
+            "key": kv["key"],
             "type": pa.array(values.kind),
             "str": values.strings,
             "int": value["int_value"],
             "double": values.doubles,
             "bool": value["bool_value"],
             "json": values.nested,
-            "member": member,
         }
     )
+    pool, slots = _members(kv["key"], values)
+    rows = _Rows(owner, table, pool, slots)
+    if extra is not None and len(extra[0]):
+        rows = _append_ints(rows, extra)
+    return _deduplicated(rows)
+
+
+def _members(keys: pa.Array, values: _Values) -> tuple[pa.Array, np.ndarray]:
+    """The pool and slots of each row's ``"key":value``: the values' pool with the escaped keys after it."""
+    pool = pa.concat_arrays([values.pool, _escaped(keys)])
+    key = len(values.pool) + np.arange(len(keys))
+    return pool, _member_slots(key, values.slots)
+
+
+_MEMBER = 6  # slots of a member: '"', key, '":', quote or "", value, quote or ""
+
+
+def _member_slots(key: np.ndarray, value_slots: np.ndarray) -> np.ndarray:
+    slots = np.empty((len(key), _MEMBER), np.int64)
+    slots[:, 0] = _C['"']
+    slots[:, 1] = key
+    slots[:, 2] = _C['":']
+    slots[:, 3:] = value_slots
+    return slots
 
 
 class _Values:
-    """A column of AnyValues (ptars' struct fields): each one's type, truncated string, finite double, and JSON
-    text (``json``: every value; ``nested``: arrays, kvlists and bytes only, null elsewhere)."""
+    """A column of AnyValues (ptars' struct fields): each one's type, truncated string, finite double, the JSON
+    text of arrays, kvlists and bytes (``nested``, null elsewhere), and every value's JSON text as three
+    ``slots`` (opening quote or "", text, closing quote or "") into ``pool``."""
 
     def __init__(self, value: dict[str, pa.Array], max_length: int, depth: int) -> None:
-        kind = np.full(len(value["string_value"]), TYPE_EMPTY, np.int8)
-        members = np.zeros(len(kind), np.int8)
+        count = len(value["string_value"])
+        kind = np.full(count, TYPE_EMPTY, np.int8)
+        members = np.zeros(count, np.int8)
         for type_code, name in (*_ONEOF, (TYPE_EMPTY, "string_value_strindex")):
-            present = value[name].is_valid().to_numpy(zero_copy_only=False)
+            present = _valid(value[name])
             kind[present] = type_code
             members += present
         if (members > 1).any():
@@ -409,16 +431,43 @@ class _Values:
         self.kind = kind
         self.strings = _truncated(value["string_value"], max_length)
         doubles = value["double_value"]
-        self.doubles = pc.if_else(pc.is_finite(doubles), doubles, _lit(None, pa.float64()))
+        finite = pc.is_finite(doubles)
+        self.doubles = pc.if_else(finite, doubles, _lit(None, pa.float64())) if doubles.null_count < count else doubles
         self.nested = _nested_json(kind, value, max_length, depth)
-        self.json = pc.coalesce(
-            _json_strings(self.strings),
-            pc.if_else(value["bool_value"], _lit("true"), _lit("false")),
-            pc.cast(value["int_value"], pa.string()),
-            _json_doubles(self.doubles),
-            self.nested,
-            _lit("null"),
-        )
+        self.pool, self.slots = self._text(value)
+
+    def _text(self, value: dict[str, pa.Array]) -> tuple[pa.Array, np.ndarray]:
+        count = len(self.kind)
+        kind, rows = self.kind, np.arange(count)
+        parts = [_constants()]
+        text = np.full(count, _C["null"], np.int64)  # empty, and doubles JSON cannot hold
+
+        def add(type_code: int, column: pa.Array, where: np.ndarray | None = None) -> None:
+            chosen = kind == type_code if where is None else where
+            if chosen.any():
+                text[chosen] = sum(len(part) for part in parts) + rows[chosen]
+                parts.append(column)
+
+        add(TYPE_STRING, _escaped(self.strings))
+        add(TYPE_INT, pc.cast(value["int_value"], pa.string()))
+        add(TYPE_DOUBLE, _json_doubles(self.doubles), (kind == TYPE_DOUBLE) & _valid(self.doubles))
+        add(TYPE_ARRAY, self.nested, (kind >= TYPE_ARRAY) & (kind <= TYPE_BYTES))
+        is_bool = kind == TYPE_BOOL
+        if is_bool.any():
+            true = pc.fill_null(value["bool_value"], False).to_numpy(zero_copy_only=False)
+            text[is_bool] = np.where(true[is_bool], _C["true"], _C["false"])
+        quote = np.where(kind == TYPE_STRING, _C['"'], _C[""])
+        return pa.concat_arrays(parts), np.stack([quote, text, quote], axis=1)
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    """Which values are not null, from the validity bitmap."""
+    if not array.null_count:
+        return np.ones(len(array), bool)
+    if array.null_count == len(array):
+        return np.zeros(len(array), bool)
+    bitmap = np.frombuffer(array.buffers()[0], np.uint8)
+    return np.unpackbits(bitmap, bitorder="little")[array.offset : array.offset + len(array)].astype(bool)
 
 
 _ONEOF = (
@@ -432,8 +481,8 @@ _ONEOF = (
 )
 
 
-def _append_ints(owner: np.ndarray, table: pa.Table, extra: tuple[np.ndarray, np.ndarray]) -> tuple[Any, pa.Table]:
-    """``table`` with int attributes (key SENT_END_TIME) appended at the end of their owners' rows."""
+def _append_ints(rows: _Rows, extra: tuple[np.ndarray, np.ndarray]) -> _Rows:
+    """``rows`` with int attributes (key SENT_END_TIME) appended at the end of their owners' rows."""
     extra_owner, ints = extra
     count = len(extra_owner)
     added = pa.table(
@@ -445,31 +494,42 @@ def _append_ints(owner: np.ndarray, table: pa.Table, extra: tuple[np.ndarray, np
             "double": pa.nulls(count, pa.float64()),
             "bool": pa.nulls(count, pa.bool_()),
             "json": pa.nulls(count, pa.string()),
-            "member": pc.binary_join_element_wise(
-                _lit(orjson.dumps(SENT_END_TIME).decode() + ":"), pc.cast(pa.array(ints), pa.string()), ""
-            ),
         },
-        schema=table.schema,
+        schema=rows.table.schema,
     )
-    owners = np.concatenate([owner, extra_owner])
+    base = len(rows.pool)
+    pool = pa.concat_arrays([rows.pool, pa.array([SENT_END_TIME]), pc.cast(pa.array(ints), pa.string())])
+    value_slots = np.stack([np.full(count, _C[""]), base + 1 + np.arange(count), np.full(count, _C[""])], axis=1)
+    slots = np.concatenate([rows.slots, _member_slots(np.full(count, base), value_slots)])
+    owners = np.concatenate([rows.owner, extra_owner])
     order = np.argsort(owners, kind="stable")  # stable: each owner's sent rows, then its added one
-    return owners[order], pa.concat_tables([table, added]).take(pa.array(order))
+    table = pa.concat_tables([rows.table, added]).take(pa.array(order))
+    return _Rows(owners[order], table, pool, slots[order])
 
 
-def _deduplicated(owner: np.ndarray, table: pa.Table) -> _Rows:
+def _deduplicated(rows: _Rows) -> _Rows:
     """One row per (owner, key): where the key first appears, with its last value (a dict assignment)."""
-    if len(owner) < 2:
-        return _Rows(owner, table)
-    codes = pc.dictionary_encode(table.column("key")).combine_chunks().indices.to_numpy()
-    pairs = owner.astype(np.int64) * (int(codes.max()) + 1) + codes
+    kept = _distinct_keys(rows.owner, rows.table.column("key"))
+    return rows if kept is None else rows.take(kept)
+
+
+def _distinct_keys(owner: np.ndarray, keys: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """Rows to keep so each (owner, key) is one row, at the key's first place with its last value; None when
+    no key repeats (the usual case, found with one hash and one sort of integers)."""
+    if len(owner) < 2:  # noqa: PLR2004
+        return None
+    codes = pc.dictionary_encode(keys)
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    indices = codes.indices.to_numpy()
+    pairs = owner.astype(np.int64) * (int(indices.max()) + 1) + indices
     ordered = np.sort(pairs)
-    if not (ordered[1:] == ordered[:-1]).any():  # the usual case: no key repeated
-        return _Rows(owner, table)
+    if not (ordered[1:] == ordered[:-1]).any():
+        return None
     unique, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
     last = np.zeros(len(unique), np.int64)
     np.maximum.at(last, inverse, np.arange(len(pairs)))
-    order = np.argsort(first, kind="stable")
-    return _Rows(owner[first[order]], table.take(pa.array(last[order])))
+    return np.asarray(last[np.argsort(first, kind="stable")])
 
 
 def _attribute_table(rows: _Rows) -> pa.Table:
@@ -480,11 +540,46 @@ def _attribute_table(rows: _Rows) -> pa.Table:
 
 def _objects(rows: _Rows, owners: int) -> pa.Array:
     """One JSON object per owner (``{}`` for one without attributes), as orjson.dumps of its dict."""
-    offsets = np.zeros(owners + 1, np.int32)
-    np.cumsum(np.bincount(rows.owner, minlength=owners), out=offsets[1:])
-    members = rows.table.column("member").combine_chunks()
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), members), _lit(","))
-    return pc.binary_join_element_wise(_lit("{"), joined, _lit("}"), _lit(""))
+    return _assemble(owners, rows.owner, rows.slots, rows.pool, "{", "}", "{}")
+
+
+_CONSTANTS = ("", ",", '"', '":', "{", "}", "{}", "[", "]", "[]", "true", "false", "null", None)
+_C = {text: i for i, text in enumerate(_CONSTANTS)}
+"""Pool slots of the constant texts; None: a null, which makes a whole assembled text null."""
+
+
+@cache
+def _constants() -> pa.Array:
+    return pa.array(_CONSTANTS, pa.string())
+
+
+def _assemble(
+    owners: int, owner: np.ndarray, slots: np.ndarray, pool: pa.Array, start: str, end: str, empty: str | None
+) -> pa.Array:
+    """Per owner, ``start`` + its rows' texts joined by "," + ``end`` (``empty`` when it has no rows).
+
+    A row's text is the concatenation of its ``slots``, indices into ``pool`` (whose first items are
+    ``_CONSTANTS``). One take and one list join build every owner's text: Arrow's element-wise string kernels
+    cost ~100 ns a row here, take and binary_join a fraction of that."""
+    rows, width = slots.shape
+    counts = np.bincount(owner, minlength=owners) if rows else np.zeros(owners, np.int64)
+    row_start = np.zeros(owners + 1, np.int64)
+    np.cumsum(counts, out=row_start[1:])
+    sizes = np.where(counts > 0, counts * (width + 1) + 1, 1)
+    list_start = np.zeros(owners + 1, np.int64)
+    np.cumsum(sizes, out=list_start[1:])
+    index = np.empty(int(list_start[-1]), np.int64)
+    within = np.arange(rows) - row_start[owner]
+    at = list_start[owner] + within * (width + 1)
+    index[at] = np.where(within == 0, _C[start], _C[","])
+    for slot in range(width):
+        index[at + 1 + slot] = slots[:, slot]
+    has_rows = counts > 0
+    index[list_start[1:][has_rows] - 1] = _C[end]
+    index[list_start[:-1][~has_rows]] = _C[empty]
+    pieces = pool.take(pa.array(index))
+    lists = pa.ListArray.from_arrays(pa.array(list_start, pa.int32()), pieces)
+    return pc.binary_join(lists, _lit(""))
 
 
 def _truncated(strings: pa.Array, max_length: int) -> pa.Array:
@@ -513,11 +608,11 @@ _CONTROL = [chr(code) for code in range(0x20)]
 _ESCAPED_CONTROL = {char: orjson.dumps(char).decode()[1:-1] for char in _CONTROL}
 
 
-def _json_strings(strings: pa.Array) -> pa.Array:
-    """Each string as a JSON string literal, escaped as orjson escapes (", \\ and U+0000-U+001F only).
+def _escaped(strings: pa.Array) -> pa.Array:
+    """Each string escaped as orjson escapes inside a JSON string (", \\ and U+0000-U+001F only), unquoted.
 
     Which escapes are needed is found by numpy on the data buffer (a byte compare), so a column without
-    any of these characters costs one copy (the quotes), and each needed replacement one more."""
+    any of these characters is returned as it is, and each needed replacement costs one pass."""
     raw = _data_bytes(strings)
     if (raw == _BACKSLASH).any():
         strings = pc.replace_substring(strings, "\\", "\\\\")
@@ -528,7 +623,12 @@ def _json_strings(strings: pa.Array) -> pa.Array:
         for code in np.unique(raw[control]):
             char = chr(code)
             strings = pc.replace_substring(strings, char, _ESCAPED_CONTROL[char])
-    return pc.binary_join_element_wise(_lit('"'), strings, _lit('"'), _lit(""))
+    return strings
+
+
+def _json_strings(strings: pa.Array) -> pa.Array:
+    """Each string as a JSON string literal (for small columns: names, trace states)."""
+    return pc.binary_join_element_wise(_lit('"'), _escaped(strings), _lit('"'), _lit(""))
 
 
 _BACKSLASH, _QUOTE, _SPACE = np.uint8(0x5C), np.uint8(0x22), np.uint8(0x20)
@@ -586,9 +686,8 @@ def _arrays_json(arrays: pa.Array, max_length: int, depth: int) -> pa.Array:
     """ArrayValues (struct<values: list<AnyValue bytes>>) as JSON arrays."""
     lists = pc.struct_field(arrays, "values")
     items = _Values(_fields(_parse(_message_handler("AnyValue"), pc.list_flatten(lists))), max_length, depth)
-    offsets = _list_offsets(lists)
-    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, items.json), _lit(","))
-    return pc.binary_join_element_wise(_lit("["), joined, _lit("]"), _lit(""))
+    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
+    return _assemble(len(arrays), owner, items.slots, items.pool, "[", "]", "[]")
 
 
 def _kvlists_json(kvlists: pa.Array, max_length: int, depth: int) -> pa.Array:
@@ -602,17 +701,12 @@ def _kvlists_json(kvlists: pa.Array, max_length: int, depth: int) -> pa.Array:
     else:
         pairs = _fields(_parse(_message_handler("KeyValue"), items))
         keys, value = pairs["key"], _fields(pairs["value"])
-    values = _Values(value, max_length, depth)
-    member = pc.binary_join_element_wise(_json_strings(keys), values.json, _lit(":"))
-    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int32)
-    rows = _deduplicated(owner, pa.table({"key": keys, "member": member}))
-    return _objects(rows, len(kvlists))
-
-
-def _list_offsets(lists: pa.Array) -> pa.Array:
-    """A list array's offsets from 0 (it may be a slice)."""
-    offsets = lists.offsets
-    return pc.subtract(offsets, offsets[0]) if len(offsets) and offsets[0].as_py() else offsets
+    pool, slots = _members(keys, _Values(value, max_length, depth))
+    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
+    kept = _distinct_keys(owner, keys)
+    if kept is not None:
+        owner, slots = owner[kept], slots[kept]
+    return _assemble(len(kvlists), owner, slots, pool, "{", "}", "{}")
 
 
 def _parse(handler: Any, messages: pa.Array) -> pa.StructArray:
@@ -665,11 +759,10 @@ def _markers(rows: _Rows, owners: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _lists_json(lists: pa.Array, objects: pa.Array, owners: int) -> pa.Array:
     """Per owner, its items' JSON objects as a JSON array; null when it has none (``... if events else None``)."""
-    offsets = lists.offsets.to_numpy() - lists.offsets[0].as_py()
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), objects), _lit(","))
-    empty = offsets[1:] == offsets[:-1]
-    array = pc.binary_join_element_wise(_lit("["), joined, _lit("]"), _lit(""))
-    return pc.if_else(pa.array(empty), _lit(None, pa.string()), array) if owners else array
+    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
+    pool = pa.concat_arrays([_constants(), objects])
+    slots = (len(_CONSTANTS) + np.arange(len(objects))).reshape(-1, 1)
+    return _assemble(owners, owner, slots, pool, "[", "]", None)
 
 
 def _concat(*parts: pa.Array | str) -> pa.Array:
