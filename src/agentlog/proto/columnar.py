@@ -336,31 +336,69 @@ def _reason(span: dict[str, Any], logfire_marker: bool, attributes: _Rows, row: 
 # --- attributes --------------------------------------------------------------------------------------------------
 
 
+class _Keys:
+    """A column of keys dictionary-encoded: ``codes`` per row into ``names`` (the distinct keys)."""
+
+    def __init__(self, keys: pa.Array) -> None:
+        encoded = pc.dictionary_encode(keys)
+        self.codes = encoded.indices.to_numpy().astype(np.int64)
+        self.names: pa.Array = encoded.dictionary
+
+    def code(self, key: str) -> int:
+        """The code of ``key``; -1 when no row has it."""
+        return int(pc.index(self.names, _lit(key)).as_py())
+
+
 class _Rows:
     """Attribute rows of some owners (spans, events, links, resources), one per distinct key of an owner in dict
-    order: ATTRIBUTE_SCHEMA's value columns, and each row's JSON member ``"key":value`` as ``_MEMBER`` slots,
-    indices into ``pool`` (see ``_assemble``)."""
+    order: ATTRIBUTE_SCHEMA's value columns (``table``), and what ``_objects`` writes them with: key codes,
+    and each value's JSON text as an index into ``pool`` and whether it is quoted."""
 
-    def __init__(self, owner: np.ndarray, table: pa.Table, pool: pa.Array, slots: np.ndarray) -> None:
+    def __init__(
+        self, owner: np.ndarray, table: pa.Table, keys: _Keys, codes: np.ndarray, values: _Texts
+    ) -> None:
         self.owner = owner
         self.table = table
-        self.pool = pool
-        self.slots = slots
+        self.keys = keys
+        self.codes = codes
+        self.values = values
 
     def take(self, rows: np.ndarray, owner: np.ndarray | None = None) -> _Rows:
         """These rows only (renumbered owners when given)."""
-        return _Rows(self.owner[rows] if owner is None else owner, self.table.take(pa.array(rows)), self.pool, self.slots[rows])
+        return _Rows(
+            self.owner[rows] if owner is None else owner,
+            self.table.take(pa.array(rows)),
+            self.keys,
+            self.codes[rows],
+            self.values.take(rows),
+        )
+
+    def hits(self, key: str) -> np.ndarray:
+        """The rows of ``key`` whose value is a string."""
+        code = self.keys.code(key)
+        if code < 0:
+            return np.zeros(0, np.int64)
+        kind = self.table.column("type").to_numpy()
+        return np.flatnonzero((self.codes == code) & (kind == TYPE_STRING))
 
     def string_value(self, owner: int, key: str) -> str | None:
-        """The string value of ``key`` of one owner (None when absent or not a string): per-row lookups."""
-        lo, hi = np.searchsorted(self.owner, [owner, owner + 1])
-        keys = self.table.column("key").slice(lo, hi - lo)
-        strings = self.table.column("str").slice(lo, hi - lo)
-        for i in range(len(keys)):
-            if keys[i].as_py() == key:
-                value = strings[i].as_py()
-                return value if isinstance(value, str) else None
-        return None
+        """The string value of ``key`` of one owner (None when absent or not a string)."""
+        rows = self.hits(key)
+        rows = rows[self.owner[rows] == owner]
+        return str(self.table.column("str")[int(rows[0])].as_py()) if len(rows) else None
+
+
+class _Texts:
+    """Per row, a value's JSON text: ``text`` indexes ``pool``; ``quoted`` rows are strings, written between
+    quotes (added when assembled, so the long texts are copied once)."""
+
+    def __init__(self, pool: pa.Array, text: np.ndarray, quoted: np.ndarray) -> None:
+        self.pool = pool
+        self.text = text
+        self.quoted = quoted
+
+    def take(self, rows: np.ndarray) -> _Texts:
+        return _Texts(self.pool, self.text[rows], self.quoted[rows])
 
 
 def _sent_end_rows(moved: np.ndarray, sent_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,7 +410,7 @@ def _sent_end_rows(moved: np.ndarray, sent_end: np.ndarray) -> tuple[np.ndarray,
 def _attribute_rows(lists: pa.Array, max_length: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> _Rows:
     """Every KeyValue of ``lists`` (one list per owner) as rows; ``extra`` int attributes appended to their
     owners' lists (after the sent ones, as a dict assignment does)."""
-    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int32)
+    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
     kv = _fields(pc.list_flatten(lists))
     value = _fields(kv["value"])
     values = _Values(value, max_length, depth=0)
@@ -387,36 +425,17 @@ def _attribute_rows(lists: pa.Array, max_length: int, extra: tuple[np.ndarray, n
             "json": values.nested,
         }
     )
-    pool, slots = _members(kv["key"], values)
-    rows = _Rows(owner, table, pool, slots)
+    keys = _Keys(kv["key"])
+    rows = _Rows(owner, table, keys, keys.codes, values.texts)
     if extra is not None and len(extra[0]):
         rows = _append_ints(rows, extra)
-    return _deduplicated(rows)
-
-
-def _members(keys: pa.Array, values: _Values) -> tuple[pa.Array, np.ndarray]:
-    """The pool and slots of each row's ``"key":value``: the values' pool with the escaped keys after it."""
-    pool = pa.concat_arrays([values.pool, _escaped(keys)])
-    key = len(values.pool) + np.arange(len(keys))
-    return pool, _member_slots(key, values.slots)
-
-
-_MEMBER = 6  # slots of a member: '"', key, '":', quote or "", value, quote or ""
-
-
-def _member_slots(key: np.ndarray, value_slots: np.ndarray) -> np.ndarray:
-    slots = np.empty((len(key), _MEMBER), np.int64)
-    slots[:, 0] = _C['"']
-    slots[:, 1] = key
-    slots[:, 2] = _C['":']
-    slots[:, 3:] = value_slots
-    return slots
+    kept = _distinct_keys(rows.owner, rows.codes)
+    return rows if kept is None else rows.take(kept)
 
 
 class _Values:
     """A column of AnyValues (ptars' struct fields): each one's type, truncated string, finite double, the JSON
-    text of arrays, kvlists and bytes (``nested``, null elsewhere), and every value's JSON text as three
-    ``slots`` (opening quote or "", text, closing quote or "") into ``pool``."""
+    text of arrays, kvlists and bytes (``nested``, null elsewhere), and every value's JSON text (``texts``)."""
 
     def __init__(self, value: dict[str, pa.Array], max_length: int, depth: int) -> None:
         count = len(value["string_value"])
@@ -431,33 +450,60 @@ class _Values:
         self.kind = kind
         self.strings = _truncated(value["string_value"], max_length)
         doubles = value["double_value"]
-        finite = pc.is_finite(doubles)
-        self.doubles = pc.if_else(finite, doubles, _lit(None, pa.float64())) if doubles.null_count < count else doubles
-        self.nested = _nested_json(kind, value, max_length, depth)
-        self.pool, self.slots = self._text(value)
+        self.doubles = doubles
+        if doubles.null_count < count:
+            self.doubles = pc.if_else(pc.is_finite(doubles), doubles, _lit(None, pa.float64()))
+        nested_rows = np.flatnonzero((kind >= TYPE_ARRAY) & (kind <= TYPE_BYTES))
+        nested = _nested_json(kind, nested_rows, value, max_length, depth)
+        self.texts = self._texts(value, nested_rows, nested)
+        self.nested = pa.nulls(count, pa.string())
+        if len(nested_rows):
+            index = np.zeros(count, np.int64)
+            index[nested_rows] = np.arange(len(nested_rows))
+            self.nested = nested.take(pa.array(index, mask=~_mask(count, nested_rows)))
 
-    def _text(self, value: dict[str, pa.Array]) -> tuple[pa.Array, np.ndarray]:
-        count = len(self.kind)
-        kind, rows = self.kind, np.arange(count)
-        parts = [_constants()]
-        text = np.full(count, _C["null"], np.int64)  # empty, and doubles JSON cannot hold
+    def _texts(self, value: dict[str, pa.Array], nested_rows: np.ndarray, nested: pa.Array) -> _Texts:
+        kind = self.kind
+        parts = [_value_constants()]
+        text = np.full(len(kind), _V["null"], np.int64)  # empty, and the doubles JSON cannot hold
+        size = len(_VALUE_CONSTANTS)
 
-        def add(type_code: int, column: pa.Array, where: np.ndarray | None = None) -> None:
-            chosen = kind == type_code if where is None else where
-            if chosen.any():
-                text[chosen] = sum(len(part) for part in parts) + rows[chosen]
+        def add(rows: np.ndarray, column: pa.Array, compact: bool) -> None:
+            nonlocal size
+            if len(rows):
+                text[rows] = size + (np.arange(len(rows)) if compact else rows)
                 parts.append(column)
+                size += len(column)
 
-        add(TYPE_STRING, _escaped(self.strings))
-        add(TYPE_INT, pc.cast(value["int_value"], pa.string()))
-        add(TYPE_DOUBLE, _json_doubles(self.doubles), (kind == TYPE_DOUBLE) & _valid(self.doubles))
-        add(TYPE_ARRAY, self.nested, (kind >= TYPE_ARRAY) & (kind <= TYPE_BYTES))
-        is_bool = kind == TYPE_BOOL
-        if is_bool.any():
-            true = pc.fill_null(value["bool_value"], False).to_numpy(zero_copy_only=False)
-            text[is_bool] = np.where(true[is_bool], _C["true"], _C["false"])
-        quote = np.where(kind == TYPE_STRING, _C['"'], _C[""])
-        return pa.concat_arrays(parts), np.stack([quote, text, quote], axis=1)
+        add(np.flatnonzero(kind == TYPE_STRING), _escaped(self.strings), compact=False)
+        ints = np.flatnonzero(kind == TYPE_INT)
+        if len(ints):
+            add(ints, pc.cast(value["int_value"].take(pa.array(ints)), pa.string()), compact=True)
+        doubles = np.flatnonzero((kind == TYPE_DOUBLE) & _valid(self.doubles))
+        if len(doubles):
+            add(doubles, _json_doubles(self.doubles.take(pa.array(doubles))), compact=True)
+        add(nested_rows, nested, compact=True)
+        is_bool = np.flatnonzero(kind == TYPE_BOOL)
+        if len(is_bool):
+            true = value["bool_value"].take(pa.array(is_bool)).to_numpy(zero_copy_only=False).astype(bool)
+            text[is_bool] = np.where(true, _V["true"], _V["false"])
+        pool = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+        return _Texts(pool, text, kind == TYPE_STRING)
+
+
+_VALUE_CONSTANTS = ("null", "true", "false")
+_V = {text: i for i, text in enumerate(_VALUE_CONSTANTS)}
+
+
+@cache
+def _value_constants() -> pa.Array:
+    return pa.array(_VALUE_CONSTANTS, pa.string())
+
+
+def _mask(count: int, rows: np.ndarray) -> np.ndarray:
+    mask = np.zeros(count, bool)
+    mask[rows] = True
+    return mask
 
 
 def _valid(array: pa.Array) -> np.ndarray:
@@ -497,32 +543,28 @@ def _append_ints(rows: _Rows, extra: tuple[np.ndarray, np.ndarray]) -> _Rows:
         },
         schema=rows.table.schema,
     )
-    base = len(rows.pool)
-    pool = pa.concat_arrays([rows.pool, pa.array([SENT_END_TIME]), pc.cast(pa.array(ints), pa.string())])
-    value_slots = np.stack([np.full(count, _C[""]), base + 1 + np.arange(count), np.full(count, _C[""])], axis=1)
-    slots = np.concatenate([rows.slots, _member_slots(np.full(count, base), value_slots)])
+    keys = rows.keys
+    code = keys.code(SENT_END_TIME)
+    if code < 0:
+        keys.names = pa.concat_arrays([keys.names, pa.array([SENT_END_TIME])])
+        code = len(keys.names) - 1
+    values = rows.values
+    pool = pa.concat_arrays([values.pool, pc.cast(pa.array(ints), pa.string())])
+    text = np.concatenate([values.text, len(values.pool) + np.arange(count)])
+    quoted = np.concatenate([values.quoted, np.zeros(count, bool)])
     owners = np.concatenate([rows.owner, extra_owner])
+    codes = np.concatenate([rows.codes, np.full(count, code)])
     order = np.argsort(owners, kind="stable")  # stable: each owner's sent rows, then its added one
     table = pa.concat_tables([rows.table, added]).take(pa.array(order))
-    return _Rows(owners[order], table, pool, slots[order])
+    return _Rows(owners[order], table, keys, codes[order], _Texts(pool, text, quoted).take(order))
 
 
-def _deduplicated(rows: _Rows) -> _Rows:
-    """One row per (owner, key): where the key first appears, with its last value (a dict assignment)."""
-    kept = _distinct_keys(rows.owner, rows.table.column("key"))
-    return rows if kept is None else rows.take(kept)
-
-
-def _distinct_keys(owner: np.ndarray, keys: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
-    """Rows to keep so each (owner, key) is one row, at the key's first place with its last value; None when
-    no key repeats (the usual case, found with one hash and one sort of integers)."""
+def _distinct_keys(owner: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """Rows to keep so each (owner, key code) is one row, at the key's first place with its last value (a dict
+    assignment); None when no key repeats (the usual case, found with one sort of integers)."""
     if len(owner) < 2:  # noqa: PLR2004
         return None
-    codes = pc.dictionary_encode(keys)
-    if isinstance(codes, pa.ChunkedArray):
-        codes = codes.combine_chunks()
-    indices = codes.indices.to_numpy()
-    pairs = owner.astype(np.int64) * (int(indices.max()) + 1) + indices
+    pairs = owner.astype(np.int64) * (int(codes.max()) + 1) + codes
     ordered = np.sort(pairs)
     if not (ordered[1:] == ordered[:-1]).any():
         return None
@@ -540,50 +582,70 @@ def _attribute_table(rows: _Rows) -> pa.Table:
 
 def _objects(rows: _Rows, owners: int) -> pa.Array:
     """One JSON object per owner (``{}`` for one without attributes), as orjson.dumps of its dict."""
-    return _assemble(owners, rows.owner, rows.slots, rows.pool, "{", "}", "{}")
-
-
-_CONSTANTS = ("", ",", '"', '":', "{", "}", "{}", "[", "]", "[]", "true", "false", "null", None)
-_C = {text: i for i, text in enumerate(_CONSTANTS)}
-"""Pool slots of the constant texts; None: a null, which makes a whole assembled text null."""
-
-
-@cache
-def _constants() -> pa.Array:
-    return pa.array(_CONSTANTS, pa.string())
+    return _assemble(owners, rows.owner, rows.values, "{", "}", "{}", (rows.keys.names, rows.codes))
 
 
 def _assemble(
-    owners: int, owner: np.ndarray, slots: np.ndarray, pool: pa.Array, start: str, end: str, empty: str | None
+    owners: int,
+    owner: np.ndarray,
+    values: _Texts,
+    start: str,
+    end: str,
+    empty: str | None,
+    keys: tuple[pa.Array, np.ndarray] | None = None,
 ) -> pa.Array:
-    """Per owner, ``start`` + its rows' texts joined by "," + ``end`` (``empty`` when it has no rows).
+    """Per owner, ``start`` + its rows' texts (``"key":value`` when ``keys``: names, codes) joined by "," +
+    ``end``; ``empty`` (None: null) when it has no rows. Rows are sorted by owner.
 
-    A row's text is the concatenation of its ``slots``, indices into ``pool`` (whose first items are
-    ``_CONSTANTS``). One take and one list join build every owner's text: Arrow's element-wise string kernels
-    cost ~100 ns a row here, take and binary_join a fraction of that."""
-    rows, width = slots.shape
+    Each row is three pieces: a prefix (``start`` or "," then the key, then the opening quote of a string),
+    its value's text, and a suffix (closing quote, ``end`` after an owner's last row); the prefixes are made
+    once per distinct key. One take and one list join then build every owner's text: Arrow's element-wise
+    string kernels cost ~100 ns a row here, take and binary_join a fraction of that."""
+    rows = len(owner)
     counts = np.bincount(owner, minlength=owners) if rows else np.zeros(owners, np.int64)
     row_start = np.zeros(owners + 1, np.int64)
     np.cumsum(counts, out=row_start[1:])
-    sizes = np.where(counts > 0, counts * (width + 1) + 1, 1)
+    within = np.arange(rows) - row_start[owner]
+    first, last = within == 0, within == counts[owner] - 1
+    quoted = values.quoted.astype(np.int64)
+    prefixes = _prefixes(start, keys[0] if keys is not None else None)
+    distinct = len(prefixes) // 4
+    codes = keys[1] if keys is not None else np.zeros(rows, np.int64)
+    prefix_base = len(values.pool)
+    suffix_base = prefix_base + len(prefixes)
+    pool = pa.concat_arrays([values.pool, prefixes, pa.array(["", '"', end, '"' + end, empty], pa.string())])
+    sizes = np.where(counts > 0, counts * 3, 1)
     list_start = np.zeros(owners + 1, np.int64)
     np.cumsum(sizes, out=list_start[1:])
     index = np.empty(int(list_start[-1]), np.int64)
-    within = np.arange(rows) - row_start[owner]
-    at = list_start[owner] + within * (width + 1)
-    index[at] = np.where(within == 0, _C[start], _C[","])
-    for slot in range(width):
-        index[at + 1 + slot] = slots[:, slot]
-    has_rows = counts > 0
-    index[list_start[1:][has_rows] - 1] = _C[end]
-    index[list_start[:-1][~has_rows]] = _C[empty]
-    pieces = pool.take(pa.array(index))
-    lists = pa.ListArray.from_arrays(pa.array(list_start, pa.int32()), pieces)
+    at = list_start[owner] + within * 3
+    index[at] = prefix_base + ((1 - first) * 2 + quoted) * distinct + codes
+    index[at + 1] = values.text
+    index[at + 2] = suffix_base + last * 2 + quoted
+    index[list_start[:-1][counts == 0]] = suffix_base + 4
+    lists = pa.ListArray.from_arrays(pa.array(list_start, pa.int32()), pool.take(pa.array(index)))
     return pc.binary_join(lists, _lit(""))
+
+
+def _prefixes(start: str, names: pa.Array | None) -> pa.Array:
+    """The four prefixes of a row per key: (``start`` | ",") x ("" | '"'), in that order, each then per key."""
+    if names is None:
+        return pa.array([start, start + '"', ",", ',"'], pa.string())
+    members = _json_strings(names)
+    return pa.concat_arrays(
+        [
+            pc.binary_join_element_wise(_lit(sep), members, _lit(":" + quote), _lit(""))
+            for sep in (start, ",")
+            for quote in ("", '"')
+        ]
+    )
 
 
 def _truncated(strings: pa.Array, max_length: int) -> pa.Array:
     """Strings longer than ``max_length`` characters cut, with anyvalue.truncate's mark."""
+    offsets = np.frombuffer(strings.buffers()[1], np.int32, len(strings) + 1, strings.offset * 4)
+    if not (np.diff(offsets) > max_length).any():  # no more bytes than allowed characters: nothing to cut
+        return strings
     lengths = pc.utf8_length(strings)
     long = pc.greater(lengths, _lit(max_length, lengths.type))
     if not pc.any(long).as_py():
@@ -644,14 +706,9 @@ def _data_bytes(binary: pa.Array) -> np.ndarray:
 
 
 def _json_doubles(doubles: pa.Array) -> pa.Array:
-    """Doubles as orjson writes them (one orjson call for the column; nulls stay null)."""
-    valid = pc.is_valid(doubles)
-    present = pc.filter(doubles, valid)
-    if not len(present):
-        return pa.nulls(len(doubles), pa.string())
-    texts = orjson.dumps(present.to_numpy(), option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
-    out = pa.nulls(len(doubles), pa.string())
-    return pc.replace_with_mask(out, valid, pa.array(texts, pa.string()))
+    """Doubles (none null) as orjson writes them: one orjson call for the column."""
+    texts = orjson.dumps(doubles.to_numpy(), option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
+    return pa.array(texts, pa.string())
 
 
 MAX_NESTING = 100
@@ -660,20 +717,25 @@ refuses (parse_protobuf: InvalidRequest) about 47 levels down (its limit of 100 
 request down, two per level), so no request protobuf accepts is refused for this."""
 
 
-def _nested_json(kind: np.ndarray, value: dict[str, pa.Array], max_length: int, depth: int) -> pa.Array:
-    """Arrays, kvlists and bytes as anyvalue.py's JSON text; null elsewhere. Arrays and kvlists: ptars parses
-    their items (which it leaves as serialized bytes) one nesting level at a time, all values of a level at once."""
-    out = pa.nulls(len(kind), pa.string())
+def _nested_json(
+    kind: np.ndarray, rows: np.ndarray, value: dict[str, pa.Array], max_length: int, depth: int
+) -> pa.Array:
+    """The JSON text of the arrays, kvlists and bytes at ``rows``, as anyvalue.py writes them. Arrays and kvlists:
+    ptars parses their items (which it leaves as serialized bytes) one nesting level at a time, all values of a
+    level at once."""
+    if not len(rows):
+        return pa.nulls(0, pa.string())
+    if depth >= MAX_NESTING:
+        raise InvalidRequest("body nests values too deeply")
+    parts, order = [], []
     for type_code, make in ((TYPE_ARRAY, _arrays_json), (TYPE_KVLIST, _kvlists_json), (TYPE_BYTES, _bytes_json)):
-        rows = np.flatnonzero(kind == type_code)
-        if len(rows):
-            if depth >= MAX_NESTING:
-                raise InvalidRequest("body nests values too deeply")
-            mask = np.zeros(len(kind), bool)
-            mask[rows] = True
-            texts = make(value[_ONEOF[type_code][1]].take(pa.array(rows)), max_length, depth + 1)
-            out = pc.replace_with_mask(out, pa.array(mask), texts)
-    return out
+        chosen = rows[kind[rows] == type_code]
+        if len(chosen):
+            parts.append(make(value[_ONEOF[type_code][1]].take(pa.array(chosen)), max_length, depth + 1))
+            order.append(chosen)
+    texts = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+    # back in row order: the i-th of ``rows`` is the rank of its row among the concatenated ones
+    return texts.take(pa.array(np.argsort(np.concatenate(order), kind="stable")))
 
 
 def _bytes_json(values: pa.Array, max_length: int, depth: int) -> pa.Array:
@@ -687,7 +749,7 @@ def _arrays_json(arrays: pa.Array, max_length: int, depth: int) -> pa.Array:
     lists = pc.struct_field(arrays, "values")
     items = _Values(_fields(_parse(_message_handler("AnyValue"), pc.list_flatten(lists))), max_length, depth)
     owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    return _assemble(len(arrays), owner, items.slots, items.pool, "[", "]", "[]")
+    return _assemble(len(arrays), owner, items.texts, "[", "]", "[]")
 
 
 def _kvlists_json(kvlists: pa.Array, max_length: int, depth: int) -> pa.Array:
@@ -701,12 +763,14 @@ def _kvlists_json(kvlists: pa.Array, max_length: int, depth: int) -> pa.Array:
     else:
         pairs = _fields(_parse(_message_handler("KeyValue"), items))
         keys, value = pairs["key"], _fields(pairs["value"])
-    pool, slots = _members(keys, _Values(value, max_length, depth))
+    texts = _Values(value, max_length, depth).texts
     owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    kept = _distinct_keys(owner, keys)
+    encoded = _Keys(keys)
+    codes = encoded.codes
+    kept = _distinct_keys(owner, codes)
     if kept is not None:
-        owner, slots = owner[kept], slots[kept]
-    return _assemble(len(kvlists), owner, slots, pool, "{", "}", "{}")
+        owner, codes, texts = owner[kept], codes[kept], texts.take(kept)
+    return _assemble(len(kvlists), owner, texts, "{", "}", "{}", (encoded.names, codes))
 
 
 def _parse(handler: Any, messages: pa.Array) -> pa.StructArray:
@@ -737,14 +801,10 @@ def _resources(resource_spans: pa.StructArray, max_length: int) -> tuple[pa.Arra
 
 def _string_of(rows: _Rows, key: str, owners: int) -> pa.Array:
     """Per owner, the string value of ``key`` (null when absent or not a string)."""
-    hit = pc.and_(
-        pc.equal(rows.table.column("key"), _lit(key)), pc.equal(rows.table.column("type"), _lit(0, pa.int8()))
-    )
-    hit_rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    hits = rows.hits(key)
     index = np.zeros(owners, np.int64)
-    index[rows.owner[hit_rows]] = hit_rows
-    found = np.zeros(owners, bool)
-    found[rows.owner[hit_rows]] = True
+    index[rows.owner[hits]] = hits
+    found = _mask(owners, rows.owner[hits])
     return rows.table.column("str").take(pa.array(index, mask=~found)).combine_chunks()
 
 
@@ -760,9 +820,8 @@ def _markers(rows: _Rows, owners: int) -> tuple[np.ndarray, np.ndarray]:
 def _lists_json(lists: pa.Array, objects: pa.Array, owners: int) -> pa.Array:
     """Per owner, its items' JSON objects as a JSON array; null when it has none (``... if events else None``)."""
     owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    pool = pa.concat_arrays([_constants(), objects])
-    slots = (len(_CONSTANTS) + np.arange(len(objects))).reshape(-1, 1)
-    return _assemble(owners, owner, slots, pool, "[", "]", None)
+    texts = _Texts(objects, np.arange(len(objects)), np.zeros(len(objects), bool))
+    return _assemble(owners, owner, texts, "[", "]", None)
 
 
 def _concat(*parts: pa.Array | str) -> pa.Array:
