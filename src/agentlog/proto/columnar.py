@@ -343,10 +343,13 @@ class _Keys:
         encoded = pc.dictionary_encode(keys)
         self.codes = encoded.indices.to_numpy().astype(np.int64)
         self.names: pa.Array = encoded.dictionary
+        self._lookup: dict[str, int] | None = None
 
     def code(self, key: str) -> int:
-        """The code of ``key``; -1 when no row has it."""
-        return int(pc.index(self.names, _lit(key)).as_py())
+        """The code of ``key``; -1 when no row has it (a dict of the distinct keys, made once)."""
+        if self._lookup is None:
+            self._lookup = {name: code for code, name in enumerate(self.names.to_pylist())}
+        return self._lookup.get(key, -1)
 
 
 class _Rows:
@@ -354,9 +357,7 @@ class _Rows:
     order: ATTRIBUTE_SCHEMA's value columns (``table``), and what ``_objects`` writes them with: key codes,
     and each value's JSON text as an index into ``pool`` and whether it is quoted."""
 
-    def __init__(
-        self, owner: np.ndarray, table: pa.Table, keys: _Keys, codes: np.ndarray, values: _Texts
-    ) -> None:
+    def __init__(self, owner: np.ndarray, table: pa.Table, keys: _Keys, codes: np.ndarray, values: _Texts) -> None:
         self.owner = owner
         self.table = table
         self.keys = keys
@@ -547,6 +548,7 @@ def _append_ints(rows: _Rows, extra: tuple[np.ndarray, np.ndarray]) -> _Rows:
     code = keys.code(SENT_END_TIME)
     if code < 0:
         keys.names = pa.concat_arrays([keys.names, pa.array([SENT_END_TIME])])
+        keys._lookup = None
         code = len(keys.names) - 1
     values = rows.values
     pool = pa.concat_arrays([values.pool, pc.cast(pa.array(ints), pa.string())])
@@ -628,16 +630,13 @@ def _assemble(
 
 
 def _prefixes(start: str, names: pa.Array | None) -> pa.Array:
-    """The four prefixes of a row per key: (``start`` | ",") x ("" | '"'), in that order, each then per key."""
+    """The four prefixes of a row per key: (``start`` | ",") x ("" | '"'), in that order, each then per key.
+    Made in Python once per distinct key (a handful per request): orjson writes the key."""
     if names is None:
         return pa.array([start, start + '"', ",", ',"'], pa.string())
-    members = _json_strings(names)
-    return pa.concat_arrays(
-        [
-            pc.binary_join_element_wise(_lit(sep), members, _lit(":" + quote), _lit(""))
-            for sep in (start, ",")
-            for quote in ("", '"')
-        ]
+    members = [orjson.dumps(name).decode() + ":" for name in names.to_pylist()]
+    return pa.array(
+        [sep + member + quote for sep in (start, ",") for quote in ("", '"') for member in members], pa.string()
     )
 
 
