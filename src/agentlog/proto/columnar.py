@@ -173,18 +173,20 @@ def _flatten_spans(
     start = field["start_time_unix_nano"].to_numpy(zero_copy_only=False)
     sent_end = field["end_time_unix_nano"].to_numpy(zero_copy_only=False)
     end = np.maximum(start, sent_end)
-    moved = end != sent_end
-    attributes = _attribute_rows(field["attributes"], max_length, extra=_sent_end_rows(moved, sent_end))
+    owners = _Owners(field, resource_spans)
+    attributes = owners.attribute_rows(max_length, _sent_end_rows(end != sent_end, sent_end))
+    objects = _objects(attributes, owners.total)
+    span_rows = attributes.head(int(np.searchsorted(attributes.owner, n)))
     ids = _Ids(field)
     marker_self, marker_parent = _markers(attributes, n)
-    span_id, parent_id, parent_valid, marker_errors = _marked_ids(ids, marker_parent, attributes)
+    span_id, parent_id, parent_valid, marker_errors = _marked_ids(ids, marker_parent, span_rows)
     times_ok = (start != 0) & (start <= MAX_TIME_NS) & (sent_end <= MAX_TIME_NS)
     keep = ids.trace_ok & ids.span_ok & ids.parent_ok & times_ok & ~marker_errors
-    rejected, reasons = _rejections(keep, field, marker_parent, attributes)
-    resource_json, service_name = _resources(resource_spans, max_length)
+    rejected, reasons = _rejections(keep, field, marker_parent, span_rows)
     status = _fields(field["status"])
     status["code"] = pc.fill_null(status["code"], _lit(0, pa.int32()))  # no status sent: UNSET
     scope = _fields(pc.struct_field(scope_spans, "scope"))
+    resources = np.arange(owners.base["resource"], owners.base["event"])
     columns: dict[str, Any] = {
         "trace_id_hi": ids.trace_hi,
         "trace_id_lo": ids.trace_lo,
@@ -198,23 +200,61 @@ def _flatten_spans(
         "end_time_unix_nano": pa.array(end, pa.uint64()),
         "status_code": pc.cast(status["code"], pa.uint8()),
         "status_message": _none_if_empty(status["message"]),
-        "service_name": pc.take(service_name, resource_of_span),
-        "resource_attributes": pc.take(resource_json, resource_of_span),
-        "scope_name": pc.take(_none_if_empty(scope["name"]), scope_of_span),
-        "scope_version": pc.take(_none_if_empty(scope["version"]), scope_of_span),
-        "attributes": _objects(attributes, n),
-        "events": _events_json(field["events"], max_length, n),
-        "links": _links_json(field["links"], max_length, n),
+        "service_name": _string_of(attributes, "service.name", resources).take(resource_of_span),
+        "resource_attributes": owners.slice(objects, "resource").take(resource_of_span),
+        "scope_name": _none_if_empty(scope["name"]).take(scope_of_span),
+        "scope_version": _none_if_empty(scope["version"]).take(scope_of_span),
+        "attributes": objects.slice(0, n),
+        "events": _events_json(owners, owners.slice(objects, "event"), n),
+        "links": _links_json(owners, owners.slice(objects, "link"), n),
         "dropped_attributes_count": field["dropped_attributes_count"],
         "dropped_events_count": field["dropped_events_count"],
         "dropped_links_count": field["dropped_links_count"],
         "is_pending": pa.array(marker_self | marker_parent),
     }
     table = pa.table(columns, schema=SPAN_SCHEMA)
-    exceptions = _exceptions(field, status["code"], max_length)
+    exceptions = _exceptions(owners, status["code"], attributes)
     if keep.all():
-        return FlatSpans(table, _attribute_table(attributes), exceptions, rejected, reasons)
-    return _kept(table, attributes, exceptions, keep, rejected, reasons)
+        return FlatSpans(table, _attribute_table(span_rows), exceptions, rejected, reasons)
+    return _kept(table, span_rows, exceptions, keep, rejected, reasons)
+
+
+class _Owners:
+    """Everything that has attributes, numbered together so one pass decodes them all (each pass has a fixed
+    cost of tens of kernel calls): spans [0, n), then resources, events, links."""
+
+    def __init__(self, field: dict[str, pa.Array], resource_spans: pa.StructArray) -> None:
+        resource = _fields(pc.struct_field(resource_spans, "resource"))
+        self.event_lists, self.link_lists = field["events"], field["links"]
+        self.events = _fields(pc.list_flatten(self.event_lists))
+        self.links = _fields(pc.list_flatten(self.link_lists))
+        self.lists = {
+            "span": field["attributes"],
+            "resource": resource["attributes"],
+            "event": self.events["attributes"],
+            "link": self.links["attributes"],
+        }
+        self.base: dict[str, int] = {}
+        total = 0
+        for name, lists in self.lists.items():
+            self.base[name] = total
+            total += len(lists)
+        self.total = total
+
+    def slice(self, array: pa.Array, name: str) -> pa.Array:
+        return array.slice(self.base[name], len(self.lists[name]))
+
+    def attribute_rows(self, max_length: int, extra: tuple[np.ndarray, np.ndarray]) -> _Rows:
+        """The attributes of every owner as one set of rows (``extra``: spans' added SENT_END_TIME)."""
+        owner = np.concatenate(
+            [
+                pc.list_parent_indices(lists).to_numpy().astype(np.int64) + self.base[name]
+                for name, lists in self.lists.items()
+            ]
+        )
+        flat = [pc.list_flatten(lists) for lists in self.lists.values()]
+        key_values = pa.concat_arrays(flat) if len(flat) > 1 else flat[0]
+        return _attribute_rows(owner, _fields(key_values), max_length, extra)
 
 
 def _kept(
@@ -374,6 +414,10 @@ class _Rows:
             self.values.take(rows),
         )
 
+    def head(self, count: int) -> _Rows:
+        """The first ``count`` rows."""
+        return self.take(np.arange(count))
+
     def hits(self, key: str) -> np.ndarray:
         """The rows of ``key`` whose value is a string."""
         code = self.keys.code(key)
@@ -408,11 +452,11 @@ def _sent_end_rows(moved: np.ndarray, sent_end: np.ndarray) -> tuple[np.ndarray,
     return rows.astype(np.int32), sent_end[rows].astype(np.int64)
 
 
-def _attribute_rows(lists: pa.Array, max_length: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> _Rows:
-    """Every KeyValue of ``lists`` (one list per owner) as rows; ``extra`` int attributes appended to their
-    owners' lists (after the sent ones, as a dict assignment does)."""
-    owner = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    kv = _fields(pc.list_flatten(lists))
+def _attribute_rows(
+    owner: np.ndarray, kv: dict[str, pa.Array], max_length: int, extra: tuple[np.ndarray, np.ndarray] | None = None
+) -> _Rows:
+    """KeyValues (``kv``: key and value fields) of owners (``owner``, sorted) as rows; ``extra`` int
+    attributes appended to their owners' lists (after the sent ones, as a dict assignment does)."""
     value = _fields(kv["value"])
     values = _Values(value, max_length, depth=0)
     table = pa.table(
@@ -791,26 +835,21 @@ def _message_handler(name: str) -> Any:
 # --- resources, events, links, exceptions, markers ---------------------------------------------------------------
 
 
-def _resources(resource_spans: pa.StructArray, max_length: int) -> tuple[pa.Array, pa.Array]:
-    """(resource attributes JSON, service.name when a string) per resource."""
-    resource = _fields(pc.struct_field(resource_spans, "resource"))
-    rows = _attribute_rows(resource["attributes"], max_length)
-    return _objects(rows, len(resource_spans)), _string_of(rows, "service.name", len(resource_spans))
-
-
-def _string_of(rows: _Rows, key: str, owners: int) -> pa.Array:
-    """Per owner, the string value of ``key`` (null when absent or not a string)."""
+def _string_of(rows: _Rows, key: str, owners: np.ndarray) -> pa.Array:
+    """For each of ``owners``, the string value of its attribute ``key`` (null when absent or not a string)."""
     hits = rows.hits(key)
-    index = np.zeros(owners, np.int64)
+    index = np.full(int(rows.owner[-1]) + 1 if len(rows.owner) else 0, -1, np.int64)
     index[rows.owner[hits]] = hits
-    found = _mask(owners, rows.owner[hits])
-    return rows.table.column("str").take(pa.array(index, mask=~found)).combine_chunks()
+    chosen = index[owners[owners < len(index)]] if len(index) else np.zeros(0, np.int64)
+    chosen = np.concatenate([chosen, np.full(len(owners) - len(chosen), -1, np.int64)])
+    return rows.table.column("str").take(pa.array(np.maximum(chosen, 0), mask=chosen < 0)).combine_chunks()
 
 
 def _markers(rows: _Rows, owners: int) -> tuple[np.ndarray, np.ndarray]:
     """(agentlog marker, logfire marker) per span: normalize.pending_target's rule."""
-    agentlog = _string_of(rows, AGENTLOG_SPAN_TYPE, owners)
-    logfire = _string_of(rows, LOGFIRE_SPAN_TYPE, owners)
+    spans = np.arange(owners)
+    agentlog = _string_of(rows, AGENTLOG_SPAN_TYPE, spans)
+    logfire = _string_of(rows, LOGFIRE_SPAN_TYPE, spans)
     marker_self = pc.fill_null(pc.equal(agentlog, _lit("pending")), False).to_numpy(zero_copy_only=False)
     marker_logfire = pc.fill_null(pc.equal(logfire, _lit("pending_span")), False).to_numpy(zero_copy_only=False)
     return marker_self, marker_logfire & ~marker_self
@@ -827,13 +866,11 @@ def _concat(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*(_lit(p) if isinstance(p, str) else p for p in parts), _lit(""))
 
 
-def _events_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
-    """Each span's events as spans._events_json writes them."""
-    flat = pc.list_flatten(lists)
-    if not len(flat):
-        return pa.nulls(owners, pa.string())
-    events = _fields(flat)
-    attributes = _objects(_attribute_rows(events["attributes"], max_length), len(events["name"]))
+def _events_json(owners: _Owners, attributes: pa.Array, spans: int) -> pa.Array:
+    """Each span's events as spans._events_json writes them (``attributes``: each event's JSON object)."""
+    events = owners.events
+    if not len(events["name"]):
+        return pa.nulls(spans, pa.string())
     objects = _concat(
         '{"time_unix_nano":',
         pc.cast(events["time_unix_nano"], pa.string()),
@@ -845,16 +882,14 @@ def _events_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
         pc.cast(events["dropped_attributes_count"], pa.string()),
         "}",
     )
-    return _lists_json(lists, objects, owners)
+    return _lists_json(owners.event_lists, objects, spans)
 
 
-def _links_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
-    """Each span's links as spans._links_json writes them."""
-    flat = pc.list_flatten(lists)
-    if not len(flat):
-        return pa.nulls(owners, pa.string())
-    links = _fields(flat)
-    attributes = _objects(_attribute_rows(links["attributes"], max_length), len(links["flags"]))
+def _links_json(owners: _Owners, attributes: pa.Array, spans: int) -> pa.Array:
+    """Each span's links as spans._links_json writes them (``attributes``: each link's JSON object)."""
+    links = owners.links
+    if not len(links["flags"]):
+        return pa.nulls(spans, pa.string())
     objects = _concat(
         '{"trace_id":"',
         _hex(links["trace_id"]),
@@ -870,7 +905,7 @@ def _links_json(lists: pa.Array, max_length: int, owners: int) -> pa.Array:
         pc.cast(links["dropped_attributes_count"], pa.string()),
         "}",
     )
-    return _lists_json(lists, objects, owners)
+    return _lists_json(owners.link_lists, objects, spans)
 
 
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
@@ -887,29 +922,22 @@ def _hex(binary: pa.Array) -> pa.Array:
     return pa.StringArray.from_buffers(len(binary), pa.py_buffer(hex_offsets), pa.py_buffer(digits))
 
 
-def _exceptions(field: dict[str, pa.Array], status_code: pa.Array, max_length: int) -> pa.Table:
+def _exceptions(owners: _Owners, status_code: pa.Array, attributes: _Rows) -> pa.Table:
     """EXCEPTION_SCHEMA rows: for ERROR spans, the first "exception" event's type and message strings."""
-    lists = field["events"]
-    flat = pc.list_flatten(lists)
-    if not len(flat):
+    events = owners.events
+    if not len(events["name"]):
         return EXCEPTION_SCHEMA.empty_table()
-    events = _fields(flat)
-    event_span = pc.list_parent_indices(lists).to_numpy()
-    error = pc.equal(status_code, _lit(STATUS_ERROR, status_code.type)).to_numpy(zero_copy_only=False)
-    candidate = pc.equal(events["name"], _lit("exception")).to_numpy(zero_copy_only=False)
-    candidate &= error[event_span] if len(event_span) else candidate
+    event_span = pc.list_parent_indices(owners.event_lists).to_numpy()
+    error = (status_code.to_numpy(zero_copy_only=False) == STATUS_ERROR)[event_span]
+    candidate = pc.equal(events["name"], _lit("exception")).to_numpy(zero_copy_only=False) & error
     rows = np.flatnonzero(candidate)
     spans, first = np.unique(event_span[rows], return_index=True)
-    chosen = rows[first]
-    if not len(chosen):
-        return EXCEPTION_SCHEMA.empty_table()
-    attribute_lists = events["attributes"].take(pa.array(chosen))
-    attributes = _attribute_rows(attribute_lists, max_length)
+    chosen = rows[first] + owners.base["event"]
     return pa.table(
         {
             "span": pa.array(spans, pa.int32()),
-            "type": _string_of(attributes, "exception.type", len(chosen)),
-            "message": _string_of(attributes, "exception.message", len(chosen)),
+            "type": _string_of(attributes, "exception.type", chosen),
+            "message": _string_of(attributes, "exception.message", chosen),
         },
         schema=EXCEPTION_SCHEMA,
     )
