@@ -278,8 +278,14 @@ def _fields(struct: pa.Array) -> dict[str, pa.Array]:
 
 
 def _none_if_empty(strings: pa.Array) -> pa.Array:
-    """Empty strings as null, as ``value or None`` does."""
-    return pc.if_else(pc.equal(pc.binary_length(strings), _lit(0, pa.int32())), _lit(None, pa.string()), strings)
+    """Empty strings as null, as ``value or None`` does: a new validity bitmap over the same buffers."""
+    offsets = np.frombuffer(strings.buffers()[1], np.int32, len(strings) + 1, strings.offset * 4)
+    present = (np.diff(offsets) > 0) & _valid(strings)
+    if present.all():
+        return strings
+    bitmap = np.packbits(np.concatenate([np.zeros(strings.offset, bool), present]), bitorder="little")
+    buffers = [pa.py_buffer(bitmap), *strings.buffers()[1:]]
+    return pa.Array.from_buffers(pa.string(), len(strings), buffers, int((~present).sum()), strings.offset)
 
 
 # --- ids ---------------------------------------------------------------------------------------------------------
@@ -415,8 +421,9 @@ class _Rows:
         )
 
     def head(self, count: int) -> _Rows:
-        """The first ``count`` rows."""
-        return self.take(np.arange(count))
+        """The first ``count`` rows (zero-copy slices)."""
+        values = _Texts(self.values.pool, self.values.text[:count], self.values.quoted[:count])
+        return _Rows(self.owner[:count], self.table.slice(0, count), self.keys, self.codes[:count], values)
 
     def hits(self, key: str) -> np.ndarray:
         """The rows of ``key`` whose value is a string."""
@@ -838,6 +845,8 @@ def _message_handler(name: str) -> Any:
 def _string_of(rows: _Rows, key: str, owners: np.ndarray) -> pa.Array:
     """For each of ``owners``, the string value of its attribute ``key`` (null when absent or not a string)."""
     hits = rows.hits(key)
+    if not len(hits):
+        return pa.nulls(len(owners), pa.string())
     index = np.full(int(rows.owner[-1]) + 1 if len(rows.owner) else 0, -1, np.int64)
     index[rows.owner[hits]] = hits
     chosen = index[owners[owners < len(index)]] if len(index) else np.zeros(0, np.int64)
