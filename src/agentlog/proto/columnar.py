@@ -615,7 +615,7 @@ def _append_ints(rows: _Rows, extra: tuple[np.ndarray, np.ndarray]) -> _Rows:
 def _distinct_keys(owner: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
     """Rows to keep so each (owner, key code) is one row, at the key's first place with its last value (a dict
     assignment); None when no key repeats (the usual case, found with one sort of integers)."""
-    if len(owner) < 2:  # noqa: PLR2004
+    if len(owner) < 2:
         return None
     pairs = owner.astype(np.int64) * (int(codes.max()) + 1) + codes
     ordered = np.sort(pairs)
