@@ -5,22 +5,38 @@
 into one nested Arrow record batch in native code, and its three levels
 (resource, scope, span) are flattened with ``list_flatten`` /
 ``list_parent_indices``, zero-copy. Everything after that is whole-column
-kernels (pyarrow.compute, numpy on Arrow buffers). Python runs per value only
-where no kernel does the job, and only for the few rows concerned:
+work (pyarrow.compute, numpy on Arrow buffers):
 
-- nested ``AnyValue``s (arrays, kvlists; ptars leaves their items as
-  serialized bytes) and bytes values: each parsed by protobuf and turned into
-  JSON by ``anyvalue.value_to_python`` + orjson, one call per such value, so the
-  JSON is the oracle's by construction. A nested value protobuf cannot parse
-  (malformed, or nested deeper than protobuf's recursion limit of 100 counted
-  from the attribute) makes the whole request an ``InvalidRequest``, as
-  ``parse_protobuf`` does for the whole body;
-- doubles: formatted by one ``orjson.dumps`` of the whole column (numpy), so
-  their JSON text is orjson's, byte for byte;
+- every attribute of every span, resource, event and link is one row of one
+  pass (``_Owners``): type, truncated string, JSON text;
+- nested ``AnyValue``s (arrays, kvlists), which ptars leaves as serialized
+  bytes, are parsed by ptars again, one nesting level at a time for all
+  values of that level at once (``MAX_NESTING`` levels at most);
+- JSON objects and arrays are assembled by one ``take`` of pooled texts and
+  one list ``binary_join`` (``_assemble``); strings are escaped as orjson
+  escapes them, with the characters needing it found by numpy;
+- doubles are formatted by one ``orjson.dumps`` of the column (numpy), so
+  their text is orjson's byte for byte: the attributes JSON is byte-identical
+  to ``orjson.dumps(attributes_to_python(...))``, doubles included.
+
+Python runs per value only where no kernel does the job, for the few values
+concerned:
+
+- per distinct attribute key (a handful a request): its JSON prefix and its
+  code in the key dictionary;
+- bytes values: ``base64`` (no Arrow kernel does it), one call per value;
 - rejected spans: their reason is built by the oracle's own functions
   (``ids``, ``times``), one call per rejected span, at most ``MAX_REASONS``;
 - logfire pending markers: their ``logfire.pending_parent_id`` (a hex string)
-  is parsed by ``ids.parse_span_id_hex``, one call per marker.
+  is parsed by ``ids.parse_span_id_hex``, one call per marker;
+- a body with an ``AnyValue`` that has two members of its oneof set (only a
+  hand-made body: protobuf keeps the last, ptars both) is re-serialized by
+  protobuf first, and then decoded the same way.
+
+What protobuf refuses may still be read: ptars does not check everything
+protobuf checks (the tests only require that what protobuf reads, this reads
+the same). Values nested deeper than ``MAX_NESTING`` (which protobuf refuses
+anyway, much earlier) make the request an ``InvalidRequest``.
 """
 
 from __future__ import annotations
