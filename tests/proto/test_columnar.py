@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from typing import Any
 
 import orjson
@@ -45,7 +46,13 @@ from agentlog.store import to_arrow
 from agentlog.store.spans import ARROW_SCHEMA
 from tests.factories import agent_spans, key_values, make_request, make_span, new_span_id, new_trace_id
 
-CHECKS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+# COLUMNAR_EXAMPLES=400 for a longer search (about 40 s)
+CHECKS = settings(
+    max_examples=int(os.environ.get("COLUMNAR_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def assert_same_as_oracle(body: bytes, max_length: int = 128 * 1024) -> FlatSpans:
