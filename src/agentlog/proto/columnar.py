@@ -295,7 +295,7 @@ def _fields(struct: pa.Array) -> dict[str, pa.Array]:
 
 def _none_if_empty(strings: pa.Array) -> pa.Array:
     """Empty strings as null, as ``value or None`` does: a new validity bitmap over the same buffers."""
-    offsets = np.frombuffer(strings.buffers()[1], np.int32, len(strings) + 1, strings.offset * 4)
+    offsets = _offsets(strings)
     present = (np.diff(offsets) > 0) & _valid(strings)
     if present.all():
         return strings
@@ -326,7 +326,7 @@ class _Ids:
 
 def _fixed_ints(binary: pa.Array, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Values of ``size`` bytes as big-endian uint64 words (an (n, size // 8) array; 0 elsewhere), and which."""
-    offsets = np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
+    offsets = _offsets(binary)
     data = binary.buffers()[2]
     raw = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
     starts = offsets[:-1]
@@ -709,7 +709,7 @@ def _prefixes(start: str, names: pa.Array | None) -> pa.Array:
 
 def _truncated(strings: pa.Array, max_length: int) -> pa.Array:
     """Strings longer than ``max_length`` characters cut, with anyvalue.truncate's mark."""
-    offsets = np.frombuffer(strings.buffers()[1], np.int32, len(strings) + 1, strings.offset * 4)
+    offsets = _offsets(strings)
     if not (np.diff(offsets) > max_length).any():  # no more bytes than allowed characters: nothing to cut
         return strings
     lengths = pc.utf8_length(strings)
@@ -739,19 +739,37 @@ _ESCAPED_CONTROL = {char: orjson.dumps(char).decode()[1:-1] for char in _CONTROL
 def _escaped(strings: pa.Array) -> pa.Array:
     """Each string escaped as orjson escapes inside a JSON string (", \\ and U+0000-U+001F only), unquoted.
 
-    Which escapes are needed is found by numpy on the data buffer (a byte compare), so a column without
-    any of these characters is returned as it is, and each needed replacement costs one pass."""
+    Quotes and backslashes (common: JSON inside strings): ``bytes.replace`` on the whole data buffer, with
+    the offsets moved by the count of escapes before each string (4x faster than Arrow's replace_substring
+    here). Control characters (rare): Arrow's replace_substring, one pass per character present."""
     raw = _data_bytes(strings)
-    if (raw == _BACKSLASH).any():
-        strings = pc.replace_substring(strings, "\\", "\\\\")
-    if (raw == _QUOTE).any():
-        strings = pc.replace_substring(strings, '"', '\\"')
     control = raw < _SPACE
-    if control.any():  # rare: one pass per control character present
-        for code in np.unique(raw[control]):
-            char = chr(code)
-            strings = pc.replace_substring(strings, char, _ESCAPED_CONTROL[char])
+    if control.any():
+        return _escaped_slowly(strings, np.unique(raw[control]))
+    positions = np.flatnonzero((raw == _QUOTE) | (raw == _BACKSLASH))
+    if not len(positions):
+        return strings
+    data = raw.tobytes().replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    offsets = _offsets(strings)
+    starts = offsets - offsets[0]
+    moved = (starts + np.searchsorted(positions, starts)).astype(np.int32)
+    validity = pa.py_buffer(np.packbits(_valid(strings), bitorder="little")) if strings.null_count else None
+    buffers = [validity, pa.py_buffer(moved), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), len(strings), buffers, strings.null_count)
+
+
+def _escaped_slowly(strings: pa.Array, controls: np.ndarray) -> pa.Array:
+    strings = pc.replace_substring(strings, "\\", "\\\\")
+    strings = pc.replace_substring(strings, '"', '\\"')
+    for code in controls:
+        char = chr(code)
+        strings = pc.replace_substring(strings, char, _ESCAPED_CONTROL[char])
     return strings
+
+
+def _offsets(binary: pa.Array) -> np.ndarray:
+    """A string or binary array's value offsets (a zero-copy view, with the array's own offset applied)."""
+    return np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
 
 
 def _json_strings(strings: pa.Array) -> pa.Array:
@@ -764,7 +782,7 @@ _BACKSLASH, _QUOTE, _SPACE = np.uint8(0x5C), np.uint8(0x22), np.uint8(0x20)
 
 def _data_bytes(binary: pa.Array) -> np.ndarray:
     """The bytes of a string or binary array's values (a zero-copy view of its data buffer)."""
-    offsets = np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
+    offsets = _offsets(binary)
     data = binary.buffers()[2]
     if data is None or not len(binary):
         return np.zeros(0, np.uint8)
@@ -938,7 +956,7 @@ _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
 
 def _hex(binary: pa.Array) -> pa.Array:
     """Each binary value as lowercase hex (bytes.hex()), from the data buffer at once."""
-    offsets = np.frombuffer(binary.buffers()[1], np.int32, len(binary) + 1, binary.offset * 4)
+    offsets = _offsets(binary)
     raw = _data_bytes(binary)
     digits = np.empty(len(raw) * 2, np.uint8)
     digits[0::2] = _HEX_DIGITS[raw >> 4]
