@@ -503,7 +503,8 @@ def _attribute_rows(
 
 class _Values:
     """A column of AnyValues (ptars' struct fields): each one's type, truncated string, finite double, the JSON
-    text of arrays, kvlists and bytes (``nested``, null elsewhere), and every value's JSON text (``texts``)."""
+    text of arrays, kvlists and bytes (``nested``, null elsewhere; at depth 0 only), and every value's JSON text
+    (``texts``)."""
 
     def __init__(self, value: dict[str, pa.Array], max_length: int, depth: int) -> None:
         count = len(value["string_value"])
@@ -525,7 +526,7 @@ class _Values:
         nested = _nested_json(kind, nested_rows, value, max_length, depth)
         self.texts = self._texts(value, nested_rows, nested)
         self.nested = pa.nulls(count, pa.string())
-        if len(nested_rows):
+        if len(nested_rows) and depth == 0:  # only the attributes table shows nested values' text per row
             index = np.zeros(count, np.int64)
             index[nested_rows] = np.arange(len(nested_rows))
             self.nested = nested.take(pa.array(index, mask=~_mask(count, nested_rows)))
