@@ -781,8 +781,8 @@ def _offsets(binary: pa.Array) -> np.ndarray:
 
 
 def _json_strings(strings: pa.Array) -> pa.Array:
-    """Each string as a JSON string literal (for small columns: names, trace states)."""
-    return pc.binary_join_element_wise(_lit('"'), _escaped(strings), _lit('"'), _lit(""))
+    """Each string (none null) as a JSON string literal."""
+    return _concat('"', _escaped(strings), '"')
 
 
 _BACKSLASH, _QUOTE, _SPACE = np.uint8(0x5C), np.uint8(0x22), np.uint8(0x20)
@@ -914,7 +914,25 @@ def _lists_json(lists: pa.Array, objects: pa.Array, owners: int) -> pa.Array:
 
 
 def _concat(*parts: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*(_lit(p) if isinstance(p, str) else p for p in parts), _lit(""))
+    """Row by row, the concatenation of ``parts`` (string columns without nulls, or constants): one take of
+    the pieces, whose data is then the result's, cut every ``len(parts)`` pieces."""
+    columns = [part for part in parts if not isinstance(part, str)]
+    rows = len(columns[0])
+    constants = [part for part in parts if isinstance(part, str)]
+    pool = pa.concat_arrays([pa.array(constants, pa.string()), *columns])
+    index = np.empty((rows, len(parts)), np.int64)
+    constant, column = 0, len(constants)
+    for slot, part in enumerate(parts):
+        if isinstance(part, str):
+            index[:, slot] = constant
+            constant += 1
+        else:
+            index[:, slot] = column + np.arange(rows)
+            column += rows
+    pieces = pool.take(pa.array(index.ravel()))
+    piece_offsets = np.frombuffer(pieces.buffers()[1], np.int32, len(pieces) + 1, pieces.offset * 4)
+    offsets = pa.py_buffer(np.ascontiguousarray(piece_offsets[:: len(parts)]))
+    return pa.Array.from_buffers(pa.string(), rows, [None, offsets, pieces.buffers()[2] or pa.py_buffer(b"")], 0)
 
 
 def _events_json(owners: _Owners, attributes: pa.Array, spans: int) -> pa.Array:
