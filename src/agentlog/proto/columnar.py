@@ -184,6 +184,11 @@ def _flatten_spans(
     scope_of_span: pa.Array,
     max_length: int,
 ) -> FlatSpans:
+    """FlatSpans of ptars' flattened spans (with their resources and scopes, and which of them each span has).
+
+    Order matters where decode_spans' does: SENT_END_TIME is added before the attributes are deduplicated
+    (a sent attribute of that name is replaced in place); markers are read from the deduplicated attributes
+    (last value wins); a logfire marker's ids are swapped before the rejections are counted."""
     n = len(spans)
     field = _fields(spans)
     start = field["start_time_unix_nano"].to_numpy(zero_copy_only=False)
