@@ -295,7 +295,10 @@ def _kept(
 
 def _fields(struct: pa.Array) -> dict[str, pa.Array]:
     """A struct array's children by name, with the struct's own offset and nulls applied."""
-    return {struct.type.field(i).name: child for i, child in enumerate(struct.flatten())}
+    names = [struct.type.field(i).name for i in range(struct.type.num_fields)]
+    if not struct.null_count:  # field() applies the offset, and there are no nulls to merge: no copies
+        return {name: struct.field(i) for i, name in enumerate(names)}
+    return dict(zip(names, struct.flatten(), strict=True))
 
 
 def _none_if_empty(strings: pa.Array) -> pa.Array:
