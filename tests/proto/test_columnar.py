@@ -37,6 +37,7 @@ from agentlog.proto.columnar import (
     TYPE_KVLIST,
     TYPE_STRING,
     FlatSpans,
+    _escaped,
     _handler,
     flatten_request,
 )
@@ -544,3 +545,17 @@ def test_nesting_past_protobufs_limit_is_refused() -> None:
         parse_protobuf(body)
     with pytest.raises(InvalidRequest, match="too deeply"):
         flatten_request(body)
+
+
+@CHECKS
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from('ab"\\\n\x00\x1fé\u2028'), max_size=8))), st.data()
+)
+def test_escaping_is_orjsons_on_slices_and_nulls(values: list[str | None], data: st.DataObject) -> None:
+    array = pa.array(values, pa.string())
+    start = data.draw(st.integers(0, len(values)))
+    sliced = array.slice(start, data.draw(st.integers(0, len(values) - start)))
+    escaped = _escaped(sliced)
+    escaped.validate(full=True)
+    expected = [None if value is None else orjson.dumps(value).decode()[1:-1] for value in sliced.to_pylist()]
+    assert escaped.to_pylist() == expected
