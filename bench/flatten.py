@@ -20,8 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 import ingest
-from agentlog.proto import decode_spans, parse_protobuf
+from agentlog.proto import parse_protobuf
 from agentlog.proto.columnar import _handler, flatten_request
+from agentlog.proto.spans import decode_spans
 
 
 def _timed(fn: Callable[[], Any]) -> float:

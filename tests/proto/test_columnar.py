@@ -23,7 +23,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto import decode_spans, parse_protobuf
+from agentlog.proto import SPAN_ROWS, parse_protobuf
 from agentlog.proto.columnar import (
     ATTRIBUTE_SCHEMA,
     EXCEPTION_SCHEMA,
@@ -41,10 +41,9 @@ from agentlog.proto.columnar import (
     _handler,
     flatten_request,
 )
-from agentlog.proto.spans import _exception
+from agentlog.proto.rows import to_arrow
+from agentlog.proto.spans import _exception, decode_spans
 from agentlog.proto.times import MAX_TIME_NS, SENT_END_TIME
-from agentlog.store import to_arrow
-from agentlog.store.spans import ARROW_SCHEMA
 from tests.factories import agent_spans, key_values, make_request, make_span, new_span_id, new_trace_id
 
 # COLUMNAR_EXAMPLES=400 for a longer search (about 40 s)
@@ -128,9 +127,9 @@ def _body(spans: list[Span], **kwargs: Any) -> bytes:
 
 
 def test_span_schema_is_the_stored_schema_from_trace_id_to_is_pending() -> None:
-    names = ARROW_SCHEMA.names
-    stored = ARROW_SCHEMA.names[names.index("trace_id_hi") : names.index("is_pending") + 1]
-    assert pa.schema([ARROW_SCHEMA.field(name) for name in stored]) == SPAN_SCHEMA
+    names = SPAN_ROWS.names
+    stored = SPAN_ROWS.names[names.index("trace_id_hi") : names.index("is_pending") + 1]
+    assert pa.schema([SPAN_ROWS.field(name) for name in stored]) == SPAN_SCHEMA
 
 
 def test_not_protobuf_is_invalid() -> None:
