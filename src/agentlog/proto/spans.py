@@ -84,11 +84,16 @@ class SpanBatch:
     @property
     def rejection_message(self) -> str:
         """What ``partial_success.error_message`` says; empty when nothing was rejected."""
-        if not self.rejected:
-            return ""
-        more = self.rejected - len(self.reasons)
-        tail = f"; and {more} more" if more > 0 else ""
-        return f"{self.rejected} span(s) rejected: " + "; ".join(self.reasons) + tail
+        return rejection_message(self.rejected, self.reasons)
+
+
+def rejection_message(rejected: int, reasons: list[str]) -> str:
+    """``partial_success.error_message`` for ``rejected`` spans, the first of whose reasons are given."""
+    if not rejected:
+        return ""
+    more = rejected - len(reasons)
+    tail = f"; and {more} more" if more > 0 else ""
+    return f"{rejected} span(s) rejected: " + "; ".join(reasons) + tail
 
 
 SPAN_COLUMNS: tuple[str, ...] = tuple(
