@@ -1,0 +1,733 @@
+"""A whole request's canonical columns at once: the columnar twin of ``normalize``.
+
+``normalize`` walks one span's attribute dict in Python; ``canonical_table``
+gets every attribute of every span of a request as one Arrow table (one row per
+attribute, see ``columnar.ATTRIBUTE_SCHEMA``) and works on whole columns:
+
+1. Each attribute row's key is looked up once among the keys of the precedence
+   table (``conventions``, read through ``_RULES``; nothing is copied from it).
+2. A repeated key of a span keeps its last row (``attributes_to_python`` does).
+3. Every (row, rule that reads its key) pair whose value has the rule's type is
+   a candidate; per (span, rule) the candidate of the lowest rank (position in
+   the rule's key tuple) wins: the "first key that matches" of ``normalize``.
+4. The columns are then combined with masks, as ``normalize`` combines them.
+
+Python runs per distinct value or only for the few spans a JSON rule applies
+to, never once per span of the request:
+
+* node type: the mapping tables are applied per distinct string value;
+* reported costs: ``Decimal`` per distinct value of the cost keys (and per span
+  that has langfuse cost details, which are JSON);
+* pricing: ``pricing._price_for_day`` per distinct (model, provider, UTC day);
+  linear prices are applied to the token columns in Arrow decimal arithmetic,
+  tiered prices (a handful of models) through ``price_usd`` per span;
+* JSON rules, per span they apply to: langfuse usage details, an agent span's
+  chat messages and pydantic-ai transcripts (the prompt), flattened
+  ``gen_ai.prompt.N.*`` / ``gen_ai.completion.N.*`` messages, input/output values
+  that are not strings (their JSON text), and texts over ``max_length``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from agentlog.proto import conventions as c
+from agentlog.proto.anyvalue import JSONValue, truncate
+from agentlog.proto.normalize import (
+    CANONICAL_COLUMNS,
+    STATUS_ERROR,
+    USD_QUANTUM,
+    _decimal,
+    _flattened,
+    _langfuse_usage,
+    _prompt,
+    _reported_cost,
+)
+from agentlog.proto.pricing import _NANOS_PER_DAY, _LinearPrice, _price_for_day, price_usd
+
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+# Attribute value types (ATTRIBUTE_SCHEMA's "type").
+T_STR, T_BOOL, T_INT, T_DOUBLE, T_ARRAY, T_KVLIST, T_BYTES, T_EMPTY = range(8)
+_JSON_TYPES = (T_ARRAY, T_KVLIST, T_BYTES)
+
+# What a rule accepts as a value (normalize's helper that reads it).
+_STR = 0  # _first_str: a non-empty string
+_INT = 1  # _first_int: a whole number >= 0 (int, double or ASCII-decimal string)
+_TEXT = 2  # _text: anything but no value or ""
+_KIND = 3  # _node_type: a string one of NODE_TYPE_KEYS' tables maps
+_COST = 4  # _reported_cost: what _decimal reads as a finite number >= 0
+_ANY = 5  # attributes.get(key): any value (JSON is read later, per span)
+
+_INT64_MAX = 2**63 - 1
+COST_TYPE = pa.decimal128(38, 12)
+_MAX_PRICE_SCALE = 18  # tokens (19 digits) x price (<= 18 digits) fits decimal128's 38
+_TOKEN_TYPE = pa.decimal128(19, 0)
+_COST_SOURCES = pa.array([None, "reported", "unknown", "computed"], pa.string())
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    name: str
+    keys: tuple[str, ...]
+    accepts: int
+
+
+def _rules() -> tuple[_Rule, ...]:
+    """Every key list normalize reads, from ``conventions``, with the type it accepts."""
+    rules = [
+        _Rule("kind", tuple(key for key, _ in c.NODE_TYPE_KEYS), _KIND),
+        _Rule("agent_name", c.AGENT_NAME, _STR),
+        _Rule("agent_id", c.AGENT_ID, _STR),
+        _Rule("model", c.MODEL, _STR),
+        _Rule("provider", c.PROVIDER, _STR),
+        _Rule("user_id", c.USER_ID, _STR),
+        _Rule("session_id", c.SESSION_ID, _STR),
+        _Rule("tool_name", c.TOOL_NAME, _STR),
+        _Rule("entity_name", ("traceloop.entity.name",), _STR),  # normalize's own fallback for tool names
+        _Rule("error_type", c.ERROR_TYPE, _STR),
+        _Rule("input_tokens", c.INPUT_TOKENS, _INT),
+        _Rule("output_tokens", c.OUTPUT_TOKENS, _INT),
+        _Rule("cache_read_tokens", c.CACHE_READ_TOKENS, _INT),
+        _Rule("reasoning_tokens", c.REASONING_TOKENS, _INT),
+        _Rule("total_tokens", c.TOTAL_TOKENS, _INT),
+        _Rule("agg_input_tokens", c.AGGREGATED_INPUT_TOKENS, _INT),
+        _Rule("agg_output_tokens", c.AGGREGATED_OUTPUT_TOKENS, _INT),
+        _Rule("agg_cache_read_tokens", c.AGGREGATED_CACHE_READ_TOKENS, _INT),
+        _Rule("agg_reasoning_tokens", c.AGGREGATED_REASONING_TOKENS, _INT),
+        _Rule("transcript_start", c.TRANSCRIPT_START, _INT),
+        _Rule("input", c.INPUT, _TEXT),
+        _Rule("output", c.OUTPUT, _TEXT),
+        _Rule("reported_cost", c.REPORTED_COST, _COST),
+        _Rule("langfuse_usage", (c.LANGFUSE_USAGE,), _ANY),
+        _Rule("langfuse_cost", (c.LANGFUSE_COST,), _ANY),
+        _Rule("agent_messages", (c.GENAI_INPUT_MESSAGES,), _ANY),
+    ]
+    rules += [_Rule(f"transcript:{key}", (key,), _ANY) for key in c.TRANSCRIPTS]
+    return tuple(rules)
+
+
+_RULES = _rules()
+_RULE = {rule.name: index for index, rule in enumerate(_RULES)}
+_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for rule in _RULES for key in rule.keys))
+_KEY_SET = pa.array(_KEYS, pa.string())
+_KIND_KEYS = _RULES[_RULE["kind"]].keys
+_KIND_TABLES = tuple(table for _, table in c.NODE_TYPE_KEYS)
+_NODE_TYPES: tuple[str, ...] = c.NODE_TYPES
+_NODE_TYPE_CODE = {name: code for code, name in enumerate(_NODE_TYPES)}
+_AGGREGATED_NAMES = pa.array(sorted(c.AGGREGATED_USAGE_SPAN_NAMES), pa.string())
+_AGENT_SPAN_NAMES = pa.array(["agent run", "agent_run"], pa.string())  # normalize._node_type's
+
+
+def _pair_table() -> tuple[Ints, Ints, Ints, Ints]:
+    """For key index k: rules ``rule[start[k]:start[k]+count[k]]`` read it, at ranks ``rank[...]``."""
+    rule_of: list[int] = []
+    rank_of: list[int] = []
+    count = np.zeros(len(_KEYS), np.int64)
+    for k, key in enumerate(_KEYS):
+        for r, rule in enumerate(_RULES):
+            if key in rule.keys:
+                rule_of.append(r)
+                rank_of.append(rule.keys.index(key))
+                count[k] += 1
+    start = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
+    return start, count, np.array(rule_of, np.int64), np.array(rank_of, np.int64)
+
+
+_PAIR_START, _PAIR_COUNT, _PAIR_RULE, _PAIR_RANK = _pair_table()
+_RULE_ACCEPTS = np.array([rule.accepts for rule in _RULES], np.int64)
+
+
+def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table, max_length: int) -> pa.Table:
+    """The canonical columns (``normalize.CANONICAL_COLUMNS``, typed as in ``store.spans.ARROW_SCHEMA``).
+
+    One row per row of ``spans`` (columns name, status_code, status_message,
+    start_time_unix_nano are read), equal to ``normalize`` span by span given the
+    span's attributes (``attributes``: ATTRIBUTE_SCHEMA rows, ``span`` = row of
+    ``spans``, in request order) and first exception event (``exceptions``).
+    Raises OverflowError where ``normalize`` gives a token count int64 cannot hold.
+    """
+    n = spans.num_rows
+    found = _Found.of(attributes, n)
+    names = spans.column("name").combine_chunks()
+    columns = _Columns(n, found, names, max_length)
+    columns.node_type()
+    columns.usage()
+    columns.cost(spans.column("start_time_unix_nano").combine_chunks())
+    columns.errors(spans, exceptions)
+    columns.tool_name()
+    columns.texts(attributes)
+    return pa.table(columns.out, schema=CANONICAL_SCHEMA)
+
+
+CANONICAL_SCHEMA = pa.schema(
+    [
+        ("node_type", pa.string()),
+        ("agent_name", pa.string()),
+        ("agent_id", pa.string()),
+        ("model", pa.string()),
+        ("provider", pa.string()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("cache_read_tokens", pa.int64()),
+        ("reasoning_tokens", pa.int64()),
+        ("total_tokens", pa.int64()),
+        ("usage_aggregated", pa.bool_()),
+        ("cost_usd", COST_TYPE),
+        ("cost_source", pa.string()),
+        ("input", pa.string()),
+        ("output", pa.string()),
+        ("user_id", pa.string()),
+        ("session_id", pa.string()),
+        ("tool_name", pa.string()),
+        ("error_type", pa.string()),
+        ("error_message", pa.string()),
+        ("input_key", pa.string()),
+        ("output_key", pa.string()),
+    ]
+)
+assert tuple(CANONICAL_SCHEMA.names) == CANONICAL_COLUMNS
+
+
+# --------------------------------------------------------------------------- the winners
+
+
+@dataclass(slots=True)
+class _Found:
+    """Per (rule, span): the attribute row whose value the rule takes, or -1.
+
+    ``rows`` is the table of candidate attribute rows (a span's conventions keys,
+    last occurrence of each); ``winner[rule, span]`` indexes it.
+    """
+
+    rows: pa.Table
+    winner: Ints
+    ints: Ints  # _first_int's value of each row (0 where it reads none); then 0
+    kinds: Ints  # NODE_TYPES code of each row's mapped node type, -1 for none; then -1
+    types: npt.NDArray[np.int8]  # each row's value type; then -1
+    costs: list[Decimal | None]  # _decimal of each row of a cost key, None elsewhere
+
+    @classmethod
+    def of(cls, attributes: pa.Table, n_spans: int) -> _Found:
+        rows, key_index = _last_rows(attributes)
+        types = _np(rows.column("type"), np.int8)
+        accepts, ints, kinds, costs = _accepted(rows, key_index, types)
+        winner = _winners(_np(rows.column("span"), np.int64), key_index, accepts, n_spans)
+        # A sentinel last element: indexing with winner -1 reads "none" without a mask.
+        return cls(rows, winner, np.append(ints, 0), np.append(kinds, -1), np.append(types, -1), costs)
+
+    def row(self, rule: str) -> Ints:
+        return self.winner[_RULE[rule]]
+
+    def has(self, rule: str) -> Bools:
+        return self.winner[_RULE[rule]] >= 0
+
+    def take(self, column: str, rule: str) -> pa.Array:
+        """``column`` of each span's winning row for ``rule``; null where none."""
+        index = self.row(rule)
+        return _take(self.rows.column(column), index)
+
+    def int_values(self, rule: str) -> tuple[Ints, Bools]:
+        index = self.row(rule)
+        present = index >= 0
+        return self.ints[index], present
+
+    def value(self, row: int) -> JSONValue:
+        """Row ``row``'s value as ``attributes_to_python`` gives it (NaN/Inf as None)."""
+        return _py_value(self.rows, row)
+
+
+def _np(array: pa.ChunkedArray | pa.Array, dtype: Any) -> Any:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _take(column: pa.ChunkedArray | pa.Array, index: Ints) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    missing = index < 0
+    if not len(column):
+        return pa.nulls(len(index), column.type)
+    return column.take(pa.array(np.maximum(index, 0), mask=missing))
+
+
+def _last_rows(attributes: pa.Table) -> tuple[pa.Table, Ints]:
+    """Rows whose key a rule reads, the last of each (span, key); and each one's index in ``_KEYS``."""
+    key_index = _np(pc.fill_null(pc.index_in(attributes.column("key"), value_set=_KEY_SET), -1), np.int64)
+    relevant = np.flatnonzero(key_index >= 0)
+    spans = _np(attributes.column("span"), np.int64)[relevant]
+    code = spans * len(_KEYS) + key_index[relevant]
+    order = np.argsort(code, kind="stable")
+    ordered = code[order]
+    last = np.ones(len(ordered), bool)
+    last[:-1] = ordered[1:] != ordered[:-1]
+    keep = relevant[order[last]]
+    return attributes.take(pa.array(keep, pa.int64())), key_index[keep]
+
+
+def _accepted(
+    rows: pa.Table, key_index: Ints, types: npt.NDArray[np.int8]
+) -> tuple[Bools, Ints, Ints, list[Decimal | None]]:
+    """Which rows each kind of rule accepts (``accepts[kind, row]``), and their int, node type and cost."""
+    m = rows.num_rows
+    strings = rows.column("str").combine_chunks()
+    nonempty = _np(pc.fill_null(pc.greater(pc.binary_length(strings), 0), False), bool)
+    is_str = types == T_STR
+    ints, is_int = _int_values(rows, types)
+    kinds = _kind_codes(rows, key_index, is_str)
+    costs, is_cost = _cost_values(rows, key_index)
+    accepts = np.zeros((6, m), bool)
+    accepts[_STR] = is_str & nonempty
+    accepts[_INT] = is_int
+    accepts[_TEXT] = (types != T_EMPTY) & ~(is_str & ~nonempty)
+    accepts[_KIND] = kinds >= 0
+    accepts[_COST] = is_cost
+    accepts[_ANY] = True  # attributes.get: even a value-less attribute is the key's (None)
+    return accepts, ints, kinds, costs
+
+
+def _int_values(rows: pa.Table, types: npt.NDArray[np.int8]) -> tuple[Ints, Bools]:
+    """``_first_int``'s reading of each row: int >= 0, whole double >= 0, ASCII-decimal string."""
+    ints = _np(pc.fill_null(rows.column("int"), 0), np.int64)
+    doubles = _np(pc.fill_null(rows.column("double"), -1.0), np.float64)
+    from_int = (types == T_INT) & (ints >= 0)
+    from_double = (types == T_DOUBLE) & (doubles >= 0) & (np.floor(doubles) == doubles)
+    strings = rows.column("str").combine_chunks()
+    decimal = pc.and_(pc.string_is_ascii(strings), pc.utf8_is_decimal(strings))
+    from_str = (types == T_STR) & _np(pc.fill_null(decimal, False), bool)
+    if np.any(from_double & (doubles >= 2.0**63)):
+        raise OverflowError("a token count (double) beyond int64, which normalize would keep as a Python int")
+    values = np.where(from_int, ints, 0)
+    values = np.where(from_double, np.where(from_double, doubles, 0).astype(np.int64), values)
+    if np.any(from_str):
+        chosen = np.flatnonzero(from_str)
+        digits = strings.take(pa.array(chosen, pa.int64()))
+        try:
+            parsed = _np(pc.cast(digits, pa.int64()), np.int64)
+        except pa.ArrowInvalid as error:
+            raise OverflowError(f"a token count beyond int64, which normalize would keep: {error}") from None
+        values[chosen] = parsed
+    return values, from_int | from_double | from_str
+
+
+def _kind_codes(rows: pa.Table, key_index: Ints, is_str: Bools) -> Ints:
+    """NODE_TYPES code each node-type key's string maps to (tables applied per distinct value), or -1."""
+    codes = np.full(rows.num_rows, -1, np.int64)
+    table_of_key = np.full(len(_KEYS), -1, np.int64)
+    for t, key in enumerate(_KIND_KEYS):
+        table_of_key[_KEYS.index(key)] = t
+    table = table_of_key[key_index]
+    chosen = np.flatnonzero((table >= 0) & is_str)
+    if not len(chosen):
+        return codes
+    encoded = rows.column("str").combine_chunks().take(pa.array(chosen, pa.int64())).dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    mapped = np.array([[_mapped_kind(value, kinds) for value in distinct] for kinds in _KIND_TABLES], np.int64).reshape(
+        len(_KIND_TABLES), len(distinct)
+    )
+    codes[chosen] = mapped[table[chosen], _np(encoded.indices, np.int64)]
+    return codes
+
+
+def _mapped_kind(value: str, table: dict[str, str]) -> int:
+    """normalize._node_type's lookup of one value: as is, upper case, lower case."""
+    found = table.get(value) or table.get(value.upper()) or table.get(value.lower())
+    return _NODE_TYPE_CODE[found] if found else -1
+
+
+def _cost_values(rows: pa.Table, key_index: Ints) -> tuple[list[Decimal | None], Bools]:
+    """``_decimal`` of each row of a cost key, per distinct value (other rows: None)."""
+    cost_keys = np.zeros(len(_KEYS), bool)
+    for key in c.REPORTED_COST:
+        cost_keys[_KEYS.index(key)] = True
+    costs: list[Decimal | None] = [None] * rows.num_rows
+    seen: dict[tuple[type, JSONValue], Decimal | None] = {}
+    for row in np.flatnonzero(cost_keys[key_index]).tolist():
+        value = _py_value(rows, row)
+        marker = (type(value), value if not isinstance(value, list | dict) else orjson.dumps(value).decode())
+        if marker not in seen:
+            seen[marker] = _decimal(value)
+        costs[row] = seen[marker]
+    return costs, np.array([cost is not None for cost in costs], bool)
+
+
+def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int) -> Ints:
+    """``winner[rule, span]``: the accepted row of the lowest rank among the rule's keys, or -1."""
+    m = len(spans)
+    count = _PAIR_COUNT[key_index]
+    row = np.repeat(np.arange(m, dtype=np.int64), count)
+    offset = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    pair = _PAIR_START[key_index][row] + offset
+    rule = _PAIR_RULE[pair]
+    ok = accepts[_RULE_ACCEPTS[rule], row]
+    row, rule, rank = row[ok], rule[ok], _PAIR_RANK[pair][ok]
+    none = np.iinfo(np.int64).max
+    best = np.full(len(_RULES) * n_spans, none, np.int64)
+    np.minimum.at(best, rule * n_spans + spans[row], rank * max(m, 1) + row)
+    return np.where(best == none, -1, best % max(m, 1)).reshape(len(_RULES), n_spans)
+
+
+def _py_value(rows: pa.Table, row: int) -> JSONValue:
+    kind = rows.column("type")[row].as_py()
+    if kind == T_STR:
+        return rows.column("str")[row].as_py()  # type: ignore[no-any-return]
+    if kind == T_BOOL:
+        return rows.column("bool")[row].as_py()  # type: ignore[no-any-return]
+    if kind == T_INT:
+        return rows.column("int")[row].as_py()  # type: ignore[no-any-return]
+    if kind == T_DOUBLE:
+        return rows.column("double")[row].as_py()  # type: ignore[no-any-return]  # NaN/Inf: None
+    if kind in _JSON_TYPES:
+        return orjson.loads(rows.column("json")[row].as_py())  # type: ignore[no-any-return]
+    return None
+
+
+# --------------------------------------------------------------------------- the columns
+
+
+class _Columns:
+    """The canonical columns of one request, built rule by rule as ``normalize`` combines them."""
+
+    def __init__(self, n: int, found: _Found, names: pa.Array, max_length: int) -> None:
+        self.n = n
+        self.found = found
+        self.names = names
+        self.max_length = max_length
+        self.out: dict[str, pa.Array] = {}
+        for rule in ("agent_name", "agent_id", "model", "provider", "user_id", "session_id"):
+            self.out[rule] = found.take("str", rule)
+        self.kind: Ints = np.zeros(n, np.int64)
+        self.tokens: dict[str, tuple[Ints, Bools]] = {}
+        self.aggregated: Bools = np.zeros(n, bool)
+
+    def node_type(self) -> None:
+        """Mapped kind; else a tool name -> tool; a model and tokens -> llm; agent-ish name -> agent."""
+        found = self.found
+        row = found.row("kind")
+        kind = found.kinds[row]
+        has_tokens = found.has("input_tokens") | found.has("output_tokens")
+        agent_name = _np(pc.fill_null(pc.starts_with(self.names, "invoke_agent"), False), bool) | _np(
+            pc.is_in(self.names, value_set=_AGENT_SPAN_NAMES), bool
+        )
+        shape = np.select(
+            [found.has("tool_name"), found.has("model") & has_tokens, agent_name],
+            [_NODE_TYPE_CODE["tool"], _NODE_TYPE_CODE["llm"], _NODE_TYPE_CODE["agent"]],
+            _NODE_TYPE_CODE["span"],
+        )
+        self.kind = np.where(kind >= 0, kind, shape)
+        self.out["node_type"] = pa.DictionaryArray.from_arrays(
+            pa.array(self.kind, pa.int32()), pa.array(_NODE_TYPES, pa.string())
+        ).dictionary_decode()
+
+    def is_kind(self, name: str) -> Bools:
+        return self.kind == _NODE_TYPE_CODE[name]  # type: ignore[no-any-return]
+
+    def usage(self) -> None:
+        """normalize._usage: direct counts, else aggregated ones, else langfuse details; total."""
+        found = self.found
+        tokens = {
+            name: found.int_values(name)
+            for name in ("input_tokens", "output_tokens", "cache_read_tokens", "reasoning_tokens", "total_tokens")
+        }
+        agg = {name: found.int_values("agg_" + name) for name in ("input_tokens", "output_tokens")}
+        direct = tokens["input_tokens"][1] | tokens["output_tokens"][1]
+        aggregated = ~direct & (agg["input_tokens"][1] | agg["output_tokens"][1])
+        for name in ("input_tokens", "output_tokens"):
+            tokens[name] = _pick(~direct, agg[name], tokens[name])
+        for name in ("cache_read_tokens", "reasoning_tokens"):
+            tokens[name] = _pick(aggregated, found.int_values("agg_" + name), tokens[name])
+        tokens, aggregated, from_langfuse = self._langfuse_usage(tokens, aggregated)
+        inp, out, total = tokens["input_tokens"], tokens["output_tokens"], tokens["total_tokens"]
+        summed = ~total[1] & (inp[1] | out[1]) & ~from_langfuse
+        if np.any(summed & (inp[0] > _INT64_MAX - out[0])):
+            raise OverflowError("input + output tokens beyond int64, which normalize would keep as a Python int")
+        tokens["total_tokens"] = (np.where(summed, inp[0] + out[0], total[0]), total[1] | summed)
+        by_name = _np(pc.is_in(self.names, value_set=_AGGREGATED_NAMES), bool)
+        self.aggregated = aggregated | (by_name & tokens["total_tokens"][1])
+        self.tokens = tokens
+        for name, (values, present) in tokens.items():
+            self.out[name] = pa.array(values, pa.int64(), mask=~present)
+        self.out["usage_aggregated"] = pa.array(self.aggregated, pa.bool_())
+
+    def _langfuse_usage(
+        self, tokens: dict[str, tuple[Ints, Bools]], aggregated: Bools
+    ) -> tuple[dict[str, tuple[Ints, Bools]], Bools, Bools]:
+        """Spans without input/output counts whose langfuse usage details give some: JSON, per span."""
+        found = self.found
+        candidates = ~tokens["input_tokens"][1] & ~tokens["output_tokens"][1] & found.has("langfuse_usage")
+        replaced = np.zeros(self.n, bool)
+        if not np.any(candidates):
+            return tokens, aggregated, replaced
+        tokens = {name: (values.copy(), present.copy()) for name, (values, present) in tokens.items()}
+        aggregated = aggregated.copy()
+        rows = found.row("langfuse_usage")
+        for span in np.flatnonzero(candidates).tolist():
+            usage = _langfuse_usage(found.value(int(rows[span])))
+            if usage is None:
+                continue
+            replaced[span] = True
+            aggregated[span] = usage.aggregated
+            for name, value in zip(tokens, usage[:5], strict=True):
+                if value is not None and value > _INT64_MAX:
+                    raise OverflowError("a langfuse token count beyond int64, which normalize would keep")
+                tokens[name][0][span] = value or 0
+                tokens[name][1][span] = value is not None
+        return tokens, aggregated, replaced
+
+    def cost(self, starts: pa.Array) -> None:
+        """normalize._cost: a reported cost, else priced from model and tokens, else unknown."""
+        reported = self._reported()
+        is_reported = _mask(reported, self.n)
+        has_usage = self.tokens["input_tokens"][1] | self.tokens["output_tokens"][1]
+        priceable = ~is_reported & has_usage & ~self.aggregated & self.found.has("model")
+        costs, known = self._computed(priceable, starts)
+        if reported:
+            values = pa.array([reported[span] for span in sorted(reported)], COST_TYPE)
+            costs = pc.replace_with_mask(costs, pa.array(is_reported), values)
+        source = np.select([is_reported, ~has_usage, priceable & known], [1, 0, 3], 2)
+        self.out["cost_usd"] = costs
+        self.out["cost_source"] = pa.DictionaryArray.from_arrays(
+            pa.array(source, pa.int32(), mask=source == 0), _COST_SOURCES
+        ).dictionary_decode()
+
+    def _reported(self) -> dict[int, Decimal]:
+        """Quantized reported cost by span: the cost keys in order, then langfuse cost details (JSON)."""
+        found = self.found
+        out: dict[int, Decimal] = {}
+        rows = found.row("reported_cost")
+        for span in np.flatnonzero(rows >= 0).tolist():
+            value = found.costs[int(rows[span])]
+            if value is not None:
+                out[span] = value.quantize(USD_QUANTUM)
+        details = found.row("langfuse_cost")
+        for span in np.flatnonzero((details >= 0) & (rows < 0)).tolist():
+            value = _reported_cost({c.LANGFUSE_COST: found.value(int(details[span]))})
+            if value is not None:
+                out[span] = value.quantize(USD_QUANTUM)
+        return out
+
+    def _computed(self, priceable: Bools, starts: pa.Array) -> tuple[pa.Array, Bools]:
+        """Priced cost of the ``priceable`` spans (null elsewhere) and where a price was known.
+
+        genai-prices is asked once per distinct (model, provider, UTC day).
+        """
+        known = np.zeros(self.n, bool)
+        if not np.any(priceable):
+            return pa.nulls(self.n, COST_TYPE), known
+        spans = np.flatnonzero(priceable)
+        index = pa.array(spans)
+        model = self.out["model"].take(index).dictionary_encode()
+        provider = self.out["provider"].take(index).dictionary_encode()
+        day = _np(starts.take(index), np.uint64) // np.uint64(_NANOS_PER_DAY)
+        days, day_code = np.unique(day, return_inverse=True)
+        provider_code = _np(pc.fill_null(provider.indices, -1), np.int64) + 1
+        code = (_np(model.indices, np.int64) * (len(provider.dictionary) + 1) + provider_code) * len(days) + day_code
+        _, first, group_of = np.unique(code, return_index=True, return_inverse=True)
+        group_of = group_of.reshape(-1)
+        exemplar = pa.array(spans[first])
+        models = self.out["model"].take(exemplar).to_pylist()
+        providers = self.out["provider"].take(exemplar).to_pylist()
+        group_days = day[first].tolist()
+        prices = [_price_for_day(m, p, d) for m, p, d in zip(models, providers, group_days, strict=True)]
+        priced = np.array([price is not None for price in prices], bool)
+        known[spans] = priced[group_of]
+        inp = self.tokens["input_tokens"][0][spans]
+        out = self.tokens["output_tokens"][0][spans]
+        cache = np.minimum(self.tokens["cache_read_tokens"][0][spans], inp)
+        linear = [price if isinstance(price, _LinearPrice) else None for price in prices]
+        costs = _linear_costs(linear, group_of, inp, cache, out)
+        tiered = np.flatnonzero((priced & np.array([p is None for p in linear], bool))[group_of])
+        if len(tiered):  # a tiered price: genai-prices' own calculation, per span
+            values = []
+            for i in tiered.tolist():
+                g = int(group_of[i])
+                start = group_days[g] * _NANOS_PER_DAY
+                value = price_usd(models[g], providers[g], int(inp[i]), int(cache[i]), int(out[i]), start)
+                values.append(value.quantize(USD_QUANTUM) if value is not None else None)
+            mask = np.zeros(len(spans), bool)
+            mask[tiered] = True
+            costs = pc.replace_with_mask(costs, pa.array(mask), pa.array(values, COST_TYPE))
+        return pc.replace_with_mask(pa.nulls(self.n, COST_TYPE), pa.array(priceable), costs), known
+
+    def errors(self, spans: pa.Table, exceptions: pa.Table) -> None:
+        """Status ERROR: error.type / exception.type, status message / exception.message / the type."""
+        failed = pa.array(_np(pc.equal(spans.column("status_code"), STATUS_ERROR).combine_chunks(), bool))
+        exception_row = np.full(self.n, -1, np.int64)
+        exception_row[_np(exceptions.column("span"), np.int64)] = np.arange(exceptions.num_rows, dtype=np.int64)
+        exception_type = _nonempty(_take(exceptions.column("type"), exception_row))
+        exception_message = _nonempty(_take(exceptions.column("message"), exception_row))
+        error_type = pc.coalesce(self.found.take("str", "error_type"), exception_type)
+        status_message = _nonempty(spans.column("status_message").combine_chunks())
+        message = pc.coalesce(status_message, exception_message, error_type)
+        self.out["error_type"] = pc.if_else(failed, error_type, pa.scalar(None, pa.string()))
+        self.out["error_message"] = pc.if_else(failed, message, pa.scalar(None, pa.string()))
+
+    def tool_name(self) -> None:
+        """gen_ai.tool.name ...; a tool span without one: traceloop.entity.name, else its own name."""
+        named = pc.coalesce(self.found.take("str", "tool_name"), self.found.take("str", "entity_name"), self.names)
+        fallback = pc.if_else(pa.array(self.is_kind("tool")), named, pa.scalar(None, pa.string()))
+        self.out["tool_name"] = pc.coalesce(self.found.take("str", "tool_name"), fallback)
+
+    def texts(self, attributes: pa.Table) -> None:
+        """input / output and the key each is the verbatim value of (see normalize._input, _text)."""
+        flattened = _FlattenedRows(attributes, self.n)
+        found = self.found
+        overrides: dict[int, tuple[str | None, str | None]] = {}
+        if np.any(self.is_kind("agent") & found.has("agent_messages")):
+            rows = found.row("agent_messages")
+            for span in np.flatnonzero(self.is_kind("agent") & (rows >= 0)).tolist():
+                prompt = _prompt(found.value(int(rows[span])), 0)
+                if prompt is not None:
+                    overrides[span] = (truncate(prompt, self.max_length), None)
+        transcripts = np.zeros(self.n, bool)
+        for key in c.TRANSCRIPTS:
+            transcripts |= found.has(f"transcript:{key}")
+        self._text("input", overrides, flattened, c.FLATTENED_INPUT_PREFIX, (self._transcript_prompt, transcripts))
+        self._text("output", {}, flattened, c.FLATTENED_OUTPUT_PREFIX, None)
+
+    def _text(
+        self,
+        column: str,
+        overrides: dict[int, tuple[str | None, str | None]],
+        flattened: _FlattenedRows,
+        prefix: str,
+        last_resort: tuple[Callable[[int], str | None], Bools] | None,
+    ) -> None:
+        """One text column: the rule's winner (verbatim string or JSON text), else flattened messages, else
+        ``last_resort`` for the spans it marks; ``overrides`` (span -> text) win over all of these."""
+        found = self.found
+        rows = found.row(column)
+        kinds = found.types[rows]
+        verbatim = (kinds == T_STR) & ~_mask(overrides, self.n)
+        for span in np.flatnonzero((rows >= 0) & (kinds != T_STR)).tolist():
+            if span not in overrides:
+                overrides[span] = (truncate(self._json_text(int(rows[span])), self.max_length), None)
+        fallbacks = flattened.spans | (last_resort[1] if last_resort is not None else False)
+        for span in np.flatnonzero((rows < 0) & fallbacks).tolist():
+            if span in overrides:
+                continue
+            text = flattened.text(span, prefix, self.max_length)
+            if text is None and last_resort is not None:
+                text = last_resort[0](span)
+            if text is not None:
+                overrides[span] = (text, None)
+        text = found.take("str", column)
+        key = found.take("key", column)
+        none = pa.scalar(None, pa.string())
+        text = pc.if_else(pa.array(verbatim), text, none)
+        key = pc.if_else(pa.array(verbatim), key, none)
+        if overrides:
+            mask = _mask(overrides, self.n)
+            values = [overrides[span][0] for span in sorted(overrides)]
+            text = pc.replace_with_mask(text, pa.array(mask), pa.array(values, pa.string()))
+        self.out[column] = text
+        self.out[column + "_key"] = key
+
+    def _json_text(self, row: int) -> str:
+        """A value that is not a string as normalize._text writes it (NaN/Inf: null, as orjson does)."""
+        kind = int(self.found.types[row])
+        if kind in _JSON_TYPES:
+            return str(self.found.rows.column("json")[row].as_py())
+        if kind == T_DOUBLE and self.found.rows.column("double")[row].as_py() is None:
+            return "null"
+        return orjson.dumps(self.found.value(row)).decode()
+
+    def _transcript_prompt(self, span: int) -> str | None:
+        """pydantic-ai: the first user prompt of this run's messages (JSON, per span without input)."""
+        row = int(self.found.row("transcript_start")[span])
+        first = int(self.found.ints[row])  # `or 0`: none reads as 0 (the sentinel)
+        for key in c.TRANSCRIPTS:
+            row = int(self.found.row(f"transcript:{key}")[span])
+            if row >= 0:
+                prompt = _prompt(self.found.value(row), first)
+                if prompt is not None:
+                    return truncate(prompt, self.max_length)
+        return None
+
+
+class _FlattenedRows:
+    """OpenLLMetry's flattened messages (``gen_ai.prompt.0.content`` ...), read per span that needs them."""
+
+    def __init__(self, attributes: pa.Table, n: int) -> None:
+        self.attributes = attributes
+        keys = attributes.column("key")
+        prefixed = pc.or_(
+            pc.starts_with(keys, c.FLATTENED_INPUT_PREFIX), pc.starts_with(keys, c.FLATTENED_OUTPUT_PREFIX)
+        )
+        rows = np.flatnonzero(_np(pc.fill_null(prefixed, False), bool))
+        self.rows_of: dict[int, list[int]] = {}
+        spans = _np(attributes.column("span"), np.int64)[rows]
+        for row, span in zip(rows.tolist(), spans.tolist(), strict=True):
+            self.rows_of.setdefault(span, []).append(row)
+        self.spans = _mask(self.rows_of, n)
+
+    def text(self, span: int, prefix: str, max_length: int) -> str | None:
+        rows = self.rows_of.get(span)
+        if not rows:
+            return None
+        subset = self.attributes.take(pa.array(rows, pa.int64()))
+        values = {subset.column("key")[i].as_py(): _py_value(subset, i) for i in range(subset.num_rows)}
+        return _flattened(values, prefix, max_length)
+
+
+def _pick(where: Bools, then: tuple[Ints, Bools], otherwise: tuple[Ints, Bools]) -> tuple[Ints, Bools]:
+    return np.where(where, then[0], otherwise[0]), np.where(where, then[1], otherwise[1])
+
+
+def _mask(spans: dict[int, Any], n: int) -> Bools:
+    mask = np.zeros(n, bool)
+    mask[list(spans)] = True
+    return mask
+
+
+def _nonempty(strings: pa.Array) -> pa.Array:
+    """Null where empty: normalize's ``or`` passes over "" as over None."""
+    return pc.if_else(pc.equal(pc.binary_length(strings), 0), pa.scalar(None, pa.string()), strings)
+
+
+def _linear_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, inp: Ints, cache: Ints, out: Ints) -> pa.Array:
+    """(input - cache) * p.input + cache * p.cache_read + out * p.output, quantized; null where no linear price.
+
+    Exact: tokens and prices in Arrow decimal128 at the prices' common scale;
+    rounding to the pico-dollar is half-even, as ``Decimal.quantize``.
+    """
+    linear = [p for p in prices if p is not None]
+    if not linear:
+        return pa.nulls(len(group_of), COST_TYPE)
+    scale = max(-min(int(d.as_tuple().exponent) for p in linear for d in (p.input, p.cache_read, p.output)), 0)
+    if scale > _MAX_PRICE_SCALE:
+        return _decimal_costs(prices, group_of, inp, cache, out)
+    price_type = pa.decimal128(_MAX_PRICE_SCALE, scale)
+    has_price = pa.array(np.array([p is not None for p in prices], bool)[group_of])
+    total: pa.Array | None = None
+    for tokens, field in ((inp - cache, "input"), (cache, "cache_read"), (out, "output")):
+        per_group = pa.array([getattr(p, field) if p is not None else None for p in prices], price_type)
+        count = pa.array(tokens, pa.int64()).cast(_TOKEN_TYPE)
+        term = pc.multiply(count, per_group.take(pa.array(group_of))).cast(pa.decimal128(36, scale))
+        total = term if total is None else pc.add(total, term)
+    rounded = pc.round(total, ndigits=12, round_mode="half_to_even").cast(COST_TYPE)
+    return pc.if_else(has_price, rounded, pa.scalar(None, COST_TYPE))
+
+
+def _decimal_costs(
+    prices: Sequence[_LinearPrice | None], group_of: Ints, inp: Ints, cache: Ints, out: Ints
+) -> pa.Array:
+    """Fallback for prices finer than decimal128 can multiply exactly: Decimal per span."""
+    result: list[Decimal | None] = [None] * len(group_of)
+    for i, group in enumerate(group_of.tolist()):
+        p = prices[group]
+        if p is not None:
+            i_, c_, o_ = int(inp[i]), int(cache[i]), int(out[i])
+            result[i] = ((i_ - c_) * p.input + c_ * p.cache_read + o_ * p.output).quantize(USD_QUANTUM)
+    return pa.array(result, COST_TYPE)
