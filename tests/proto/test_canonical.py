@@ -1,0 +1,180 @@
+"""canonical_table (columnar) == normalize (span by span), on every input test_normalize gives normalize,
+on the factories' requests, and on random attribute sets drawn from the conventions' keys."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentlog.proto import conventions as c
+from agentlog.proto import decode_spans
+from agentlog.proto.canonical import _KEYS, canonical_table
+from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical
+from tests.factories import agent_spans, make_request
+from tests.proto import test_normalize
+from tests.proto.columnar_inputs import SpanInput, oracle, tables
+
+NormalizeCall = tuple[str, dict[str, Any], int, str, dict[str, Any] | None, int, int]
+
+
+def _parametrizations(test: Any) -> Iterator[dict[str, Any]]:
+    """Every set of arguments pytest would call ``test`` with (stacked parametrize marks: their product)."""
+    axes = []
+    for mark in getattr(test, "pytestmark", []):
+        if mark.name != "parametrize":
+            continue
+        names, values = mark.args[0], mark.args[1]
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        rows = [v.values if hasattr(v, "marks") else v for v in values]  # pytest.param(...) or plain
+        axes.append([dict(zip(names, row if len(names) > 1 else (row,), strict=True)) for row in rows])
+    for combination in itertools.product(*axes):
+        yield {k: v for part in combination for k, v in part.items()}
+
+
+def _recorded_calls() -> list[tuple[NormalizeCall, Canonical]]:
+    """Run test_normalize's tests with normalize wrapped: each (arguments, result) it computed."""
+    calls: list[tuple[NormalizeCall, Canonical]] = []
+    real = test_normalize.normalize
+
+    def record(*args: Any) -> Canonical:
+        result = real(*args)
+        calls.append((copy.deepcopy(args), result))  # type: ignore[arg-type]  # a test may reuse its dict
+        return result
+
+    test_normalize.normalize = record  # type: ignore[assignment]
+    try:
+        for name, test in vars(test_normalize).items():
+            if name.startswith("test_") and inspect.isfunction(test):
+                for arguments in _parametrizations(test):
+                    test(**arguments)
+    finally:
+        test_normalize.normalize = real
+    return calls
+
+
+RECORDED = _recorded_calls()
+
+
+def _input(call: NormalizeCall) -> SpanInput:
+    name, attributes, status_code, status_message, exception, start, _ = call
+    return SpanInput(name, list(attributes.items()), status_code, status_message, exception, start)
+
+
+def _columnar(spans: list[SpanInput], max_length: int) -> list[dict[str, Any]]:
+    table = canonical_table(*tables(spans), max_length)
+    assert tuple(table.column_names) == CANONICAL_COLUMNS
+    return table.to_pylist()  # type: ignore[no-any-return]
+
+
+def test_test_normalize_gives_normalize_many_inputs() -> None:
+    assert len(RECORDED) > 100
+
+
+@pytest.mark.parametrize(("call", "expected"), RECORDED)
+def test_each_test_normalize_input(call: NormalizeCall, expected: Canonical) -> None:
+    assert _columnar([_input(call)], call[-1]) == [expected._asdict()]
+
+
+def test_all_test_normalize_inputs_in_one_table() -> None:
+    for max_length, group in itertools.groupby(sorted(RECORDED, key=lambda r: r[0][-1]), key=lambda r: r[0][-1]):
+        calls = list(group)
+        assert _columnar([_input(call) for call, _ in calls], max_length) == [r._asdict() for _, r in calls]
+
+
+@pytest.mark.parametrize("count", [1, 2, 17])
+def test_factory_requests(count: int) -> None:
+    batch = decode_spans(make_request(agent_spans(count)))
+    from tests.proto.columnar_inputs import from_batch
+
+    assert _columnar(from_batch(batch), 128 * 1024) == [r._asdict() for r in batch.canonical]
+
+
+def test_no_spans() -> None:
+    assert _columnar([], 100) == []
+
+
+# --------------------------------------------------------------------------- random inputs
+
+KEYS = [
+    *_KEYS,
+    "gen_ai.prompt.0.role",
+    "gen_ai.prompt.0.content",
+    "gen_ai.prompt.1.content",
+    "gen_ai.prompt.00.content",
+    "gen_ai.prompt.x.content",
+    "gen_ai.prompt.2.",
+    "gen_ai.completion.0.content",
+    "gen_ai.completion.1.role",
+    "traceloop.entity.name",
+    "unrelated.key",
+]
+KIND_VALUES = sorted({v for _, table in c.NODE_TYPE_KEYS for k in table for v in (k, k.upper(), k.lower(), k.title())})
+JSON_TEXTS = [
+    '{"input": 10, "output": "5", "input_cache_read": 2, "output_reasoning": 1}',
+    '{"input": 10, "total": 30}',
+    '{"prompt_tokens": 10, "completion_tokens": 3, "prompt_tokens_details": {"cached_tokens": 2}}',
+    '{"input_tokens": 7, "output_tokens_details": {"reasoning_tokens": 2}, "total": 20}',
+    '{"total": 0.5}',
+    '{"input": 0.1, "output": "0.2"}',
+    '{"input": 0.1, "output": "x"}',
+    '[{"role": "user", "content": "hi"}]',
+    '[{"role": "system", "content": "s"}, {"role": "user", "parts": [{"type": "text", "content": "a"}]}]',
+    '[{"role": "user", "content": ["a", "b"]}, {"role": "user", "content": "second"}]',
+    "[1, 2]",
+    "not json",
+]
+STRINGS = [
+    "", "0", "007", "1200", "12.5", "-3", "1e3", " 1.5 ", "١٢", "²", "99999999999999999", "NaN", "gpt-4o", "gpt-4o-mini",
+    "claude-3-5-sonnet-20241022", "gemini-1.5-pro", "no-such-model", "openai", "anthropic", "gcp.gemini", "azure.ai.openai",
+    "agent", "ValueError", "x" * 60, *KIND_VALUES, *JSON_TEXTS,
+]  # fmt: skip
+scalars = st.one_of(
+    st.sampled_from(STRINGS),
+    st.text(max_size=8),
+    st.integers(-5, 10**7),
+    st.integers(0, 2**62),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, 1.0, 250.0, 3.5, -0.0, 1e-7]),
+    st.booleans(),
+    st.none(),
+    st.binary(max_size=6),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["input", "output", "total", "prompt_tokens", "completion_tokens", "role", "content", "parts", "type", "x"]), inner, max_size=4),
+        st.sampled_from([orjson.loads(text) for text in JSON_TEXTS[:-1]]),
+    ),
+    max_leaves=6,
+)
+DAYS = [1_717_200_000 * 10**9, 1_750_000_000 * 10**9 + 123, 1_780_000_000 * 10**9]
+spans_strategy = st.builds(
+    SpanInput,
+    name=st.sampled_from(["chat", "agent run", "agent_run", "invoke_agent x", "tool", "step", ""]),
+    attributes=st.lists(st.tuples(st.sampled_from(KEYS), values), max_size=12),
+    status_code=st.sampled_from([0, 1, 2]),
+    status_message=st.sampled_from(["", "boom"]),
+    exception=st.none() | st.dictionaries(st.sampled_from(["exception.type", "exception.message"]), scalars, max_size=2),
+    start=st.sampled_from(DAYS),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(spans_strategy, max_size=5), st.sampled_from([4, 40, 100_000]))
+def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
+    try:
+        expected = oracle(spans, max_length)
+    except Exception as error:  # noqa: BLE001 - whatever normalize raises, the table must raise too
+        with pytest.raises(type(error)):
+            _columnar(spans, max_length)
+        return
+    assert _columnar(spans, max_length) == expected
