@@ -107,7 +107,11 @@ def tables(spans: Sequence[SpanInput]) -> tuple[pa.Table, pa.Table, pa.Table]:
     )
     rows = [attribute_row(i, key, value) for i, s in enumerate(spans) for key, value in s.attributes]
     exceptions = [
-        {"span": i, "type": _str_or_none(s.exception, "exception.type"), "message": _str_or_none(s.exception, "exception.message")}
+        {
+            "span": i,
+            "type": _str_or_none(s.exception, "exception.type"),
+            "message": _str_or_none(s.exception, "exception.message"),
+        }
         for i, s in enumerate(spans)
         if s.exception is not None and s.status_code == 2
     ]
@@ -132,8 +136,9 @@ def from_batch(batch: SpanBatch) -> list[SpanInput]:
     spans = []
     for i in range(len(batch)):
         exception = None
-        if batch.status_code[i] == 2 and batch.events[i] is not None:
-            events = orjson.loads(batch.events[i])
+        events_json = batch.events[i]
+        if batch.status_code[i] == 2 and events_json is not None:
+            events = orjson.loads(events_json)
             exception = next((e["attributes"] for e in events if e["name"] == "exception"), None)
         spans.append(
             SpanInput(

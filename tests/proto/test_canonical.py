@@ -20,7 +20,7 @@ from agentlog.proto.canonical import _KEYS, canonical_table
 from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical
 from tests.factories import agent_spans, make_request
 from tests.proto import test_normalize
-from tests.proto.columnar_inputs import SpanInput, oracle, tables
+from tests.proto.columnar_inputs import SpanInput, from_batch, oracle, tables
 
 NormalizeCall = tuple[str, dict[str, Any], int, str, dict[str, Any] | None, int, int]
 
@@ -42,21 +42,21 @@ def _parametrizations(test: Any) -> Iterator[dict[str, Any]]:
 def _recorded_calls() -> list[tuple[NormalizeCall, Canonical]]:
     """Run test_normalize's tests with normalize wrapped: each (arguments, result) it computed."""
     calls: list[tuple[NormalizeCall, Canonical]] = []
-    real = test_normalize.normalize
+    real = getattr(test_normalize, "normalize")  # noqa: B009 - the name test_normalize's run() calls
 
     def record(*args: Any) -> Canonical:
-        result = real(*args)
-        calls.append((copy.deepcopy(args), result))  # type: ignore[arg-type]  # a test may reuse its dict
+        result: Canonical = real(*args)
+        calls.append((copy.deepcopy(args), result))  # a test may change its dict after the call
         return result
 
-    test_normalize.normalize = record  # type: ignore[assignment]
+    setattr(test_normalize, "normalize", record)  # noqa: B010
     try:
         for name, test in vars(test_normalize).items():
             if name.startswith("test_") and inspect.isfunction(test):
                 for arguments in _parametrizations(test):
                     test(**arguments)
     finally:
-        test_normalize.normalize = real
+        setattr(test_normalize, "normalize", real)  # noqa: B010
     return calls
 
 
@@ -92,8 +92,6 @@ def test_all_test_normalize_inputs_in_one_table() -> None:
 @pytest.mark.parametrize("count", [1, 2, 17])
 def test_factory_requests(count: int) -> None:
     batch = decode_spans(make_request(agent_spans(count)))
-    from tests.proto.columnar_inputs import from_batch
-
     assert _columnar(from_batch(batch), 128 * 1024) == [r._asdict() for r in batch.canonical]
 
 
@@ -151,7 +149,24 @@ values = st.recursive(
     scalars,
     lambda inner: st.one_of(
         st.lists(inner, max_size=3),
-        st.dictionaries(st.sampled_from(["input", "output", "total", "prompt_tokens", "completion_tokens", "role", "content", "parts", "type", "x"]), inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "input",
+                    "output",
+                    "total",
+                    "prompt_tokens",
+                    "completion_tokens",
+                    "role",
+                    "content",
+                    "parts",
+                    "type",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        ),
         st.sampled_from([orjson.loads(text) for text in JSON_TEXTS[:-1]]),
     ),
     max_leaves=6,
@@ -163,7 +178,8 @@ spans_strategy = st.builds(
     attributes=st.lists(st.tuples(st.sampled_from(KEYS), values), max_size=12),
     status_code=st.sampled_from([0, 1, 2]),
     status_message=st.sampled_from(["", "boom"]),
-    exception=st.none() | st.dictionaries(st.sampled_from(["exception.type", "exception.message"]), scalars, max_size=2),
+    exception=st.none()
+    | st.dictionaries(st.sampled_from(["exception.type", "exception.message"]), scalars, max_size=2),
     start=st.sampled_from(DAYS),
 )
 
@@ -173,7 +189,7 @@ spans_strategy = st.builds(
 def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
     try:
         expected = oracle(spans, max_length)
-    except Exception as error:  # noqa: BLE001 - whatever normalize raises, the table must raise too
+    except Exception as error:  # whatever normalize raises, the table must raise too
         with pytest.raises(type(error)):
             _columnar(spans, max_length)
         return

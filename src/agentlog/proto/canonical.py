@@ -227,10 +227,12 @@ class _Found:
         return cls(rows, winner, np.append(ints, 0), np.append(kinds, -1), np.append(types, -1), costs)
 
     def row(self, rule: str) -> Ints:
-        return self.winner[_RULE[rule]]
+        row: Ints = self.winner[_RULE[rule]]
+        return row
 
     def has(self, rule: str) -> Bools:
-        return self.winner[_RULE[rule]] >= 0
+        found: Bools = self.winner[_RULE[rule]] >= 0
+        return found
 
     def take(self, column: str, rule: str) -> pa.Array:
         """``column`` of each span's winning row for ``rule``; null where none."""
