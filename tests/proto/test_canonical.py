@@ -193,4 +193,10 @@ def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
         with pytest.raises(type(error)):
             _columnar(spans, max_length)
         return
+    if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for row in expected for v in row.values()):
+        # normalize keeps a count int64 cannot hold (a huge whole double or decimal string): the store could not
+        # either; the table says so at once.
+        with pytest.raises(OverflowError):
+            _columnar(spans, max_length)
+        return
     assert _columnar(spans, max_length) == expected

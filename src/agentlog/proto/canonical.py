@@ -146,6 +146,17 @@ def _pair_table() -> tuple[Ints, Ints, Ints, Ints]:
 
 _PAIR_START, _PAIR_COUNT, _PAIR_RULE, _PAIR_RANK = _pair_table()
 _RULE_ACCEPTS = np.array([rule.accepts for rule in _RULES], np.int64)
+# _KEY_READS[kind][k]: some rule of that kind reads key k.
+_KEY_READS = np.array([[any(r.accepts == kind and key in r.keys for r in _RULES) for key in _KEYS] for kind in range(6)])
+_KIND_TABLE_OF_KEY = np.array([_KIND_KEYS.index(key) if key in _KIND_KEYS else -1 for key in _KEYS], np.int64)
+
+# pyarrow.compute arguments as Arrow scalars: converting a Python value costs ~20-60 µs a call.
+_MINUS_ONE_I32 = pa.scalar(-1, pa.int32())
+_ZERO_I32 = pa.scalar(0, pa.int32())
+_MINUS_ONE_F64 = pa.scalar(-1.0, pa.float64())
+_FALSE = pa.scalar(False, pa.bool_())
+_NULL_STR = pa.scalar(None, pa.string())
+_STATUS_ERROR = pa.scalar(STATUS_ERROR, pa.uint8())
 
 
 def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table, max_length: int) -> pa.Table:
@@ -206,25 +217,29 @@ assert tuple(CANONICAL_SCHEMA.names) == CANONICAL_COLUMNS
 class _Found:
     """Per (rule, span): the attribute row whose value the rule takes, or -1.
 
-    ``rows`` is the table of candidate attribute rows (a span's conventions keys,
-    last occurrence of each); ``winner[rule, span]`` indexes it.
+    Rows are those of ``attributes`` whose key a rule reads, the last of each
+    (span, key) (``keep``: their rows in ``attributes``, never copied);
+    ``winner[rule, span]`` indexes them.
     """
 
-    rows: pa.Table
+    attributes: pa.Table
+    keep: Ints  # then -1
     winner: Ints
     ints: Ints  # _first_int's value of each row (0 where it reads none); then 0
     kinds: Ints  # NODE_TYPES code of each row's mapped node type, -1 for none; then -1
     types: npt.NDArray[np.int8]  # each row's value type; then -1
-    costs: list[Decimal | None]  # _decimal of each row of a cost key, None elsewhere
+    costs: dict[int, Decimal]  # row -> _decimal of its value, for the rows of cost keys it reads
 
     @classmethod
     def of(cls, attributes: pa.Table, n_spans: int) -> _Found:
-        rows, key_index = _last_rows(attributes)
-        types = _np(rows.column("type"), np.int8)
-        accepts, ints, kinds, costs = _accepted(rows, key_index, types)
-        winner = _winners(_np(rows.column("span"), np.int64), key_index, accepts, n_spans)
+        keep, key_index = _last_rows(attributes)
+        types = _np(attributes.column("type"), np.int8)[keep]
+        accepts, ints, kinds, costs = _accepted(attributes, keep, key_index, types)
+        winner = _winners(_np(attributes.column("span"), np.int64)[keep], key_index, accepts, n_spans)
         # A sentinel last element: indexing with winner -1 reads "none" without a mask.
-        return cls(rows, winner, np.append(ints, 0), np.append(kinds, -1), np.append(types, -1), costs)
+        return cls(
+            attributes, np.append(keep, -1), winner, np.append(ints, 0), np.append(kinds, -1), np.append(types, -1), costs
+        )
 
     def row(self, rule: str) -> Ints:
         row: Ints = self.winner[_RULE[rule]]
@@ -236,17 +251,18 @@ class _Found:
 
     def take(self, column: str, rule: str) -> pa.Array:
         """``column`` of each span's winning row for ``rule``; null where none."""
-        index = self.row(rule)
-        return _take(self.rows.column(column), index)
+        return _take(self.attributes.column(column), self.keep[self.row(rule)])
 
     def int_values(self, rule: str) -> tuple[Ints, Bools]:
         index = self.row(rule)
-        present = index >= 0
-        return self.ints[index], present
+        return self.ints[index], index >= 0
 
     def value(self, row: int) -> JSONValue:
         """Row ``row``'s value as ``attributes_to_python`` gives it (NaN/Inf as None)."""
-        return _py_value(self.rows, row)
+        return _py_value(self.attributes, int(self.keep[row]))
+
+    def column(self, name: str, row: int) -> Any:
+        return self.attributes.column(name)[int(self.keep[row])].as_py()
 
 
 def _np(array: pa.ChunkedArray | pa.Array, dtype: Any) -> Any:
@@ -256,88 +272,93 @@ def _np(array: pa.ChunkedArray | pa.Array, dtype: Any) -> Any:
 
 
 def _take(column: pa.ChunkedArray | pa.Array, index: Ints) -> pa.Array:
+    """``column[index]``, null where ``index`` is -1."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     missing = index < 0
     if not len(column):
         return pa.nulls(len(index), column.type)
-    return column.take(pa.array(np.maximum(index, 0), mask=missing))
+    return column.take(pa.array(np.where(missing, 0, index), mask=missing))
 
 
-def _last_rows(attributes: pa.Table) -> tuple[pa.Table, Ints]:
-    """Rows whose key a rule reads, the last of each (span, key); and each one's index in ``_KEYS``."""
-    key_index = _np(pc.fill_null(pc.index_in(attributes.column("key"), value_set=_KEY_SET), -1), np.int64)
+def _last_rows(attributes: pa.Table) -> tuple[Ints, Ints]:
+    """Rows whose key a rule reads, the last of each (span, key), in row order; each one's index in ``_KEYS``."""
+    index = pc.fill_null(pc.index_in(attributes.column("key"), value_set=_KEY_SET), _MINUS_ONE_I32)
+    key_index = _np(index, np.int64)
     relevant = np.flatnonzero(key_index >= 0)
-    spans = _np(attributes.column("span"), np.int64)[relevant]
-    code = spans * len(_KEYS) + key_index[relevant]
-    order = np.argsort(code, kind="stable")
-    ordered = code[order]
-    last = np.ones(len(ordered), bool)
-    last[:-1] = ordered[1:] != ordered[:-1]
-    keep = relevant[order[last]]
-    return attributes.take(pa.array(keep, pa.int64())), key_index[keep]
+    if not len(relevant):
+        return relevant, relevant
+    code = _np(attributes.column("span"), np.int64)[relevant] * len(_KEYS) + key_index[relevant]
+    last = np.full(int(code.max()) + 1, -1, np.int64)
+    np.maximum.at(last, code, np.arange(len(code), dtype=np.int64))
+    keep = relevant[last[code] == np.arange(len(code))]
+    return keep, key_index[keep]
 
 
 def _accepted(
-    rows: pa.Table, key_index: Ints, types: npt.NDArray[np.int8]
-) -> tuple[Bools, Ints, Ints, list[Decimal | None]]:
+    attributes: pa.Table, keep: Ints, key_index: Ints, types: npt.NDArray[np.int8]
+) -> tuple[Bools, Ints, Ints, dict[int, Decimal]]:
     """Which rows each kind of rule accepts (``accepts[kind, row]``), and their int, node type and cost."""
-    m = rows.num_rows
-    strings = rows.column("str").combine_chunks()
-    nonempty = _np(pc.fill_null(pc.greater(pc.binary_length(strings), 0), False), bool)
     is_str = types == T_STR
-    ints, is_int = _int_values(rows, types)
-    kinds = _kind_codes(rows, key_index, is_str)
-    costs, is_cost = _cost_values(rows, key_index)
-    accepts = np.zeros((6, m), bool)
-    accepts[_STR] = is_str & nonempty
+    lengths = _np(pc.fill_null(pc.binary_length(attributes.column("str")), _ZERO_I32), np.int64)[keep]
+    nonempty = is_str & (lengths > 0)
+    ints, is_int = _int_values(attributes, keep, _KEY_READS[_INT][key_index], types)
+    kinds = _kind_codes(attributes, keep, key_index, is_str)
+    costs = _cost_values(attributes, keep, _KEY_READS[_COST][key_index])
+    accepts = np.zeros((6, len(keep)), bool)
+    accepts[_STR] = nonempty
     accepts[_INT] = is_int
     accepts[_TEXT] = (types != T_EMPTY) & ~(is_str & ~nonempty)
     accepts[_KIND] = kinds >= 0
-    accepts[_COST] = is_cost
+    accepts[_COST][list(costs)] = True
     accepts[_ANY] = True  # attributes.get: even a value-less attribute is the key's (None)
     return accepts, ints, kinds, costs
 
 
-def _int_values(rows: pa.Table, types: npt.NDArray[np.int8]) -> tuple[Ints, Bools]:
-    """``_first_int``'s reading of each row: int >= 0, whole double >= 0, ASCII-decimal string."""
-    ints = _np(pc.fill_null(rows.column("int"), 0), np.int64)
-    doubles = _np(pc.fill_null(rows.column("double"), -1.0), np.float64)
-    from_int = (types == T_INT) & (ints >= 0)
-    from_double = (types == T_DOUBLE) & (doubles >= 0) & (np.floor(doubles) == doubles)
-    strings = rows.column("str").combine_chunks()
-    decimal = pc.and_(pc.string_is_ascii(strings), pc.utf8_is_decimal(strings))
-    from_str = (types == T_STR) & _np(pc.fill_null(decimal, False), bool)
-    if np.any(from_double & (doubles >= 2.0**63)):
-        raise OverflowError("a token count (double) beyond int64, which normalize would keep as a Python int")
-    values = np.where(from_int, ints, 0)
-    values = np.where(from_double, np.where(from_double, doubles, 0).astype(np.int64), values)
-    if np.any(from_str):
-        chosen = np.flatnonzero(from_str)
-        digits = strings.take(pa.array(chosen, pa.int64()))
-        try:
-            parsed = _np(pc.cast(digits, pa.int64()), np.int64)
-        except pa.ArrowInvalid as error:
-            raise OverflowError(f"a token count beyond int64, which normalize would keep: {error}") from None
-        values[chosen] = parsed
-    return values, from_int | from_double | from_str
+def _int_values(attributes: pa.Table, keep: Ints, read: Bools, types: npt.NDArray[np.int8]) -> tuple[Ints, Bools]:
+    """``_first_int``'s reading of the rows of ``read``: int >= 0, whole double >= 0, ASCII-decimal string."""
+    values = np.zeros(len(keep), np.int64)
+    valid = np.zeros(len(keep), bool)
+    for kind in (T_INT, T_DOUBLE, T_STR):
+        chosen = np.flatnonzero(read & (types == kind))
+        if not len(chosen):
+            continue
+        column = attributes.column({T_INT: "int", T_DOUBLE: "double", T_STR: "str"}[kind]).combine_chunks()
+        picked = column.take(pa.array(keep[chosen]))
+        if kind == T_INT:
+            ints = _np(picked, np.int64)
+            ok = ints >= 0
+        elif kind == T_DOUBLE:
+            doubles = _np(pc.fill_null(picked, _MINUS_ONE_F64), np.float64)
+            ok = (doubles >= 0) & (np.floor(doubles) == doubles)
+            if np.any(ok & (doubles >= 2.0**63)):
+                raise OverflowError("a token count (double) beyond int64, which normalize would keep as a Python int")
+            ints = np.where(ok, doubles, 0).astype(np.int64)
+        else:
+            decimal = _np(pc.and_(pc.string_is_ascii(picked), pc.utf8_is_decimal(picked)), bool)
+            ok, ints = decimal, np.zeros(len(chosen), np.int64)
+            if np.any(ok):
+                try:
+                    ints[ok] = _np(pc.cast(picked.filter(pa.array(ok)), pa.int64()), np.int64)
+                except pa.ArrowInvalid as error:
+                    raise OverflowError(f"a token count beyond int64, which normalize would keep: {error}") from None
+        values[chosen[ok]] = ints[ok]
+        valid[chosen[ok]] = True
+    return values, valid
 
 
-def _kind_codes(rows: pa.Table, key_index: Ints, is_str: Bools) -> Ints:
+def _kind_codes(attributes: pa.Table, keep: Ints, key_index: Ints, is_str: Bools) -> Ints:
     """NODE_TYPES code each node-type key's string maps to (tables applied per distinct value), or -1."""
-    codes = np.full(rows.num_rows, -1, np.int64)
-    table_of_key = np.full(len(_KEYS), -1, np.int64)
-    for t, key in enumerate(_KIND_KEYS):
-        table_of_key[_KEYS.index(key)] = t
-    table = table_of_key[key_index]
+    codes = np.full(len(keep), -1, np.int64)
+    table = _KIND_TABLE_OF_KEY[key_index]
     chosen = np.flatnonzero((table >= 0) & is_str)
     if not len(chosen):
         return codes
-    encoded = rows.column("str").combine_chunks().take(pa.array(chosen, pa.int64())).dictionary_encode()
+    encoded = attributes.column("str").combine_chunks().take(pa.array(keep[chosen])).dictionary_encode()
     distinct = encoded.dictionary.to_pylist()
-    mapped = np.array([[_mapped_kind(value, kinds) for value in distinct] for kinds in _KIND_TABLES], np.int64).reshape(
-        len(_KIND_TABLES), len(distinct)
-    )
+    mapped = np.array(
+        [[_mapped_kind(value, kinds) for value in distinct] for kinds in _KIND_TABLES], np.int64
+    ).reshape(len(_KIND_TABLES), len(distinct))
     codes[chosen] = mapped[table[chosen], _np(encoded.indices, np.int64)]
     return codes
 
@@ -348,20 +369,19 @@ def _mapped_kind(value: str, table: dict[str, str]) -> int:
     return _NODE_TYPE_CODE[found] if found else -1
 
 
-def _cost_values(rows: pa.Table, key_index: Ints) -> tuple[list[Decimal | None], Bools]:
-    """``_decimal`` of each row of a cost key, per distinct value (other rows: None)."""
-    cost_keys = np.zeros(len(_KEYS), bool)
-    for key in c.REPORTED_COST:
-        cost_keys[_KEYS.index(key)] = True
-    costs: list[Decimal | None] = [None] * rows.num_rows
+def _cost_values(attributes: pa.Table, keep: Ints, read: Bools) -> dict[int, Decimal]:
+    """``_decimal`` of the rows of ``read`` (cost keys) that it reads as a cost, per distinct value."""
+    costs: dict[int, Decimal] = {}
     seen: dict[tuple[type, JSONValue], Decimal | None] = {}
-    for row in np.flatnonzero(cost_keys[key_index]).tolist():
-        value = _py_value(rows, row)
+    for row in np.flatnonzero(read).tolist():
+        value = _py_value(attributes, int(keep[row]))
         marker = (type(value), value if not isinstance(value, list | dict) else orjson.dumps(value).decode())
         if marker not in seen:
             seen[marker] = _decimal(value)
-        costs[row] = seen[marker]
-    return costs, np.array([cost is not None for cost in costs], bool)
+        cost = seen[marker]
+        if cost is not None:
+            costs[row] = cost
+    return costs
 
 
 def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int) -> Ints:
@@ -381,6 +401,7 @@ def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int) -> Ints
 
 
 def _py_value(rows: pa.Table, row: int) -> JSONValue:
+    """Attribute row ``row``'s value as ``attributes_to_python`` gives it (NaN/Inf: None)."""
     kind = rows.column("type")[row].as_py()
     if kind == T_STR:
         return rows.column("str")[row].as_py()  # type: ignore[no-any-return]
@@ -389,7 +410,7 @@ def _py_value(rows: pa.Table, row: int) -> JSONValue:
     if kind == T_INT:
         return rows.column("int")[row].as_py()  # type: ignore[no-any-return]
     if kind == T_DOUBLE:
-        return rows.column("double")[row].as_py()  # type: ignore[no-any-return]  # NaN/Inf: None
+        return rows.column("double")[row].as_py()  # type: ignore[no-any-return]
     if kind in _JSON_TYPES:
         return orjson.loads(rows.column("json")[row].as_py())  # type: ignore[no-any-return]
     return None
@@ -419,7 +440,7 @@ class _Columns:
         row = found.row("kind")
         kind = found.kinds[row]
         has_tokens = found.has("input_tokens") | found.has("output_tokens")
-        agent_name = _np(pc.fill_null(pc.starts_with(self.names, "invoke_agent"), False), bool) | _np(
+        agent_name = _np(pc.fill_null(pc.starts_with(self.names, "invoke_agent"), _FALSE), bool) | _np(
             pc.is_in(self.names, value_set=_AGENT_SPAN_NAMES), bool
         )
         shape = np.select(
@@ -533,7 +554,7 @@ class _Columns:
         provider = self.out["provider"].take(index).dictionary_encode()
         day = _np(starts.take(index), np.uint64) // np.uint64(_NANOS_PER_DAY)
         days, day_code = np.unique(day, return_inverse=True)
-        provider_code = _np(pc.fill_null(provider.indices, -1), np.int64) + 1
+        provider_code = _np(pc.fill_null(provider.indices, _MINUS_ONE_I32), np.int64) + 1
         code = (_np(model.indices, np.int64) * (len(provider.dictionary) + 1) + provider_code) * len(days) + day_code
         _, first, group_of = np.unique(code, return_index=True, return_inverse=True)
         group_of = group_of.reshape(-1)
@@ -564,7 +585,7 @@ class _Columns:
 
     def errors(self, spans: pa.Table, exceptions: pa.Table) -> None:
         """Status ERROR: error.type / exception.type, status message / exception.message / the type."""
-        failed = pa.array(_np(pc.equal(spans.column("status_code"), STATUS_ERROR).combine_chunks(), bool))
+        failed = pa.array(_np(pc.equal(spans.column("status_code"), _STATUS_ERROR).combine_chunks(), bool))
         exception_row = np.full(self.n, -1, np.int64)
         exception_row[_np(exceptions.column("span"), np.int64)] = np.arange(exceptions.num_rows, dtype=np.int64)
         exception_type = _nonempty(_take(exceptions.column("type"), exception_row))
@@ -572,13 +593,13 @@ class _Columns:
         error_type = pc.coalesce(self.found.take("str", "error_type"), exception_type)
         status_message = _nonempty(spans.column("status_message").combine_chunks())
         message = pc.coalesce(status_message, exception_message, error_type)
-        self.out["error_type"] = pc.if_else(failed, error_type, pa.scalar(None, pa.string()))
-        self.out["error_message"] = pc.if_else(failed, message, pa.scalar(None, pa.string()))
+        self.out["error_type"] = pc.if_else(failed, error_type, _NULL_STR)
+        self.out["error_message"] = pc.if_else(failed, message, _NULL_STR)
 
     def tool_name(self) -> None:
         """gen_ai.tool.name ...; a tool span without one: traceloop.entity.name, else its own name."""
         named = pc.coalesce(self.found.take("str", "tool_name"), self.found.take("str", "entity_name"), self.names)
-        fallback = pc.if_else(pa.array(self.is_kind("tool")), named, pa.scalar(None, pa.string()))
+        fallback = pc.if_else(pa.array(self.is_kind("tool")), named, _NULL_STR)
         self.out["tool_name"] = pc.coalesce(self.found.take("str", "tool_name"), fallback)
 
     def texts(self, attributes: pa.Table) -> None:
@@ -626,9 +647,8 @@ class _Columns:
                 overrides[span] = (text, None)
         text = found.take("str", column)
         key = found.take("key", column)
-        none = pa.scalar(None, pa.string())
-        text = pc.if_else(pa.array(verbatim), text, none)
-        key = pc.if_else(pa.array(verbatim), key, none)
+        text = pc.if_else(pa.array(verbatim), text, _NULL_STR)
+        key = pc.if_else(pa.array(verbatim), key, _NULL_STR)
         if overrides:
             mask = _mask(overrides, self.n)
             values = [overrides[span][0] for span in sorted(overrides)]
@@ -640,8 +660,8 @@ class _Columns:
         """A value that is not a string as normalize._text writes it (NaN/Inf: null, as orjson does)."""
         kind = int(self.found.types[row])
         if kind in _JSON_TYPES:
-            return str(self.found.rows.column("json")[row].as_py())
-        if kind == T_DOUBLE and self.found.rows.column("double")[row].as_py() is None:
+            return str(self.found.column("json", row))
+        if kind == T_DOUBLE and self.found.column("double", row) is None:
             return "null"
         return orjson.dumps(self.found.value(row)).decode()
 
@@ -667,7 +687,7 @@ class _FlattenedRows:
         prefixed = pc.or_(
             pc.starts_with(keys, c.FLATTENED_INPUT_PREFIX), pc.starts_with(keys, c.FLATTENED_OUTPUT_PREFIX)
         )
-        rows = np.flatnonzero(_np(pc.fill_null(prefixed, False), bool))
+        rows = np.flatnonzero(_np(pc.fill_null(prefixed, _FALSE), bool))
         self.rows_of: dict[int, list[int]] = {}
         spans = _np(attributes.column("span"), np.int64)[rows]
         for row, span in zip(rows.tolist(), spans.tolist(), strict=True):
@@ -695,7 +715,7 @@ def _mask(spans: dict[int, Any], n: int) -> Bools:
 
 def _nonempty(strings: pa.Array) -> pa.Array:
     """Null where empty: normalize's ``or`` passes over "" as over None."""
-    return pc.if_else(pc.equal(pc.binary_length(strings), 0), pa.scalar(None, pa.string()), strings)
+    return pc.if_else(pc.equal(pc.binary_length(strings), _ZERO_I32), _NULL_STR, strings)
 
 
 def _linear_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, inp: Ints, cache: Ints, out: Ints) -> pa.Array:
