@@ -169,15 +169,15 @@ def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table,
     Raises OverflowError where ``normalize`` gives a token count int64 cannot hold.
     """
     n = spans.num_rows
-    found = _Found.of(attributes, n)
-    names = spans.column("name").combine_chunks()
-    columns = _Columns(n, found, names, max_length)
+    span_batch, attribute_batch = _batch(spans), _batch(attributes)
+    found = _Found.of(attribute_batch, n)
+    columns = _Columns(n, found, span_batch.column("name"), max_length)
     columns.node_type()
     columns.usage()
-    columns.cost(spans.column("start_time_unix_nano").combine_chunks())
-    columns.errors(spans, exceptions)
+    columns.cost(span_batch.column("start_time_unix_nano"))
+    columns.errors(span_batch, _batch(exceptions))
     columns.tool_name()
-    columns.texts(attributes)
+    columns.texts()
     return pa.table(columns.out, schema=CANONICAL_SCHEMA)
 
 
@@ -222,7 +222,7 @@ class _Found:
     ``winner[rule, span]`` indexes them.
     """
 
-    attributes: pa.Table
+    attributes: pa.RecordBatch
     keep: Ints  # then -1
     winner: Ints
     ints: Ints  # _first_int's value of each row (0 where it reads none); then 0
@@ -231,7 +231,7 @@ class _Found:
     costs: dict[int, Decimal]  # row -> _decimal of its value, for the rows of cost keys it reads
 
     @classmethod
-    def of(cls, attributes: pa.Table, n_spans: int) -> _Found:
+    def of(cls, attributes: pa.RecordBatch, n_spans: int) -> _Found:
         keep, key_index = _last_rows(attributes)
         types = _np(attributes.column("type"), np.int8)[keep]
         accepts, ints, kinds, costs = _accepted(attributes, keep, key_index, types)
@@ -265,6 +265,15 @@ class _Found:
         return self.attributes.column(name)[int(self.keep[row])].as_py()
 
 
+def _batch(table: pa.Table) -> pa.RecordBatch:
+    """The table's columns as single arrays: copied only when in several chunks."""
+    arrays = [
+        column.chunk(0) if column.num_chunks == 1 else pa.concat_arrays(column.chunks) if column.num_chunks else pa.array([], column.type)
+        for column in table.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=table.schema)
+
+
 def _np(array: pa.ChunkedArray | pa.Array, dtype: Any) -> Any:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
@@ -281,7 +290,7 @@ def _take(column: pa.ChunkedArray | pa.Array, index: Ints) -> pa.Array:
     return column.take(pa.array(np.where(missing, 0, index), mask=missing))
 
 
-def _last_rows(attributes: pa.Table) -> tuple[Ints, Ints]:
+def _last_rows(attributes: pa.RecordBatch) -> tuple[Ints, Ints]:
     """Rows whose key a rule reads, the last of each (span, key), in row order; each one's index in ``_KEYS``."""
     index = pc.fill_null(pc.index_in(attributes.column("key"), value_set=_KEY_SET), _MINUS_ONE_I32)
     key_index = _np(index, np.int64)
@@ -296,7 +305,7 @@ def _last_rows(attributes: pa.Table) -> tuple[Ints, Ints]:
 
 
 def _accepted(
-    attributes: pa.Table, keep: Ints, key_index: Ints, types: npt.NDArray[np.int8]
+    attributes: pa.RecordBatch, keep: Ints, key_index: Ints, types: npt.NDArray[np.int8]
 ) -> tuple[Bools, Ints, Ints, dict[int, Decimal]]:
     """Which rows each kind of rule accepts (``accepts[kind, row]``), and their int, node type and cost."""
     is_str = types == T_STR
@@ -315,7 +324,7 @@ def _accepted(
     return accepts, ints, kinds, costs
 
 
-def _int_values(attributes: pa.Table, keep: Ints, read: Bools, types: npt.NDArray[np.int8]) -> tuple[Ints, Bools]:
+def _int_values(attributes: pa.RecordBatch, keep: Ints, read: Bools, types: npt.NDArray[np.int8]) -> tuple[Ints, Bools]:
     """``_first_int``'s reading of the rows of ``read``: int >= 0, whole double >= 0, ASCII-decimal string."""
     values = np.zeros(len(keep), np.int64)
     valid = np.zeros(len(keep), bool)
@@ -323,7 +332,7 @@ def _int_values(attributes: pa.Table, keep: Ints, read: Bools, types: npt.NDArra
         chosen = np.flatnonzero(read & (types == kind))
         if not len(chosen):
             continue
-        column = attributes.column({T_INT: "int", T_DOUBLE: "double", T_STR: "str"}[kind]).combine_chunks()
+        column = attributes.column({T_INT: "int", T_DOUBLE: "double", T_STR: "str"}[kind])
         picked = column.take(pa.array(keep[chosen]))
         if kind == T_INT:
             ints = _np(picked, np.int64)
@@ -347,14 +356,14 @@ def _int_values(attributes: pa.Table, keep: Ints, read: Bools, types: npt.NDArra
     return values, valid
 
 
-def _kind_codes(attributes: pa.Table, keep: Ints, key_index: Ints, is_str: Bools) -> Ints:
+def _kind_codes(attributes: pa.RecordBatch, keep: Ints, key_index: Ints, is_str: Bools) -> Ints:
     """NODE_TYPES code each node-type key's string maps to (tables applied per distinct value), or -1."""
     codes = np.full(len(keep), -1, np.int64)
     table = _KIND_TABLE_OF_KEY[key_index]
     chosen = np.flatnonzero((table >= 0) & is_str)
     if not len(chosen):
         return codes
-    encoded = attributes.column("str").combine_chunks().take(pa.array(keep[chosen])).dictionary_encode()
+    encoded = attributes.column("str").take(pa.array(keep[chosen])).dictionary_encode()
     distinct = encoded.dictionary.to_pylist()
     mapped = np.array(
         [[_mapped_kind(value, kinds) for value in distinct] for kinds in _KIND_TABLES], np.int64
@@ -369,7 +378,7 @@ def _mapped_kind(value: str, table: dict[str, str]) -> int:
     return _NODE_TYPE_CODE[found] if found else -1
 
 
-def _cost_values(attributes: pa.Table, keep: Ints, read: Bools) -> dict[int, Decimal]:
+def _cost_values(attributes: pa.RecordBatch, keep: Ints, read: Bools) -> dict[int, Decimal]:
     """``_decimal`` of the rows of ``read`` (cost keys) that it reads as a cost, per distinct value."""
     costs: dict[int, Decimal] = {}
     seen: dict[tuple[type, JSONValue], Decimal | None] = {}
@@ -400,7 +409,7 @@ def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int) -> Ints
     return np.where(best == none, -1, best % max(m, 1)).reshape(len(_RULES), n_spans)
 
 
-def _py_value(rows: pa.Table, row: int) -> JSONValue:
+def _py_value(rows: pa.RecordBatch, row: int) -> JSONValue:
     """Attribute row ``row``'s value as ``attributes_to_python`` gives it (NaN/Inf: None)."""
     kind = rows.column("type")[row].as_py()
     if kind == T_STR:
@@ -583,15 +592,15 @@ class _Columns:
             costs = pc.replace_with_mask(costs, pa.array(mask), pa.array(values, COST_TYPE))
         return pc.replace_with_mask(pa.nulls(self.n, COST_TYPE), pa.array(priceable), costs), known
 
-    def errors(self, spans: pa.Table, exceptions: pa.Table) -> None:
+    def errors(self, spans: pa.RecordBatch, exceptions: pa.RecordBatch) -> None:
         """Status ERROR: error.type / exception.type, status message / exception.message / the type."""
-        failed = pa.array(_np(pc.equal(spans.column("status_code"), _STATUS_ERROR).combine_chunks(), bool))
+        failed = pc.fill_null(pc.equal(spans.column("status_code"), _STATUS_ERROR), _FALSE)
         exception_row = np.full(self.n, -1, np.int64)
         exception_row[_np(exceptions.column("span"), np.int64)] = np.arange(exceptions.num_rows, dtype=np.int64)
         exception_type = _nonempty(_take(exceptions.column("type"), exception_row))
         exception_message = _nonempty(_take(exceptions.column("message"), exception_row))
         error_type = pc.coalesce(self.found.take("str", "error_type"), exception_type)
-        status_message = _nonempty(spans.column("status_message").combine_chunks())
+        status_message = _nonempty(spans.column("status_message"))
         message = pc.coalesce(status_message, exception_message, error_type)
         self.out["error_type"] = pc.if_else(failed, error_type, _NULL_STR)
         self.out["error_message"] = pc.if_else(failed, message, _NULL_STR)
@@ -602,9 +611,9 @@ class _Columns:
         fallback = pc.if_else(pa.array(self.is_kind("tool")), named, _NULL_STR)
         self.out["tool_name"] = pc.coalesce(self.found.take("str", "tool_name"), fallback)
 
-    def texts(self, attributes: pa.Table) -> None:
+    def texts(self) -> None:
         """input / output and the key each is the verbatim value of (see normalize._input, _text)."""
-        flattened = _FlattenedRows(attributes, self.n)
+        flattened = _FlattenedRows(self.found.attributes, ~self.found.has("input") | ~self.found.has("output"))
         found = self.found
         overrides: dict[int, tuple[str | None, str | None]] = {}
         if np.any(self.is_kind("agent") & found.has("agent_messages")):
@@ -679,27 +688,33 @@ class _Columns:
 
 
 class _FlattenedRows:
-    """OpenLLMetry's flattened messages (``gen_ai.prompt.0.content`` ...), read per span that needs them."""
+    """OpenLLMetry's flattened messages (``gen_ai.prompt.0.content`` ...) of the spans in ``need``.
 
-    def __init__(self, attributes: pa.Table, n: int) -> None:
+    Only those spans' keys are scanned for the prefixes; their text is built per span (JSON).
+    """
+
+    def __init__(self, attributes: pa.RecordBatch, need: Bools) -> None:
         self.attributes = attributes
-        keys = attributes.column("key")
+        self.rows_of: dict[int, list[int]] = {}
+        self.spans = np.zeros(len(need), bool)
+        if not np.any(need):
+            return
+        span_of = _np(attributes.column("span"), np.int64)
+        candidates = np.flatnonzero(need[span_of]) if len(span_of) else span_of
+        keys = attributes.column("key").take(pa.array(candidates))
         prefixed = pc.or_(
             pc.starts_with(keys, c.FLATTENED_INPUT_PREFIX), pc.starts_with(keys, c.FLATTENED_OUTPUT_PREFIX)
         )
-        rows = np.flatnonzero(_np(pc.fill_null(prefixed, _FALSE), bool))
-        self.rows_of: dict[int, list[int]] = {}
-        spans = _np(attributes.column("span"), np.int64)[rows]
-        for row, span in zip(rows.tolist(), spans.tolist(), strict=True):
+        rows = candidates[_np(pc.fill_null(prefixed, _FALSE), bool)]
+        for row, span in zip(rows.tolist(), span_of[rows].tolist(), strict=True):
             self.rows_of.setdefault(span, []).append(row)
-        self.spans = _mask(self.rows_of, n)
+        self.spans[list(self.rows_of)] = True
 
     def text(self, span: int, prefix: str, max_length: int) -> str | None:
         rows = self.rows_of.get(span)
         if not rows:
             return None
-        subset = self.attributes.take(pa.array(rows, pa.int64()))
-        values = {subset.column("key")[i].as_py(): _py_value(subset, i) for i in range(subset.num_rows)}
+        values = {self.attributes.column("key")[row].as_py(): _py_value(self.attributes, row) for row in rows}
         return _flattened(values, prefix, max_length)
 
 
