@@ -56,6 +56,7 @@ from agentlog.proto.pricing import _NANOS_PER_DAY, _LinearPrice, _price_for_day,
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+_Counts = tuple[Ints, Bools, Bools]  # token counts of each span: value, present, beyond int64
 
 # Attribute value types (ATTRIBUTE_SCHEMA's "type").
 T_STR, T_BOOL, T_INT, T_DOUBLE, T_ARRAY, T_KVLIST, T_BYTES, T_EMPTY = range(8)
@@ -147,7 +148,9 @@ def _pair_table() -> tuple[Ints, Ints, Ints, Ints]:
 _PAIR_START, _PAIR_COUNT, _PAIR_RULE, _PAIR_RANK = _pair_table()
 _RULE_ACCEPTS = np.array([rule.accepts for rule in _RULES], np.int64)
 # _KEY_READS[kind][k]: some rule of that kind reads key k.
-_KEY_READS = np.array([[any(r.accepts == kind and key in r.keys for r in _RULES) for key in _KEYS] for kind in range(6)])
+_KEY_READS = np.array(
+    [[any(r.accepts == kind and key in r.keys for r in _RULES) for key in _KEYS] for kind in range(6)]
+)
 _KIND_TABLE_OF_KEY = np.array([_KIND_KEYS.index(key) if key in _KIND_KEYS else -1 for key in _KEYS], np.int64)
 
 # pyarrow.compute arguments as Arrow scalars: converting a Python value costs ~20-60 µs a call.
@@ -226,6 +229,7 @@ class _Found:
     keep: Ints  # then -1
     winner: Ints
     ints: Ints  # _first_int's value of each row (0 where it reads none); then 0
+    overflow: Bools  # _first_int's value is beyond int64 (ints holds INT64_MAX); then False
     kinds: Ints  # NODE_TYPES code of each row's mapped node type, -1 for none; then -1
     types: npt.NDArray[np.int8]  # each row's value type; then -1
     costs: dict[int, Decimal]  # row -> _decimal of its value, for the rows of cost keys it reads
@@ -234,11 +238,18 @@ class _Found:
     def of(cls, attributes: pa.RecordBatch, n_spans: int) -> _Found:
         keep, key_index = _last_rows(attributes)
         types = _np(attributes.column("type"), np.int8)[keep]
-        accepts, ints, kinds, costs = _accepted(attributes, keep, key_index, types)
+        accepts, ints, overflow, kinds, costs = _accepted(attributes, keep, key_index, types)
         winner = _winners(_np(attributes.column("span"), np.int64)[keep], key_index, accepts, n_spans)
         # A sentinel last element: indexing with winner -1 reads "none" without a mask.
         return cls(
-            attributes, np.append(keep, -1), winner, np.append(ints, 0), np.append(kinds, -1), np.append(types, -1), costs
+            attributes,
+            np.append(keep, -1),
+            winner,
+            np.append(ints, 0),
+            np.append(overflow, False),
+            np.append(kinds, -1),
+            np.append(types, -1),
+            costs,
         )
 
     def row(self, rule: str) -> Ints:
@@ -253,9 +264,10 @@ class _Found:
         """``column`` of each span's winning row for ``rule``; null where none."""
         return _take(self.attributes.column(column), self.keep[self.row(rule)])
 
-    def int_values(self, rule: str) -> tuple[Ints, Bools]:
+    def int_values(self, rule: str) -> tuple[Ints, Bools, Bools]:
+        """Each span's ``_first_int`` for ``rule``: value, present, beyond int64."""
         index = self.row(rule)
-        return self.ints[index], index >= 0
+        return self.ints[index], index >= 0, self.overflow[index]
 
     def value(self, row: int) -> JSONValue:
         """Row ``row``'s value as ``attributes_to_python`` gives it (NaN/Inf as None)."""
@@ -268,7 +280,11 @@ class _Found:
 def _batch(table: pa.Table) -> pa.RecordBatch:
     """The table's columns as single arrays: copied only when in several chunks."""
     arrays = [
-        column.chunk(0) if column.num_chunks == 1 else pa.concat_arrays(column.chunks) if column.num_chunks else pa.array([], column.type)
+        column.chunk(0)
+        if column.num_chunks == 1
+        else pa.concat_arrays(column.chunks)
+        if column.num_chunks
+        else pa.array([], column.type)
         for column in table.columns
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=table.schema)
@@ -306,12 +322,12 @@ def _last_rows(attributes: pa.RecordBatch) -> tuple[Ints, Ints]:
 
 def _accepted(
     attributes: pa.RecordBatch, keep: Ints, key_index: Ints, types: npt.NDArray[np.int8]
-) -> tuple[Bools, Ints, Ints, dict[int, Decimal]]:
+) -> tuple[Bools, Ints, Bools, Ints, dict[int, Decimal]]:
     """Which rows each kind of rule accepts (``accepts[kind, row]``), and their int, node type and cost."""
     is_str = types == T_STR
     lengths = _np(pc.fill_null(pc.binary_length(attributes.column("str")), _ZERO_I32), np.int64)[keep]
     nonempty = is_str & (lengths > 0)
-    ints, is_int = _int_values(attributes, keep, _KEY_READS[_INT][key_index], types)
+    ints, is_int, overflow = _int_values(attributes, keep, _KEY_READS[_INT][key_index], types)
     kinds = _kind_codes(attributes, keep, key_index, is_str)
     costs = _cost_values(attributes, keep, _KEY_READS[_COST][key_index])
     accepts = np.zeros((6, len(keep)), bool)
@@ -321,39 +337,58 @@ def _accepted(
     accepts[_KIND] = kinds >= 0
     accepts[_COST][list(costs)] = True
     accepts[_ANY] = True  # attributes.get: even a value-less attribute is the key's (None)
-    return accepts, ints, kinds, costs
+    return accepts, ints, overflow, kinds, costs
 
 
-def _int_values(attributes: pa.RecordBatch, keep: Ints, read: Bools, types: npt.NDArray[np.int8]) -> tuple[Ints, Bools]:
-    """``_first_int``'s reading of the rows of ``read``: int >= 0, whole double >= 0, ASCII-decimal string."""
+def _int_values(
+    attributes: pa.RecordBatch, keep: Ints, read: Bools, types: npt.NDArray[np.int8]
+) -> tuple[Ints, Bools, Bools]:
+    """``_first_int``'s reading of the rows of ``read``: int >= 0, whole double >= 0, ASCII-decimal string.
+
+    A whole number beyond int64 (a double or a long digit string) is read as INT64_MAX and marked
+    in ``overflow``: normalize keeps it as a Python int, which only matters where it is output.
+    """
     values = np.zeros(len(keep), np.int64)
     valid = np.zeros(len(keep), bool)
+    overflow = np.zeros(len(keep), bool)
     for kind in (T_INT, T_DOUBLE, T_STR):
         chosen = np.flatnonzero(read & (types == kind))
         if not len(chosen):
             continue
         column = attributes.column({T_INT: "int", T_DOUBLE: "double", T_STR: "str"}[kind])
         picked = column.take(pa.array(keep[chosen]))
+        big = np.zeros(len(chosen), bool)
         if kind == T_INT:
             ints = _np(picked, np.int64)
             ok = ints >= 0
         elif kind == T_DOUBLE:
             doubles = _np(pc.fill_null(picked, _MINUS_ONE_F64), np.float64)
             ok = (doubles >= 0) & (np.floor(doubles) == doubles)
-            if np.any(ok & (doubles >= 2.0**63)):
-                raise OverflowError("a token count (double) beyond int64, which normalize would keep as a Python int")
-            ints = np.where(ok, doubles, 0).astype(np.int64)
+            big = ok & (doubles >= 2.0**63)
+            ints = np.where(ok & ~big, doubles, 0).astype(np.int64)
         else:
-            decimal = _np(pc.and_(pc.string_is_ascii(picked), pc.utf8_is_decimal(picked)), bool)
-            ok, ints = decimal, np.zeros(len(chosen), np.int64)
-            if np.any(ok):
-                try:
-                    ints[ok] = _np(pc.cast(picked.filter(pa.array(ok)), pa.int64()), np.int64)
-                except pa.ArrowInvalid as error:
-                    raise OverflowError(f"a token count beyond int64, which normalize would keep: {error}") from None
+            ok = _np(pc.and_(pc.string_is_ascii(picked), pc.utf8_is_decimal(picked)), bool)
+            ints, big = _decimal_strings(picked, ok)
+        ints = np.where(big, _INT64_MAX, ints)
         values[chosen[ok]] = ints[ok]
         valid[chosen[ok]] = True
-    return values, valid
+        overflow[chosen[ok]] = big[ok]
+    return values, valid, overflow
+
+
+def _decimal_strings(strings: pa.Array, ok: Bools) -> tuple[Ints, Bools]:
+    """int() of the ASCII-decimal strings marked ``ok``: a cast, or Python for the rare over 18 digits."""
+    ints = np.zeros(len(strings), np.int64)
+    big = np.zeros(len(strings), bool)
+    long = ok & (_np(pc.binary_length(strings), np.int64) > 18)
+    short = ok & ~long
+    if np.any(short):
+        ints[short] = _np(pc.cast(strings.filter(pa.array(short)), pa.int64()), np.int64)
+    for i in np.flatnonzero(long).tolist():
+        value = int(strings[i].as_py())
+        big[i] = value > _INT64_MAX
+        ints[i] = min(value, _INT64_MAX)
+    return ints, big
 
 
 def _kind_codes(attributes: pa.RecordBatch, keep: Ints, key_index: Ints, is_str: Bools) -> Ints:
@@ -365,9 +400,9 @@ def _kind_codes(attributes: pa.RecordBatch, keep: Ints, key_index: Ints, is_str:
         return codes
     encoded = attributes.column("str").take(pa.array(keep[chosen])).dictionary_encode()
     distinct = encoded.dictionary.to_pylist()
-    mapped = np.array(
-        [[_mapped_kind(value, kinds) for value in distinct] for kinds in _KIND_TABLES], np.int64
-    ).reshape(len(_KIND_TABLES), len(distinct))
+    mapped = np.array([[_mapped_kind(value, kinds) for value in distinct] for kinds in _KIND_TABLES], np.int64).reshape(
+        len(_KIND_TABLES), len(distinct)
+    )
     codes[chosen] = mapped[table[chosen], _np(encoded.indices, np.int64)]
     return codes
 
@@ -440,7 +475,7 @@ class _Columns:
         for rule in ("agent_name", "agent_id", "model", "provider", "user_id", "session_id"):
             self.out[rule] = found.take("str", rule)
         self.kind: Ints = np.zeros(n, np.int64)
-        self.tokens: dict[str, tuple[Ints, Bools]] = {}
+        self.tokens: dict[str, _Counts] = {}
         self.aggregated: Bools = np.zeros(n, bool)
 
     def node_type(self) -> None:
@@ -482,26 +517,29 @@ class _Columns:
         tokens, aggregated, from_langfuse = self._langfuse_usage(tokens, aggregated)
         inp, out, total = tokens["input_tokens"], tokens["output_tokens"], tokens["total_tokens"]
         summed = ~total[1] & (inp[1] | out[1]) & ~from_langfuse
-        if np.any(summed & (inp[0] > _INT64_MAX - out[0])):
-            raise OverflowError("input + output tokens beyond int64, which normalize would keep as a Python int")
-        tokens["total_tokens"] = (np.where(summed, inp[0] + out[0], total[0]), total[1] | summed)
+        beyond = summed & ((inp[0] > _INT64_MAX - out[0]) | inp[2] | out[2])
+        tokens["total_tokens"] = (
+            np.where(summed, np.where(beyond, 0, inp[0] + out[0]), total[0]),
+            total[1] | summed,
+            np.where(summed, beyond, total[2]),
+        )
+        if any(np.any(present & overflow) for _, present, overflow in tokens.values()):
+            raise OverflowError("a token count beyond int64 (normalize would keep it as a Python int; no store can)")
         by_name = _np(pc.is_in(self.names, value_set=_AGGREGATED_NAMES), bool)
         self.aggregated = aggregated | (by_name & tokens["total_tokens"][1])
         self.tokens = tokens
-        for name, (values, present) in tokens.items():
+        for name, (values, present, _) in tokens.items():
             self.out[name] = pa.array(values, pa.int64(), mask=~present)
         self.out["usage_aggregated"] = pa.array(self.aggregated, pa.bool_())
 
-    def _langfuse_usage(
-        self, tokens: dict[str, tuple[Ints, Bools]], aggregated: Bools
-    ) -> tuple[dict[str, tuple[Ints, Bools]], Bools, Bools]:
+    def _langfuse_usage(self, tokens: dict[str, _Counts], aggregated: Bools) -> tuple[dict[str, _Counts], Bools, Bools]:
         """Spans without input/output counts whose langfuse usage details give some: JSON, per span."""
         found = self.found
         candidates = ~tokens["input_tokens"][1] & ~tokens["output_tokens"][1] & found.has("langfuse_usage")
         replaced = np.zeros(self.n, bool)
         if not np.any(candidates):
             return tokens, aggregated, replaced
-        tokens = {name: (values.copy(), present.copy()) for name, (values, present) in tokens.items()}
+        tokens = {name: (v.copy(), p.copy(), o.copy()) for name, (v, p, o) in tokens.items()}
         aggregated = aggregated.copy()
         rows = found.row("langfuse_usage")
         for span in np.flatnonzero(candidates).tolist():
@@ -515,6 +553,7 @@ class _Columns:
                     raise OverflowError("a langfuse token count beyond int64, which normalize would keep")
                 tokens[name][0][span] = value or 0
                 tokens[name][1][span] = value is not None
+                tokens[name][2][span] = False
         return tokens, aggregated, replaced
 
     def cost(self, starts: pa.Array) -> None:
@@ -544,9 +583,9 @@ class _Columns:
                 out[span] = value.quantize(USD_QUANTUM)
         details = found.row("langfuse_cost")
         for span in np.flatnonzero((details >= 0) & (rows < 0)).tolist():
-            value = _reported_cost({c.LANGFUSE_COST: found.value(int(details[span]))})
-            if value is not None:
-                out[span] = value.quantize(USD_QUANTUM)
+            total = _reported_cost({c.LANGFUSE_COST: found.value(int(details[span]))})
+            if total is not None:
+                out[span] = total.quantize(USD_QUANTUM)
         return out
 
     def _computed(self, priceable: Bools, starts: pa.Array) -> tuple[pa.Array, Bools]:
@@ -718,8 +757,12 @@ class _FlattenedRows:
         return _flattened(values, prefix, max_length)
 
 
-def _pick(where: Bools, then: tuple[Ints, Bools], otherwise: tuple[Ints, Bools]) -> tuple[Ints, Bools]:
-    return np.where(where, then[0], otherwise[0]), np.where(where, then[1], otherwise[1])
+def _pick(where: Bools, then: _Counts, otherwise: _Counts) -> _Counts:
+    return (
+        np.where(where, then[0], otherwise[0]),
+        np.where(where, then[1], otherwise[1]),
+        np.where(where, then[2], otherwise[2]),
+    )
 
 
 def _mask(spans: dict[int, Any], n: int) -> Bools:
@@ -736,17 +779,59 @@ def _nonempty(strings: pa.Array) -> pa.Array:
 def _linear_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, inp: Ints, cache: Ints, out: Ints) -> pa.Array:
     """(input - cache) * p.input + cache * p.cache_read + out * p.output, quantized; null where no linear price.
 
-    Exact: tokens and prices in Arrow decimal128 at the prices' common scale;
-    rounding to the pico-dollar is half-even, as ``Decimal.quantize``.
+    Exact, as ``price_usd`` then ``Decimal.quantize`` (half-even to the pico-dollar): each price is
+    an integer count of 10^-scale dollars, so the sum is integer arithmetic; in int64 when its
+    bound fits (any realistic request), else in Arrow decimal128, else (prices finer than 10^-18)
+    in Decimal per span.
     """
     linear = [p for p in prices if p is not None]
     if not linear:
         return pa.nulls(len(group_of), COST_TYPE)
-    scale = max(-min(int(d.as_tuple().exponent) for p in linear for d in (p.input, p.cache_read, p.output)), 0)
-    if scale > _MAX_PRICE_SCALE:
+    amounts = [d for p in linear for d in (p.input, p.cache_read, p.output)]
+    scale = max(-min(int(d.as_tuple().exponent) for d in amounts), 0)
+    if scale > _MAX_PRICE_SCALE or any(d < 0 for d in amounts):
         return _decimal_costs(prices, group_of, inp, cache, out)
+    has_price = np.array([p is not None for p in prices], bool)[group_of]
+    units = [
+        [int(getattr(p, field).scaleb(scale)) if p is not None else 0 for p in prices]
+        for field in ("input", "cache_read", "output")
+    ]
+    bound = sum(int(tokens.max(initial=0)) * max(unit) for tokens, unit in zip((inp, cache, out), units, strict=True))
+    if bound * 10 ** max(12 - scale, 0) < 2**63:
+        return _int64_costs(units, scale, group_of, (inp - cache, cache, out), has_price)
+    return _decimal128_costs(prices, scale, group_of, inp, cache, out, has_price)
+
+
+def _int64_costs(
+    units: list[list[int]], scale: int, group_of: Ints, tokens: tuple[Ints, Ints, Ints], has_price: Bools
+) -> pa.Array:
+    """The sum in 10^-scale dollars in int64, rounded half-even to 10^-12, as decimal128(38, 12) buffers."""
+    total = np.zeros(len(group_of), np.int64)
+    for count, unit in zip(tokens, units, strict=True):
+        total += count * np.array(unit, np.int64)[group_of]
+    if scale <= 12:
+        pico = total * np.int64(10 ** (12 - scale))
+    else:
+        divisor = np.int64(10 ** (scale - 12))
+        pico, rest = np.divmod(total, divisor)
+        pico += (2 * rest > divisor) | ((2 * rest == divisor) & (pico % 2 == 1))
+    words = np.zeros((len(pico), 2), np.int64)  # decimal128: little-endian 128-bit; values are >= 0
+    words[:, 0] = pico
+    validity = pa.array(has_price).buffers()[1] if not has_price.all() else None
+    return pa.Array.from_buffers(COST_TYPE, len(pico), [validity, pa.py_buffer(words.tobytes())])
+
+
+def _decimal128_costs(
+    prices: Sequence[_LinearPrice | None],
+    scale: int,
+    group_of: Ints,
+    inp: Ints,
+    cache: Ints,
+    out: Ints,
+    has_price: Bools,
+) -> pa.Array:
+    """The same sum in Arrow decimal128 (tokens 19 digits x prices <= 18 digits fit its 38)."""
     price_type = pa.decimal128(_MAX_PRICE_SCALE, scale)
-    has_price = pa.array(np.array([p is not None for p in prices], bool)[group_of])
     total: pa.Array | None = None
     for tokens, field in ((inp - cache, "input"), (cache, "cache_read"), (out, "output")):
         per_group = pa.array([getattr(p, field) if p is not None else None for p in prices], price_type)
@@ -754,7 +839,7 @@ def _linear_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, inp: In
         term = pc.multiply(count, per_group.take(pa.array(group_of))).cast(pa.decimal128(36, scale))
         total = term if total is None else pc.add(total, term)
     rounded = pc.round(total, ndigits=12, round_mode="half_to_even").cast(COST_TYPE)
-    return pc.if_else(has_price, rounded, pa.scalar(None, COST_TYPE))
+    return pc.if_else(pa.array(has_price), rounded, pa.scalar(None, COST_TYPE))
 
 
 def _decimal_costs(
