@@ -24,13 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-from ingest import build_template  # noqa: E402
-
 from agentlog.proto import decode_spans  # noqa: E402
 from agentlog.proto.canonical import canonical_table  # noqa: E402
 from agentlog.proto.normalize import normalize  # noqa: E402
 from agentlog.proto.otlp import parse_protobuf  # noqa: E402
 from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH  # noqa: E402
+from ingest import build_template  # noqa: E402
 from tests.proto.columnar_inputs import from_batch, python_value, tables  # noqa: E402
 
 
@@ -63,7 +62,9 @@ def main() -> None:
             normalize(name, attrs, code, message, None, start, max_length)
 
     figures = {
-        "canonical_table": median_us(lambda: canonical_table(span_table, attributes, exceptions, max_length), args.runs, n),
+        "canonical_table": median_us(
+            lambda: canonical_table(span_table, attributes, exceptions, max_length), args.runs, n
+        ),
         "normalize": median_us(normalize_all, args.runs, n),
         "decode_spans(parse_protobuf(b))": median_us(lambda: decode_spans(parse_protobuf(body)), args.runs, n),
     }
