@@ -120,6 +120,7 @@ def _rules() -> tuple[_Rule, ...]:
 
 _RULES = _rules()
 _RULE = {rule.name: index for index, rule in enumerate(_RULES)}
+_STRING_RULES = tuple(rule.name for rule in _RULES if rule.accepts in (_STR, _TEXT))
 _KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for rule in _RULES for key in rule.keys))
 _KEY_SET = pa.array(_KEYS, pa.string())
 _KIND_KEYS = _RULES[_RULE["kind"]].keys
@@ -152,6 +153,14 @@ _KEY_READS = np.array(
     [[any(r.accepts == kind and key in r.keys for r in _RULES) for key in _KEYS] for kind in range(6)]
 )
 _KIND_TABLE_OF_KEY = np.array([_KIND_KEYS.index(key) if key in _KIND_KEYS else -1 for key in _KEYS], np.int64)
+
+
+def _kind_values() -> tuple[pa.Array, Ints]:
+    """The node-type tables' keys in every case they match in, and each table's code for each (-1 last)."""
+    values = sorted({v for table in _KIND_TABLES for key in table for v in (key, key.upper(), key.lower())})
+    codes = [[_mapped_kind(v, table) for v in values] + [-1] for table in _KIND_TABLES]
+    return pa.array(values, pa.string()), np.array(codes, np.int64)
+
 
 # pyarrow.compute arguments as Arrow scalars: converting a Python value costs ~20-60 µs a call.
 _MINUS_ONE_I32 = pa.scalar(-1, pa.int32())
@@ -233,6 +242,8 @@ class _Found:
     kinds: Ints  # NODE_TYPES code of each row's mapped node type, -1 for none; then -1
     types: npt.NDArray[np.int8]  # each row's value type; then -1
     costs: dict[int, Decimal]  # row -> _decimal of its value, for the rows of cost keys it reads
+    key_index: Ints  # each row's key in _KEYS; then -1
+    _strings: dict[str, pa.Array] | None = None
 
     @classmethod
     def of(cls, attributes: pa.RecordBatch, n_spans: int) -> _Found:
@@ -250,6 +261,7 @@ class _Found:
             np.append(kinds, -1),
             np.append(types, -1),
             costs,
+            np.append(key_index, -1),
         )
 
     def row(self, rule: str) -> Ints:
@@ -260,9 +272,19 @@ class _Found:
         found: Bools = self.winner[_RULE[rule]] >= 0
         return found
 
-    def take(self, column: str, rule: str) -> pa.Array:
-        """``column`` of each span's winning row for ``rule``; null where none."""
-        return _take(self.attributes.column(column), self.keep[self.row(rule)])
+    def strings(self, rule: str) -> pa.Array:
+        """The string value of each span's winning row for ``rule`` (a ``_STRING_RULES`` one); null where none."""
+        if self._strings is None:  # one take for all of them: each pyarrow call costs ~10 µs
+            n = self.winner.shape[1]
+            index = self.keep[self.winner[[_RULE[name] for name in _STRING_RULES]]].ravel()
+            taken = _take(self.attributes.column("str"), index)
+            self._strings = {name: taken.slice(i * n, n) for i, name in enumerate(_STRING_RULES)}
+        return self._strings[rule]
+
+    def keys(self, rule: str) -> pa.Array:
+        """The key of each span's winning row for ``rule``; null where none."""
+        index = self.key_index[self.row(rule)]
+        return _KEY_SET.take(pa.array(np.maximum(index, 0), pa.int32(), mask=index < 0))
 
     def int_values(self, rule: str) -> tuple[Ints, Bools, Bools]:
         """Each span's ``_first_int`` for ``rule``: value, present, beyond int64."""
@@ -325,7 +347,7 @@ def _accepted(
 ) -> tuple[Bools, Ints, Bools, Ints, dict[int, Decimal]]:
     """Which rows each kind of rule accepts (``accepts[kind, row]``), and their int, node type and cost."""
     is_str = types == T_STR
-    lengths = _np(pc.fill_null(pc.binary_length(attributes.column("str")), _ZERO_I32), np.int64)[keep]
+    lengths = _byte_lengths(attributes.column("str"), keep)
     nonempty = is_str & (lengths > 0)
     ints, is_int, overflow = _int_values(attributes, keep, _KEY_READS[_INT][key_index], types)
     kinds = _kind_codes(attributes, keep, key_index, is_str)
@@ -338,6 +360,17 @@ def _accepted(
     accepts[_COST][list(costs)] = True
     accepts[_ANY] = True  # attributes.get: even a value-less attribute is the key's (None)
     return accepts, ints, overflow, kinds, costs
+
+
+def _byte_lengths(strings: pa.Array, rows: Ints) -> Ints:
+    """Byte length of ``strings[rows]`` from the offsets buffer (no kernel; null rows: whatever, unread)."""
+    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    if not len(strings):
+        return np.zeros(len(rows), np.int64)
+    offsets = np.frombuffer(
+        strings.buffers()[1], width, count=len(strings) + 1, offset=strings.offset * np.dtype(width).itemsize
+    )
+    return (offsets[rows + 1] - offsets[rows]).astype(np.int64)
 
 
 def _int_values(
@@ -392,18 +425,27 @@ def _decimal_strings(strings: pa.Array, ok: Bools) -> tuple[Ints, Bools]:
 
 
 def _kind_codes(attributes: pa.RecordBatch, keep: Ints, key_index: Ints, is_str: Bools) -> Ints:
-    """NODE_TYPES code each node-type key's string maps to (tables applied per distinct value), or -1."""
+    """NODE_TYPES code each node-type key's string maps to, or -1.
+
+    The tables' own keys (and their upper/lower case) are looked up in a precomputed table;
+    any other string goes through ``_mapped_kind`` once per distinct value.
+    """
     codes = np.full(len(keep), -1, np.int64)
     table = _KIND_TABLE_OF_KEY[key_index]
     chosen = np.flatnonzero((table >= 0) & is_str)
     if not len(chosen):
         return codes
-    encoded = attributes.column("str").take(pa.array(keep[chosen])).dictionary_encode()
-    distinct = encoded.dictionary.to_pylist()
-    mapped = np.array([[_mapped_kind(value, kinds) for value in distinct] for kinds in _KIND_TABLES], np.int64).reshape(
-        len(_KIND_TABLES), len(distinct)
-    )
-    codes[chosen] = mapped[table[chosen], _np(encoded.indices, np.int64)]
+    values = attributes.column("str").take(pa.array(keep[chosen]))
+    known = _np(pc.fill_null(pc.index_in(values, value_set=_KIND_VALUES), _MINUS_ONE_I32), np.int64)
+    codes[chosen] = _KIND_VALUE_CODES[table[chosen], known]
+    other = np.flatnonzero(known < 0)
+    if len(other):
+        encoded = values.take(pa.array(other)).dictionary_encode()
+        distinct = encoded.dictionary.to_pylist()
+        mapped = np.array([[_mapped_kind(v, kinds) for v in distinct] for kinds in _KIND_TABLES], np.int64)
+        codes[chosen[other]] = mapped.reshape(len(_KIND_TABLES), -1)[
+            table[chosen[other]], _np(encoded.indices, np.int64)
+        ]
     return codes
 
 
@@ -411,6 +453,9 @@ def _mapped_kind(value: str, table: dict[str, str]) -> int:
     """normalize._node_type's lookup of one value: as is, upper case, lower case."""
     found = table.get(value) or table.get(value.upper()) or table.get(value.lower())
     return _NODE_TYPE_CODE[found] if found else -1
+
+
+_KIND_VALUES, _KIND_VALUE_CODES = _kind_values()
 
 
 def _cost_values(attributes: pa.RecordBatch, keep: Ints, read: Bools) -> dict[int, Decimal]:
@@ -440,8 +485,10 @@ def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int) -> Ints
     row, rule, rank = row[ok], rule[ok], _PAIR_RANK[pair][ok]
     none = np.iinfo(np.int64).max
     best = np.full(len(_RULES) * n_spans, none, np.int64)
-    np.minimum.at(best, rule * n_spans + spans[row], rank * max(m, 1) + row)
-    return np.where(best == none, -1, best % max(m, 1)).reshape(len(_RULES), n_spans)
+    np.minimum.at(best, rule * n_spans + spans[row], (rank << 32) | row)  # lowest rank; its row below
+    winner = best & 0xFFFFFFFF
+    winner[best == none] = -1
+    return winner.reshape(len(_RULES), n_spans)
 
 
 def _py_value(rows: pa.RecordBatch, row: int) -> JSONValue:
@@ -473,7 +520,7 @@ class _Columns:
         self.max_length = max_length
         self.out: dict[str, pa.Array] = {}
         for rule in ("agent_name", "agent_id", "model", "provider", "user_id", "session_id"):
-            self.out[rule] = found.take("str", rule)
+            self.out[rule] = found.strings(rule)
         self.kind: Ints = np.zeros(n, np.int64)
         self.tokens: dict[str, _Counts] = {}
         self.aggregated: Bools = np.zeros(n, bool)
@@ -638,7 +685,7 @@ class _Columns:
         exception_row[_np(exceptions.column("span"), np.int64)] = np.arange(exceptions.num_rows, dtype=np.int64)
         exception_type = _nonempty(_take(exceptions.column("type"), exception_row))
         exception_message = _nonempty(_take(exceptions.column("message"), exception_row))
-        error_type = pc.coalesce(self.found.take("str", "error_type"), exception_type)
+        error_type = pc.coalesce(self.found.strings("error_type"), exception_type)
         status_message = _nonempty(spans.column("status_message"))
         message = pc.coalesce(status_message, exception_message, error_type)
         self.out["error_type"] = pc.if_else(failed, error_type, _NULL_STR)
@@ -646,9 +693,9 @@ class _Columns:
 
     def tool_name(self) -> None:
         """gen_ai.tool.name ...; a tool span without one: traceloop.entity.name, else its own name."""
-        named = pc.coalesce(self.found.take("str", "tool_name"), self.found.take("str", "entity_name"), self.names)
+        named = pc.coalesce(self.found.strings("tool_name"), self.found.strings("entity_name"), self.names)
         fallback = pc.if_else(pa.array(self.is_kind("tool")), named, _NULL_STR)
-        self.out["tool_name"] = pc.coalesce(self.found.take("str", "tool_name"), fallback)
+        self.out["tool_name"] = pc.coalesce(self.found.strings("tool_name"), fallback)
 
     def texts(self) -> None:
         """input / output and the key each is the verbatim value of (see normalize._input, _text)."""
@@ -693,8 +740,8 @@ class _Columns:
                 text = last_resort[0](span)
             if text is not None:
                 overrides[span] = (text, None)
-        text = found.take("str", column)
-        key = found.take("key", column)
+        text = found.strings(column)
+        key = found.keys(column)
         text = pc.if_else(pa.array(verbatim), text, _NULL_STR)
         key = pc.if_else(pa.array(verbatim), key, _NULL_STR)
         if overrides:
