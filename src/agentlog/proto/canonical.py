@@ -295,6 +295,10 @@ class _Found:
         """Row ``row``'s value as ``attributes_to_python`` gives it (NaN/Inf as None)."""
         return _py_value(self.attributes, int(self.keep[row]))
 
+    def values(self, rows: Ints) -> list[JSONValue]:
+        """``value`` of each of ``rows`` (all >= 0)."""
+        return _py_values(self.attributes, self.keep[rows])
+
     def column(self, name: str, row: int) -> Any:
         return self.attributes.column(name)[int(self.keep[row])].as_py()
 
@@ -475,20 +479,44 @@ def _cost_values(attributes: pa.RecordBatch, keep: Ints, read: Bools) -> dict[in
 
 def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int) -> Ints:
     """``winner[rule, span]``: the accepted row of the lowest rank among the rule's keys, or -1."""
-    m = len(spans)
-    count = _PAIR_COUNT[key_index]
-    row = np.repeat(np.arange(m, dtype=np.int64), count)
-    offset = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    pair = _PAIR_START[key_index][row] + offset
-    rule = _PAIR_RULE[pair]
-    ok = accepts[_RULE_ACCEPTS[rule], row]
-    row, rule, rank = row[ok], rule[ok], _PAIR_RANK[pair][ok]
     none = np.iinfo(np.int64).max
     best = np.full(len(_RULES) * n_spans, none, np.int64)
-    np.minimum.at(best, rule * n_spans + spans[row], (rank << 32) | row)  # lowest rank; its row below
-    winner = best & 0xFFFFFFFF
+    rows = np.arange(len(spans), dtype=np.int64)
+    count = _PAIR_COUNT[key_index]
+    for slot in range(int(count.max(initial=0))):  # most keys feed one rule; a few feed two or three
+        row = rows if slot == 0 else rows[count > slot]
+        pair = _PAIR_START[key_index[row]] + slot
+        rule = _PAIR_RULE[pair]
+        ok = accepts[_RULE_ACCEPTS[rule], row]
+        row, rule = row[ok], rule[ok]
+        np.minimum.at(best, rule * n_spans + spans[row], (_PAIR_RANK[pair[ok]] << 32) | row)  # lowest rank first
+    winner = best & 0xFFFFFFFF  # the row of that rank
     winner[best == none] = -1
     return winner.reshape(len(_RULES), n_spans)
+
+
+def _py_values(attributes: pa.RecordBatch, rows: Ints) -> list[JSONValue]:
+    """``_py_value`` of each of ``rows``, a few takes rather than a scalar per field."""
+    values: list[JSONValue] = [None] * len(rows)
+    if not len(rows):
+        return values
+    kinds = _np(attributes.column("type").take(pa.array(rows)), np.int8)
+    for column, chosen in (
+        ("str", kinds == T_STR),
+        ("bool", kinds == T_BOOL),
+        ("int", kinds == T_INT),
+        ("double", kinds == T_DOUBLE),
+        ("json", np.isin(kinds, _JSON_TYPES)),
+    ):
+        where = np.flatnonzero(chosen)
+        if not len(where):
+            continue
+        taken = attributes.column(column).take(pa.array(rows[where])).to_pylist()
+        if column == "json":
+            taken = [orjson.loads(text) for text in taken]
+        for i, value in zip(where.tolist(), taken, strict=True):
+            values[i] = value
+    return values
 
 
 def _py_value(rows: pa.RecordBatch, row: int) -> JSONValue:
@@ -704,8 +732,9 @@ class _Columns:
         overrides: dict[int, tuple[str | None, str | None]] = {}
         if np.any(self.is_kind("agent") & found.has("agent_messages")):
             rows = found.row("agent_messages")
-            for span in np.flatnonzero(self.is_kind("agent") & (rows >= 0)).tolist():
-                prompt = _prompt(found.value(int(rows[span])), 0)
+            spans = np.flatnonzero(self.is_kind("agent") & (rows >= 0))
+            for span, messages in zip(spans.tolist(), found.values(rows[spans]), strict=True):
+                prompt = _prompt(messages, 0)
                 if prompt is not None:
                     overrides[span] = (truncate(prompt, self.max_length), None)
         transcripts = np.zeros(self.n, bool)
