@@ -183,9 +183,32 @@ spans_strategy = st.builds(
     start=st.sampled_from(DAYS),
 )
 
+MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet-20241022", "gemini-1.5-pro", "gemini-2.5-pro", "no-such-model"]
+counts = st.one_of(st.integers(0, 10**7), st.integers(0, 2**62), st.sampled_from([0, 1, 999_999, "1200", 3.0]))
+
+
+@st.composite
+def priced_spans(draw: st.DrawFn) -> SpanInput:
+    """A model call: model, maybe a provider, token counts (some huge), and random other attributes."""
+    attributes: list[tuple[str, Any]] = [(draw(st.sampled_from(c.MODEL[:3])), draw(st.sampled_from(MODELS)))]
+    if draw(st.booleans()):
+        attributes.append(
+            (
+                draw(st.sampled_from(c.PROVIDER)),
+                draw(st.sampled_from(["openai", "anthropic", "gcp.gemini", "azure.ai.openai"])),
+            )
+        )
+    for keys in (c.INPUT_TOKENS, c.OUTPUT_TOKENS, c.CACHE_READ_TOKENS, c.AGGREGATED_INPUT_TOKENS):
+        if draw(st.integers(0, 3)):
+            attributes.append((draw(st.sampled_from(keys)), draw(counts)))
+    attributes += draw(st.lists(st.tuples(st.sampled_from(KEYS), values), max_size=3))
+    span = draw(spans_strategy)
+    span.attributes = draw(st.permutations(attributes))
+    return span
+
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(spans_strategy, max_size=5), st.sampled_from([4, 40, 100_000]))
+@given(st.lists(spans_strategy | priced_spans(), max_size=6), st.sampled_from([4, 40, 100_000]))
 def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
     try:
         expected = oracle(spans, max_length)
