@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -223,3 +224,26 @@ def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
             _columnar(spans, max_length)
         return
     assert _columnar(spans, max_length) == expected
+
+
+def test_tables_in_several_chunks_give_the_same_columns() -> None:
+    calls = [call for call, _ in RECORDED if call[-1] == test_normalize.MAX_LENGTH]
+    spans, attributes, exceptions = tables([_input(call) for call in calls])
+    whole = canonical_table(spans, attributes, exceptions, test_normalize.MAX_LENGTH)
+
+    def chunked(table: pa.Table) -> pa.Table:
+        half = table.num_rows // 2
+        return pa.concat_tables([table.slice(0, half), table.slice(half)])
+
+    assert canonical_table(chunked(spans), chunked(attributes), chunked(exceptions), test_normalize.MAX_LENGTH) == whole
+
+
+def test_arrays_that_are_slices_of_larger_ones_give_the_same_columns() -> None:
+    calls = [call for call, _ in RECORDED if call[-1] == test_normalize.MAX_LENGTH]
+    spans, attributes, exceptions = tables([_input(call) for call in calls])
+    whole = canonical_table(spans, attributes, exceptions, test_normalize.MAX_LENGTH)
+
+    def offset(table: pa.Table) -> pa.Table:  # one chunk whose arrays start at an offset
+        return pa.concat_tables([table.slice(0, 3), table]).combine_chunks().slice(min(3, table.num_rows))
+
+    assert canonical_table(offset(spans), offset(attributes), offset(exceptions), test_normalize.MAX_LENGTH) == whole
