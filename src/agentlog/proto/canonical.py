@@ -374,7 +374,9 @@ def _byte_lengths(strings: pa.Array, rows: Ints) -> Ints:
     offsets = np.frombuffer(
         strings.buffers()[1], width, count=len(strings) + 1, offset=strings.offset * np.dtype(width).itemsize
     )
-    return (offsets[rows + 1] - offsets[rows]).astype(np.int64)
+    ends: Ints = offsets[rows + 1].astype(np.int64)
+    starts: Ints = offsets[rows].astype(np.int64)
+    return ends - starts
 
 
 def _int_values(
