@@ -127,6 +127,7 @@ _KIND_KEYS = _RULES[_RULE["kind"]].keys
 _KIND_TABLES = tuple(table for _, table in c.NODE_TYPE_KEYS)
 _NODE_TYPES: tuple[str, ...] = c.NODE_TYPES
 _NODE_TYPE_CODE = {name: code for code, name in enumerate(_NODE_TYPES)}
+_NODE_TYPE_NAMES = pa.array(_NODE_TYPES, pa.string())
 _AGGREGATED_NAMES = pa.array(sorted(c.AGGREGATED_USAGE_SPAN_NAMES), pa.string())
 _AGENT_SPAN_NAMES = pa.array(["agent run", "agent_run"], pa.string())  # normalize._node_type's
 
@@ -558,21 +559,20 @@ class _Columns:
     def node_type(self) -> None:
         """Mapped kind; else a tool name -> tool; a model and tokens -> llm; agent-ish name -> agent."""
         found = self.found
-        row = found.row("kind")
-        kind = found.kinds[row]
-        has_tokens = found.has("input_tokens") | found.has("output_tokens")
-        agent_name = _np(pc.fill_null(pc.starts_with(self.names, "invoke_agent"), _FALSE), bool) | _np(
-            pc.is_in(self.names, value_set=_AGENT_SPAN_NAMES), bool
-        )
-        shape = np.select(
-            [found.has("tool_name"), found.has("model") & has_tokens, agent_name],
-            [_NODE_TYPE_CODE["tool"], _NODE_TYPE_CODE["llm"], _NODE_TYPE_CODE["agent"]],
-            _NODE_TYPE_CODE["span"],
-        )
-        self.kind = np.where(kind >= 0, kind, shape)
-        self.out["node_type"] = pa.DictionaryArray.from_arrays(
-            pa.array(self.kind, pa.int32()), pa.array(_NODE_TYPES, pa.string())
-        ).dictionary_decode()
+        kind = found.kinds[found.row("kind")]
+        unmapped = np.flatnonzero(kind < 0)
+        if len(unmapped):  # the shape decides, for the spans no kind key maps
+            has_tokens = found.has("input_tokens") | found.has("output_tokens")
+            names = self.names.take(pa.array(unmapped))
+            starts = _np(pc.fill_null(pc.starts_with(names, "invoke_agent"), _FALSE), bool)
+            agent_name = starts | _np(pc.is_in(names, value_set=_AGENT_SPAN_NAMES), bool)
+            kind[unmapped] = np.select(
+                [found.has("tool_name")[unmapped], (found.has("model") & has_tokens)[unmapped], agent_name],
+                [_NODE_TYPE_CODE["tool"], _NODE_TYPE_CODE["llm"], _NODE_TYPE_CODE["agent"]],
+                _NODE_TYPE_CODE["span"],
+            )
+        self.kind = kind
+        self.out["node_type"] = _NODE_TYPE_NAMES.take(pa.array(kind))
 
     def is_kind(self, name: str) -> Bools:
         return self.kind == _NODE_TYPE_CODE[name]  # type: ignore[no-any-return]
@@ -674,13 +674,13 @@ class _Columns:
         if not np.any(priceable):
             return pa.nulls(self.n, COST_TYPE), known
         spans = np.flatnonzero(priceable)
-        index = pa.array(spans)
-        model = self.out["model"].take(index).dictionary_encode()
-        provider = self.out["provider"].take(index).dictionary_encode()
-        day = _np(starts.take(index), np.uint64) // np.uint64(_NANOS_PER_DAY)
+        model = self.out["model"].dictionary_encode()
+        provider = self.out["provider"].dictionary_encode()
+        day = _np(starts, np.uint64)[spans] // np.uint64(_NANOS_PER_DAY)
         days, day_code = np.unique(day, return_inverse=True)
-        provider_code = _np(pc.fill_null(provider.indices, _MINUS_ONE_I32), np.int64) + 1
-        code = (_np(model.indices, np.int64) * (len(provider.dictionary) + 1) + provider_code) * len(days) + day_code
+        provider_code = _np(pc.fill_null(provider.indices, _MINUS_ONE_I32), np.int64)[spans] + 1
+        model_code = _np(pc.fill_null(model.indices, _MINUS_ONE_I32), np.int64)[spans]
+        code = (model_code * (len(provider.dictionary) + 1) + provider_code) * len(days) + day_code.reshape(-1)
         _, first, group_of = np.unique(code, return_index=True, return_inverse=True)
         group_of = group_of.reshape(-1)
         exemplar = pa.array(spans[first])
@@ -710,7 +710,10 @@ class _Columns:
 
     def errors(self, spans: pa.RecordBatch, exceptions: pa.RecordBatch) -> None:
         """Status ERROR: error.type / exception.type, status message / exception.message / the type."""
-        failed = pc.fill_null(pc.equal(spans.column("status_code"), _STATUS_ERROR), _FALSE)
+        failed = _np(pc.fill_null(pc.equal(spans.column("status_code"), _STATUS_ERROR), _FALSE), bool)
+        if not np.any(failed):
+            self.out["error_type"] = self.out["error_message"] = pa.nulls(self.n, pa.string())
+            return
         exception_row = np.full(self.n, -1, np.int64)
         exception_row[_np(exceptions.column("span"), np.int64)] = np.arange(exceptions.num_rows, dtype=np.int64)
         exception_type = _nonempty(_take(exceptions.column("type"), exception_row))
@@ -718,8 +721,8 @@ class _Columns:
         error_type = pc.coalesce(self.found.strings("error_type"), exception_type)
         status_message = _nonempty(spans.column("status_message"))
         message = pc.coalesce(status_message, exception_message, error_type)
-        self.out["error_type"] = pc.if_else(failed, error_type, _NULL_STR)
-        self.out["error_message"] = pc.if_else(failed, message, _NULL_STR)
+        self.out["error_type"] = pc.if_else(pa.array(failed), error_type, _NULL_STR)
+        self.out["error_message"] = pc.if_else(pa.array(failed), message, _NULL_STR)
 
     def tool_name(self) -> None:
         """gen_ai.tool.name ...; a tool span without one: traceloop.entity.name, else its own name."""
