@@ -208,8 +208,23 @@ def priced_spans(draw: st.DrawFn) -> SpanInput:
     return span
 
 
+# A few keys, so that keys repeat within a span (the last occurrence is the value) and compete for one column.
+FEW_KEYS = [
+    c.MODEL[0], c.MODEL[1], c.INPUT_TOKENS[0], c.INPUT_TOKENS[1], c.OUTPUT_TOKENS[0], c.INPUT[0], c.INPUT[3],
+    c.OUTPUT[0], c.NODE_TYPE_KEYS[0][0], c.NODE_TYPE_KEYS[1][0], c.REPORTED_COST[0], c.REPORTED_COST[1],
+    c.TOOL_NAME[0], c.TRANSCRIPTS[0], c.TRANSCRIPT_START[0], "gen_ai.prompt.0.content", "gen_ai.prompt.00.role",
+]  # fmt: skip
+dense_spans = st.builds(
+    SpanInput,
+    name=st.sampled_from(["chat", "agent run", "invoke_agent x", "tool"]),
+    attributes=st.lists(st.tuples(st.sampled_from(FEW_KEYS), values), max_size=10),
+    status_code=st.sampled_from([0, 2]),
+    start=st.sampled_from(DAYS),
+)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(spans_strategy | priced_spans(), max_size=6), st.sampled_from([4, 40, 100_000]))
+@given(st.lists(spans_strategy | priced_spans() | dense_spans, max_size=6), st.sampled_from([4, 40, 100_000]))
 def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
     try:
         expected = oracle(spans, max_length)
