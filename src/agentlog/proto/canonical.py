@@ -12,19 +12,30 @@ attribute, see ``columnar.ATTRIBUTE_SCHEMA``) and works on whole columns:
    the rule's key tuple) wins: the "first key that matches" of ``normalize``.
 4. The columns are then combined with masks, as ``normalize`` combines them.
 
-Python runs per distinct value or only for the few spans a JSON rule applies
-to, never once per span of the request:
+Python runs per distinct value, or per span only for the few spans a JSON rule
+applies to, never once per span of the request:
 
-* node type: the mapping tables are applied per distinct string value;
-* reported costs: ``Decimal`` per distinct value of the cost keys (and per span
-  that has langfuse cost details, which are JSON);
-* pricing: ``pricing._price_for_day`` per distinct (model, provider, UTC day);
-  linear prices are applied to the token columns in Arrow decimal arithmetic,
-  tiered prices (a handful of models) through ``price_usd`` per span;
-* JSON rules, per span they apply to: langfuse usage details, an agent span's
-  chat messages and pydantic-ai transcripts (the prompt), flattened
-  ``gen_ai.prompt.N.*`` / ``gen_ai.completion.N.*`` messages, input/output values
-  that are not strings (their JSON text), and texts over ``max_length``.
+* node type: the tables' own keys (any case) go through a precomputed lookup;
+  any other string, through the tables once per distinct value;
+* reported costs: ``Decimal`` once per distinct value of the cost keys (and per
+  span that has langfuse cost details, which are JSON);
+* pricing: ``pricing._price_for_day`` once per distinct (model, provider, UTC
+  day); a linear price is applied to the token columns in integer arithmetic
+  (int64, else Arrow decimal128), exact and rounded half-even as ``quantize``;
+  a tiered price (a few models, e.g. gemini-*-pro) through ``price_usd`` per span;
+* JSON, per span it applies to: langfuse usage details; an agent span's chat
+  messages and pydantic-ai transcripts (the prompt); OpenLLMetry's flattened
+  ``gen_ai.prompt.N.*`` / ``gen_ai.completion.N.*`` messages (only for spans
+  without input / output otherwise); input/output values that are not strings
+  (their JSON text, cut to ``max_length``).
+
+Those per-value rules call ``normalize``'s own helpers (``_prompt``,
+``_flattened``, ``_langfuse_usage``, ``_reported_cost``, ``_decimal``), so the
+two paths cannot drift apart there.
+
+One difference from ``normalize``: a token count it would output beyond int64
+(a huge whole double or digit string, or such a sum) raises OverflowError here;
+``normalize`` returns the Python int, which no int64 column can store either.
 """
 
 from __future__ import annotations
