@@ -9,7 +9,7 @@ Times, in one run on the same 512-span request (``build_template(512, 16)``):
 - ``normalize``: the old path's per-span calls for the same spans;
 - ``decode_spans(parse_protobuf(b))``: the old path's whole decode, normalize included.
 
-Each figure is the median of ``--runs`` runs, per span.
+Each figure is the median of ``--runs`` runs, per span; the three are alternated run by run.
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ from ingest import build_template  # noqa: E402
 from tests.proto.columnar_inputs import from_batch, python_value, tables  # noqa: E402
 
 
-def median_us(call: Callable[[], object], runs: int, spans: int) -> float:
-    times = []
+def medians_us(calls: dict[str, Callable[[], object]], runs: int, spans: int) -> dict[str, float]:
+    """Median µs per span of each call, the calls alternated run by run (the machine's load drifts)."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6 / spans
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) * 1e6 / spans for name, values in times.items()}
 
 
 def main() -> None:
@@ -61,13 +63,12 @@ def main() -> None:
         for name, attrs, code, message, start in inputs:
             normalize(name, attrs, code, message, None, start, max_length)
 
-    figures = {
-        "canonical_table": median_us(
-            lambda: canonical_table(span_table, attributes, exceptions, max_length), args.runs, n
-        ),
-        "normalize": median_us(normalize_all, args.runs, n),
-        "decode_spans(parse_protobuf(b))": median_us(lambda: decode_spans(parse_protobuf(body)), args.runs, n),
+    calls: dict[str, Callable[[], object]] = {
+        "canonical_table": lambda: canonical_table(span_table, attributes, exceptions, max_length),
+        "normalize": normalize_all,
+        "decode_spans(parse_protobuf(b))": lambda: decode_spans(parse_protobuf(body)),
     }
+    figures = medians_us(calls, args.runs, n)
     print(f"{len(body):,} bytes, {n} spans, {attributes.num_rows} attribute rows, median of {args.runs} runs")
     for name, us in figures.items():
         print(f"  {name:34s} {us:7.2f} µs/span")
