@@ -293,9 +293,9 @@ class _Found:
             self._strings = {name: taken.slice(i * n, n) for i, name in enumerate(_STRING_RULES)}
         return self._strings[rule]
 
-    def keys(self, rule: str) -> pa.Array:
-        """The key of each span's winning row for ``rule``; null where none."""
-        index = self.key_index[self.row(rule)]
+    def keys(self, rule: str, where: Bools) -> pa.Array:
+        """The key of each span's winning row for ``rule`` where ``where``; null elsewhere and where none."""
+        index = np.where(where, self.key_index[self.row(rule)], -1)
         return _KEY_SET.take(pa.array(np.maximum(index, 0), pa.int32(), mask=index < 0))
 
     def int_values(self, rule: str) -> tuple[Ints, Bools, Bools]:
@@ -785,10 +785,9 @@ class _Columns:
                 text = last_resort[0](span)
             if text is not None:
                 overrides[span] = (text, None)
+        # Every span not verbatim has no winner (its string is null) or is in overrides.
         text = found.strings(column)
-        key = found.keys(column)
-        text = pc.if_else(pa.array(verbatim), text, _NULL_STR)
-        key = pc.if_else(pa.array(verbatim), key, _NULL_STR)
+        key = found.keys(column, verbatim)
         if overrides:
             mask = _mask(overrides, self.n)
             values = [overrides[span][0] for span in sorted(overrides)]
