@@ -262,3 +262,10 @@ def test_arrays_that_are_slices_of_larger_ones_give_the_same_columns() -> None:
         return pa.concat_tables([table.slice(0, 3), table]).combine_chunks().slice(min(3, table.num_rows))
 
     assert canonical_table(offset(spans), offset(attributes), offset(exceptions), test_normalize.MAX_LENGTH) == whole
+
+
+def test_columns_are_typed_as_the_store_types_them() -> None:
+    from agentlog.proto.canonical import CANONICAL_SCHEMA
+    from agentlog.store.spans import ARROW_SCHEMA
+
+    assert pa.schema([ARROW_SCHEMA.field(name) for name in CANONICAL_COLUMNS]) == CANONICAL_SCHEMA
