@@ -3,6 +3,7 @@ on the factories' requests, and on random attribute sets drawn from the conventi
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import itertools
@@ -56,7 +57,8 @@ def _recorded_calls() -> list[tuple[NormalizeCall, Canonical]]:
         for name, test in vars(test_normalize).items():
             if name.startswith("test_") and inspect.isfunction(test):
                 for arguments in _parametrizations(test):
-                    test(**arguments)
+                    with contextlib.suppress(AssertionError):  # test_normalize reports its own failures
+                        test(**arguments)
     finally:
         setattr(test_normalize, "normalize", real)  # noqa: B010
     return calls
