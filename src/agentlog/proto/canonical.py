@@ -656,9 +656,7 @@ class _Columns:
             costs = pc.replace_with_mask(costs, pa.array(is_reported), values)
         source = np.select([is_reported, ~has_usage, priceable & known], [1, 0, 3], 2)
         self.out["cost_usd"] = costs
-        self.out["cost_source"] = pa.DictionaryArray.from_arrays(
-            pa.array(source, pa.int32(), mask=source == 0), _COST_SOURCES
-        ).dictionary_decode()
+        self.out["cost_source"] = _COST_SOURCES.take(pa.array(source))  # entry 0 is null
 
     def _reported(self) -> dict[int, Decimal]:
         """Quantized reported cost by span: the cost keys in order, then langfuse cost details (JSON)."""
@@ -688,10 +686,10 @@ class _Columns:
         model = self.out["model"].dictionary_encode()
         provider = self.out["provider"].dictionary_encode()
         day = _np(starts, np.uint64)[spans] // np.uint64(_NANOS_PER_DAY)
-        days, day_code = np.unique(day, return_inverse=True)
+        day_code = (day - day.min()).astype(np.int64)
         provider_code = _np(pc.fill_null(provider.indices, _MINUS_ONE_I32), np.int64)[spans] + 1
         model_code = _np(pc.fill_null(model.indices, _MINUS_ONE_I32), np.int64)[spans]
-        code = (model_code * (len(provider.dictionary) + 1) + provider_code) * len(days) + day_code.reshape(-1)
+        code = (model_code * (len(provider.dictionary) + 1) + provider_code) * (int(day_code.max()) + 1) + day_code
         _, first, group_of = np.unique(code, return_index=True, return_inverse=True)
         group_of = group_of.reshape(-1)
         exemplar = pa.array(spans[first])
