@@ -85,6 +85,7 @@ _INT64_MAX = 2**63 - 1
 COST_TYPE = pa.decimal128(38, 12)
 _MAX_PRICE_SCALE = 18  # tokens (19 digits) x price (<= 18 digits) fits decimal128's 38
 _TOKEN_TYPE = pa.decimal128(19, 0)
+_SPAN_COLUMNS = ("name", "status_code", "status_message", "start_time_unix_nano")
 _COST_SOURCES = pa.array([None, "reported", "unknown", "computed"], pa.string())
 
 
@@ -193,7 +194,8 @@ def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table,
     Raises OverflowError where ``normalize`` gives a token count int64 cannot hold.
     """
     n = spans.num_rows
-    span_batch, attribute_batch = _batch(spans), _batch(attributes)
+    span_batch = _batch(spans.select(_SPAN_COLUMNS))  # FlatSpans.spans has many more, unread here
+    attribute_batch = _batch(attributes)
     found = _Found.of(attribute_batch, n)
     columns = _Columns(n, found, span_batch.column("name"), max_length)
     columns.node_type()
