@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import decimal
 import inspect
 import itertools
 from collections.abc import Iterator
@@ -94,6 +95,18 @@ def test_all_test_normalize_inputs_in_one_table() -> None:
 
 
 @pytest.mark.parametrize("count", [1, 2, 17])
+def test_a_request_invalid_in_two_ways_raises_the_first_error_the_table_meets() -> None:
+    # normalize fails on a reported cost Decimal cannot quantize to the pico-dollar; the table too, unless a token
+    # count beyond int64 (which normalize would return, unstorable) stops it first.
+    big_cost = ("gen_ai.usage.cost", "99999999999999999")
+    with pytest.raises(decimal.InvalidOperation):
+        oracle([SpanInput("chat", [big_cost])], 100)
+    with pytest.raises(decimal.InvalidOperation):
+        _columnar([SpanInput("chat", [big_cost])], 100)
+    with pytest.raises(OverflowError):
+        _columnar([SpanInput("chat", [big_cost, ("gen_ai.usage.input_tokens", 1e19)])], 100)
+
+
 def test_factory_requests(count: int) -> None:
     batch = decode_spans(make_request(agent_spans(count)))
     assert _columnar(from_batch(batch), 128 * 1024) == [r._asdict() for r in batch.canonical]
@@ -232,7 +245,8 @@ def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
     try:
         expected = oracle(spans, max_length)
     except Exception as error:  # whatever normalize raises, the table must raise too
-        with pytest.raises(type(error)):
+        # (or OverflowError first, when the request also has a token count beyond int64: see below)
+        with pytest.raises((type(error), OverflowError)):
             _columnar(spans, max_length)
         return
     if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for row in expected for v in row.values()):
