@@ -94,7 +94,6 @@ def test_all_test_normalize_inputs_in_one_table() -> None:
         assert _columnar([_input(call) for call, _ in calls], max_length) == [r._asdict() for _, r in calls]
 
 
-@pytest.mark.parametrize("count", [1, 2, 17])
 def test_a_request_invalid_in_two_ways_raises_the_first_error_the_table_meets() -> None:
     # normalize fails on a reported cost Decimal cannot quantize to the pico-dollar; the table too, unless a token
     # count beyond int64 (which normalize would return, unstorable) stops it first.
@@ -107,6 +106,7 @@ def test_a_request_invalid_in_two_ways_raises_the_first_error_the_table_meets() 
         _columnar([SpanInput("chat", [big_cost, ("gen_ai.usage.input_tokens", 1e19)])], 100)
 
 
+@pytest.mark.parametrize("count", [1, 2, 17])
 def test_factory_requests(count: int) -> None:
     batch = decode_spans(make_request(agent_spans(count)))
     assert _columnar(from_batch(batch), 128 * 1024) == [r._asdict() for r in batch.canonical]
