@@ -57,8 +57,9 @@ import pyarrow.compute as pc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 import ingest
-from agentlog.proto import conventions, decode_spans
-from agentlog.store import to_arrow
+from agentlog.proto import conventions
+from agentlog.proto.rows import to_arrow
+from agentlog.proto.spans import decode_spans
 
 # Canonical string and integer columns and their keys, first match wins (conventions.py's table).
 STRING_COLUMNS = {

@@ -6,9 +6,12 @@ import itertools
 import os
 from typing import Any
 
+import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_request
 
 _counter = itertools.count(1)
 
@@ -110,3 +113,10 @@ def agent_spans(count: int, trace_id: bytes | None = None) -> list[Span]:
         for i in range(count - 1)
     ]
     return [root, *children]
+
+
+def span_rows(request: ExportTraceServiceRequest, tenant_id: str = "default") -> pa.Table:
+    """The span rows the server would insert for ``request`` (every span must be valid)."""
+    decoded = decode_request(request.SerializeToString(), "protobuf", tenant_id, DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    assert decoded.table is not None, decoded.message
+    return decoded.table

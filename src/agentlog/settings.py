@@ -49,9 +49,9 @@ class Settings:
     max_intake_bytes: int = DEFAULT_MAX_INTAKE_BYTES  # bytes of all requests in flight; past it 503 / UNAVAILABLE
     target_wait_seconds: float = DEFAULT_TARGET_WAIT_SECONDS  # work a new request may find ahead of it; 0: no bound
     max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH
-    # DuckDB's own memory in the server, e.g. "1GB" ("": DuckDB's default, 80% of RAM). 256MB made
-    # retention's deletes on a 1M-run store fail with Out of Memory (bench/retention), so no default cap.
-    memory_limit: str = ""
+    # DuckDB's own memory in the server ("": DuckDB's default, 80% of RAM). DuckDB spills past it; at 256MB
+    # retention deleted half of a 1M-run store (5M spans) under ingest in 2.7 s (bench/retention).
+    memory_limit: str = "256MB"
     decode_workers: int = max(1, (os.cpu_count() or 2) - 1)  # processes decoding OTLP; 0: on the event loop
     max_connections: int = 1000  # concurrent HTTP requests per port, and gRPC calls; past it 503 / RESOURCE_EXHAUSTED
     body_timeout_seconds: float = 30.0  # an HTTP body must arrive within this (slow clients get 408)

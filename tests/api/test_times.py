@@ -20,8 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agentlog.cli import app
-from agentlog.proto import decode_spans
-from agentlog.store import Database, commit_spans, last_commit_seq, to_arrow
+from agentlog.proto.rows import to_arrow
+from agentlog.proto.spans import decode_spans
+from agentlog.store import Database, commit_spans, last_commit_seq
 from tests.api.every_read import EDGE_DATES, read_everything, sql
 from tests.conftest import ServerHandle, start_server
 from tests.factories import make_request, make_span, new_trace_id

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from agentlog.collector.retention import NS_PER_DAY, RetentionScheduler
 from agentlog.collector.writer import SpanWriter
-from agentlog.proto import decode_spans
-from agentlog.store import Database, to_arrow
+from agentlog.store import Database
 from agentlog.store.schedules import Schedule, set_schedule
-from tests.factories import agent_spans, make_request
+from tests.factories import agent_spans, make_request, span_rows
 
 NOW = 1_780_000_000 * 10**9
 HOUR = 3600 * 10**9
@@ -33,7 +32,7 @@ def test_due_tenants_are_cleaned_on_their_schedule(db_path: Path) -> None:
 
     async def scenario() -> list[int]:
         for tenant, age_days in (("a", 40), ("a", 10), ("b", 40), ("b", 20)):
-            table = to_arrow(decode_spans(_run_at(NOW - age_days * NS_PER_DAY)), tenant)  # type: ignore[arg-type]
+            table = span_rows(_run_at(NOW - age_days * NS_PER_DAY), tenant)  # type: ignore[arg-type]
             await writer.write(table)
         # Tenant b keeps 14 days, checked every 2 hours; tenant a follows the default (30 days, hourly).
         await writer.run_task(lambda cursor: set_schedule(cursor, "b", 14, 7200))
@@ -63,7 +62,7 @@ def test_zero_days_turns_the_default_off(db_path: Path) -> None:
     scheduler = RetentionScheduler(writer, Schedule("*", 0, 3600), clock=lambda: NOW)
 
     async def scenario() -> int:
-        await writer.write(to_arrow(decode_spans(_run_at(NOW - 400 * NS_PER_DAY)), "default"))  # type: ignore[arg-type]
+        await writer.write(span_rows(_run_at(NOW - 400 * NS_PER_DAY), "default"))  # type: ignore[arg-type]
         return len(await scheduler.run_due())
 
     assert asyncio.run(scenario()) == 0

@@ -9,13 +9,12 @@ import pytest
 from agentlog.collector import writer as writer_module
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
-from agentlog.proto import decode_spans
-from agentlog.store import Database, to_arrow
-from tests.factories import agent_spans, make_request
+from agentlog.store import Database
+from tests.factories import agent_spans, make_request, span_rows
 
 
 def _table(spans: int = 10) -> object:
-    return to_arrow(decode_spans(make_request(agent_spans(spans))), "default")
+    return span_rows(make_request(agent_spans(spans)), "default")
 
 
 def _count(database: Database) -> int:

@@ -18,8 +18,10 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto import decode_spans, parse_json, parse_protobuf
-from agentlog.store import Database, insert_spans, to_arrow
+from agentlog.proto import parse_json, parse_protobuf
+from agentlog.proto.rows import to_arrow
+from agentlog.proto.spans import decode_spans
+from agentlog.store import Database, insert_spans
 from tests.factories import make_request, make_span
 
 FUZZ = settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

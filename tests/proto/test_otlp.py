@@ -9,7 +9,8 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto import decode_spans, parse_json, parse_protobuf, response_json, response_protobuf
+from agentlog.proto import parse_json, parse_protobuf, response_json, response_protobuf
+from agentlog.proto.spans import decode_spans
 from tests.factories import agent_spans, make_request
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import orjson
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from agentlog.proto import SPAN_COLUMNS, decode_spans
+from agentlog.proto.spans import SPAN_COLUMNS, decode_spans
 from tests.factories import make_request, make_span
 
 

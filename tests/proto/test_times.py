@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from agentlog.proto import decode_spans
+from agentlog.proto.spans import decode_spans
 from agentlog.proto.times import MAX_TIME_NS, SENT_END_TIME, InvalidTime, span_times
 from tests.factories import make_request, make_span
 

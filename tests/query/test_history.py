@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from agentlog.proto import decode_spans
 from agentlog.query import HistoryQuery, list_runs
 from agentlog.query.scope import LOCAL
-from agentlog.store import Database, commit_spans, to_arrow
-from tests.factories import make_request, make_span
+from agentlog.store import Database, commit_spans
+from tests.factories import make_request, make_span, span_rows
 
 SECOND = 10**9
 NOW = 1_790_000_000 * SECOND
@@ -28,7 +27,7 @@ def database(tmp_path: Path) -> Database:
         start = NOW - age * SECOND
         root = make_span(name="invoke_agent", start=start, duration=SECOND, status_code=2 if age % 2 else 1)
         child = make_span(trace_id=root.trace_id, parent_span_id=root.span_id, start=start, name="chat")
-        commit_spans(cursor, [to_arrow(decode_spans(make_request([root, child])), LOCAL.tenant_id)], seq)
+        commit_spans(cursor, [span_rows(make_request([root, child]), LOCAL.tenant_id)], seq)
     return database
 
 

@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from agentlog.proto import decode_spans
 from agentlog.query import logs as logs_module
 from agentlog.query.logs import MAX_ERRORS, MAX_LIMIT, LogsQuery, as_values, run_logs
 from agentlog.query.scope import LOCAL
-from agentlog.store import Database, commit_spans, to_arrow
-from tests.factories import make_request, make_span
+from agentlog.store import Database, commit_spans
+from tests.factories import make_request, make_span, span_rows
 
 SECOND = 10**9
 T0 = 1_790_000_000 * SECOND
@@ -39,7 +38,7 @@ def test_errors_are_the_first_failures_by_end_time_and_the_count_stays_exact(tmp
     fine = make_span(trace_id=root.trace_id, parent_span_id=root.span_id, name="fine", start=T0, duration=SECOND)
     running = make_span(trace_id=root.trace_id, parent_span_id=root.span_id, name="running", start=T0, duration=0,
                         attributes={"agentlog.span_type": "pending"})  # fmt: skip
-    batch = to_arrow(decode_spans(make_request([root, *steps, fine, running])), LOCAL.tenant_id)
+    batch = span_rows(make_request([root, *steps, fine, running]), LOCAL.tenant_id)
     commit_spans(database.cursor(), [batch], 1)
 
     logs = run_logs(database.cursor(), LOCAL, LogsQuery(root.trace_id.hex(), limit=10))
@@ -76,7 +75,7 @@ def test_a_node_document_says_everything_the_api_promises(tmp_path: Path) -> Non
         trace_id=root.trace_id, parent_span_id=root.span_id, name="execute_tool search", start=T0 + 3 * SECOND,
         duration=0, attributes={"agentlog.span_type": "pending", "gen_ai.tool.name": "search"},
     )  # fmt: skip
-    batch = to_arrow(decode_spans(make_request([root, chat, announced])), LOCAL.tenant_id)
+    batch = span_rows(make_request([root, chat, announced]), LOCAL.tenant_id)
     commit_spans(database.cursor(), [batch], 1)
 
     nodes = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(root.trace_id.hex())))["nodes"]
@@ -118,7 +117,7 @@ def test_a_run_over_the_page_gets_the_same_documents_page_by_page(tmp_path: Path
     database = Database.open(tmp_path / "logs.duckdb")
     root = make_span(name="invoke_agent", start=T0, duration=100 * SECOND)
     steps = [step(root, i, duration=SECOND) for i in range(7)]
-    batch = to_arrow(decode_spans(make_request([root, *steps])), LOCAL.tenant_id)
+    batch = span_rows(make_request([root, *steps]), LOCAL.tenant_id)
     commit_spans(database.cursor(), [batch], 1)
     run_id = root.trace_id.hex()
 
@@ -142,7 +141,7 @@ def test_a_marker_that_arrives_after_its_span_shows_nothing(tmp_path: Path) -> N
     late = make_span(trace_id=root.trace_id, span_id=finished.span_id, parent_span_id=root.span_id, name="step-0",
                      start=T0 + SECOND, duration=0, attributes={"agentlog.span_type": "pending"})  # fmt: skip
     for seq, spans in enumerate([[root, finished], [late]], start=1):
-        commit_spans(database.cursor(), [to_arrow(decode_spans(make_request(spans)), LOCAL.tenant_id)], seq)
+        commit_spans(database.cursor(), [span_rows(make_request(spans), LOCAL.tenant_id)], seq)
 
     logs = as_values(run_logs(database.cursor(), LOCAL, LogsQuery(root.trace_id.hex(), limit=1)))
     assert [(node["id"], node["status"]) for node in logs["nodes"]] == [("step-0", "failed")]

@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from agentlog.proto import decode_spans
 from agentlog.query import MetricsQuery, agent_metrics, metric_days
 from agentlog.query.metric_days import DAY_NS, MetricDays
 from agentlog.query.metrics import warm_up
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import LOCAL, Scope
-from agentlog.store import Database, commit_spans, to_arrow
+from agentlog.store import Database, commit_spans
 from agentlog.store.retention import delete_expired_now
-from tests.factories import make_request, make_span
+from tests.factories import make_request, make_span, span_rows
 
 SECOND = 10**9
 NOW = 1_790_000_000 * SECOND + 12 * 3600 * SECOND  # noon: the window's first day is cut at noon
@@ -48,7 +47,7 @@ class Store:
 
     def commit(self, spans: list[Any]) -> None:
         self.seq += 1
-        batch = to_arrow(decode_spans(make_request(spans)), LOCAL.tenant_id)
+        batch = span_rows(make_request(spans), LOCAL.tenant_id)
         commit_spans(self.database.cursor(), [batch], self.seq)
 
     def metrics(self, days: MetricDays | None, scope: Scope = LOCAL, **query: Any) -> dict[str, Any]:
@@ -202,7 +201,7 @@ def test_an_empty_window(tmp_path: Path) -> None:
 
 def test_a_warm_up_leaves_nothing_for_the_first_request_to_compute(store: Store) -> None:
     other = Scope("acme")
-    batch = to_arrow(decode_spans(make_request(run_spans(random.Random(3), NOW - SECOND, "pager", "carol"))), "acme")
+    batch = span_rows(make_request(run_spans(random.Random(3), NOW - SECOND, "pager", "carol")), "acme")
     store.seq += 1
     commit_spans(store.database.cursor(), [batch], store.seq)
     days = MetricDays()

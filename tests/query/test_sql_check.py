@@ -15,11 +15,10 @@ import duckdb
 import pytest
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto import decode_spans
 from agentlog.query.sql_console import SqlResult, run_sql
-from agentlog.store import Database, commit_spans, to_arrow
+from agentlog.store import Database, commit_spans
 from agentlog.store.keys import create_key
-from tests.factories import agent_spans, make_request, make_span
+from tests.factories import agent_spans, make_request, make_span, span_rows
 
 
 @dataclass
@@ -34,7 +33,7 @@ def _commit(database: Database, tenant: str, marker: str, seq: int) -> str:
     spans = agent_spans(3)
     spans[0].attributes.extend(make_span(attributes={"input.value": marker}).attributes)
     cursor = database.cursor()
-    commit_spans(cursor, [to_arrow(decode_spans(make_request(spans)), tenant)], seq)
+    commit_spans(cursor, [span_rows(make_request(spans), tenant)], seq)
     cursor.close()
     return spans[0].trace_id.hex()
 

@@ -8,15 +8,14 @@ import duckdb
 import pytest
 
 from agentlog.errors import StoreError
-from agentlog.proto import decode_spans
-from agentlog.store import Database, commit_spans, database_failed, to_arrow
+from agentlog.store import Database, commit_spans, database_failed
 from agentlog.store.database import ROW_GROUP_SIZE
-from tests.factories import agent_spans, make_request
+from tests.factories import agent_spans, make_request, span_rows
 
 
 def _commit(database: Database, spans: int, seq: int) -> None:
     cursor = database.cursor()
-    commit_spans(cursor, [to_arrow(decode_spans(make_request(agent_spans(spans))), "default")], seq)
+    commit_spans(cursor, [span_rows(make_request(agent_spans(spans)), "default")], seq)
     cursor.close()
 
 

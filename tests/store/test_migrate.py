@@ -6,10 +6,9 @@ import duckdb
 import pytest
 
 from agentlog.errors import SchemaTooNew
-from agentlog.proto import decode_spans
-from agentlog.store import Database, insert_spans, to_arrow
+from agentlog.store import Database, insert_spans
 from agentlog.store.migrate import current_version, load_migrations, migrate
-from tests.factories import agent_spans, make_request, make_span, new_trace_id
+from tests.factories import agent_spans, make_request, make_span, new_trace_id, span_rows
 
 
 def _write(directory: Path, name: str, sql: str) -> None:
@@ -71,14 +70,14 @@ def test_runs_stored_before_the_roll_up_index_was_dropped_keep_folding(tmp_path:
     root = make_span(trace_id=trace_id, name="invoke_agent triage", attributes={"gen_ai.agent.name": "triage"})
     first, later = (make_span(trace_id=trace_id, parent_span_id=root.span_id, name=f"step {i}") for i in range(2))
     connection.execute("BEGIN")
-    insert_spans(connection, [to_arrow(decode_spans(make_request([root, first])), "default")], 1)
+    insert_spans(connection, [span_rows(make_request([root, first]), "default")], 1)
     connection.execute("COMMIT")
     connection.close()
 
     database = Database.open(path)
     cursor = database.cursor()
     cursor.execute("BEGIN")
-    insert_spans(cursor, [to_arrow(decode_spans(make_request([later, *agent_spans(3)])), "default")], 2)
+    insert_spans(cursor, [span_rows(make_request([later, *agent_spans(3)]), "default")], 2)
     cursor.execute("COMMIT")
     runs = cursor.execute("SELECT agent, node_count FROM run_summaries ORDER BY node_count DESC").fetchall()
     assert sorted(runs) == [("bug-triager", 2), ("triage", 2)]

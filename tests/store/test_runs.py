@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from agentlog.proto import decode_spans
-from agentlog.store import Database, insert_spans, to_arrow
-from tests.factories import make_request, make_span, new_span_id, new_trace_id
+from agentlog.store import Database, insert_spans
+from tests.factories import make_request, make_span, new_span_id, new_trace_id, span_rows
 
 T0 = 1_760_000_000_000_000_000  # 2025-10-09, a day genai-prices has prices for
 SECOND = 1_000_000_000
@@ -31,7 +30,7 @@ class Store:
     def add(self, *spans: Span) -> None:
         self.seq += 1
         self.cursor.execute("BEGIN")
-        insert_spans(self.cursor, [to_arrow(decode_spans(make_request(list(spans))), "default")], self.seq)
+        insert_spans(self.cursor, [span_rows(make_request(list(spans)), "default")], self.seq)
         self.cursor.execute("COMMIT")
 
     def run(self) -> dict[str, Any]:

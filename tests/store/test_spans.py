@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentlog.proto import decode_spans
-from agentlog.store import Database, insert_spans, to_arrow
-from tests.factories import agent_spans, make_request, make_span
+from agentlog.store import Database, insert_spans
+from tests.factories import agent_spans, make_request, make_span, span_rows
 
 
 def _insert(database: Database, *requests: object, tenant: str = "default", seq: int = 1) -> int:
     cursor = database.cursor()
     cursor.execute("BEGIN")
-    new = insert_spans(cursor, [to_arrow(decode_spans(request), tenant) for request in requests], seq)
+    new = insert_spans(cursor, [span_rows(request, tenant) for request in requests], seq)
     cursor.execute("COMMIT")
     return new
 

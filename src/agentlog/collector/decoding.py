@@ -8,8 +8,8 @@ decode each request and hand back the rows as Arrow IPC bytes, which the
 server maps without copying. ``workers=0`` decodes in-process (embedded use,
 and most tests).
 
-The function that does the work, ``decode_request``, is the same in both
-cases: one decoder for both transports and both modes.
+The function that does the work, ``agentlog.proto.decode_request``, is the
+same in both cases: one decoder for both transports and both modes.
 """
 
 from __future__ import annotations
@@ -23,33 +23,11 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from typing import Literal
 
 import pyarrow as pa
 
 from agentlog.collector.priority import lower_ingest_priority
-from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_spans, parse_json, parse_protobuf
-from agentlog.store import to_arrow
-
-Encoding = Literal["protobuf", "json"]
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """The rows of one request (``table`` None when it had no valid span) and what was rejected."""
-
-    table: pa.Table | None
-    rejected: int
-    message: str
-
-
-def decode_request(body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int) -> Decoded:
-    """Parse and decode one export request; InvalidRequest when the body is not one."""
-    pb_request = parse_json(body) if encoding == "json" else parse_protobuf(body)
-    batch = decode_spans(pb_request, max_attribute_length)
-    table = to_arrow(batch, tenant_id) if len(batch) else None
-    return Decoded(table, batch.rejected, batch.rejection_message)
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, Decoded, Encoding, decode_request
 
 
 def _decode_to_ipc(

@@ -12,8 +12,9 @@ import asyncio
 from dataclasses import dataclass
 
 from agentlog.collector.admission import Admission, Hold
-from agentlog.collector.decoding import Decoder, Encoding
+from agentlog.collector.decoding import Decoder
 from agentlog.collector.writer import SpanWriter
+from agentlog.proto import Encoding
 from agentlog.store import DEFAULT_TENANT, Keyring
 from agentlog.store.keys import require
 

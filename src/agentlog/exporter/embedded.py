@@ -2,7 +2,7 @@
 
 The path is the collector's, minus the network: the SDK's spans are encoded
 into an ``ExportTraceServiceRequest`` with the OTLP exporters' own encoder,
-decoded by ``agentlog.proto.decode_spans`` exactly as the receivers do, and
+decoded by ``agentlog.proto.decode_request`` exactly as the receivers do, and
 committed with ``agentlog.store.insert_spans`` (spans, live-status markers
 and run roll-ups in one transaction). So a run stored in embedded mode is
 the same rows a collector would have stored.
@@ -30,8 +30,8 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_spans
-from agentlog.store import Database, commit_spans, last_commit_seq, to_arrow
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_request
+from agentlog.store import Database, commit_spans, last_commit_seq
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +62,20 @@ class DuckDBSpanExporter(SpanExporter):
         self._closed = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        batch = decode_spans(encode_spans(spans), self._max_attribute_length)
-        if batch.rejected:
-            log.warning("agentlog: %s", batch.rejection_message)
-        if not len(batch):
+        body = encode_spans(spans).SerializeToString()
+        decoded = decode_request(body, "protobuf", self._tenant_id, self._max_attribute_length)
+        if decoded.rejected:
+            log.warning("agentlog: %s", decoded.message)
+        table = decoded.table
+        if table is None:
             return SpanExportResult.SUCCESS
-        table = to_arrow(batch, self._tenant_id)
         with self._lock:
             if self._closed:
                 return SpanExportResult.FAILURE
             try:
                 commit_spans(self._cursor, [table], self._commit_seq + 1)
             except duckdb.Error:
-                log.exception("agentlog: committing %d spans to %s failed", len(batch), self.database.path)
+                log.exception("agentlog: committing %d spans to %s failed", table.num_rows, self.database.path)
                 return SpanExportResult.FAILURE
             self._commit_seq += 1
         return SpanExportResult.SUCCESS

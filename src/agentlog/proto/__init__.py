@@ -1,18 +1,21 @@
 """Wire formats -> span rows.
 
-``parse_protobuf`` and ``parse_json`` turn OTLP bodies into one request message;
-``decode_spans`` turns that message into column lists the store inserts. All
-pure functions: transports move bytes, this package understands them.
+``decode_request`` turns one OTLP export request (protobuf or JSON bytes) into
+an Arrow table of span rows (``SPAN_ROWS``) the store inserts; ``parse_*`` and
+``response_*`` read requests and write answers. All pure functions:
+transports move bytes, this package understands them.
 """
 
 from agentlog.proto.otlp import parse_json, parse_protobuf, response_json, response_protobuf
-from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH, SPAN_COLUMNS, SpanBatch, decode_spans
+from agentlog.proto.rows import SPAN_ROWS, Decoded, Encoding, decode_request
+from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH
 
 __all__ = [
     "DEFAULT_MAX_ATTRIBUTE_LENGTH",
-    "SPAN_COLUMNS",
-    "SpanBatch",
-    "decode_spans",
+    "SPAN_ROWS",
+    "Decoded",
+    "Encoding",
+    "decode_request",
     "parse_json",
     "parse_protobuf",
     "response_json",

@@ -6,7 +6,7 @@ so that moving to DuckLake later is a change of this one package.
 
 from agentlog.store.database import MEMORY, ROW_GROUP_SIZE, Database, database_failed
 from agentlog.store.keys import Keyring
-from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq, to_arrow
+from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq
 
 DEFAULT_TENANT = "default"
 """The one tenant of a server without API keys; keys name their own."""
@@ -21,5 +21,4 @@ __all__ = [
     "database_failed",
     "insert_spans",
     "last_commit_seq",
-    "to_arrow",
 ]

@@ -11,67 +11,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from agentlog.proto import SpanBatch
+from agentlog.proto import SPAN_ROWS
 
 log = logging.getLogger(__name__)
-_U64_MASK = (1 << 64) - 1
 _QUERIES = Path(__file__).parent / "queries"
 
-# Arrow has no 128-bit unsigned integer: the trace id travels as two halves and
-# is put back together by the INSERT.
-ARROW_SCHEMA = pa.schema(
-    [
-        ("tenant_id", pa.string()),
-        ("trace_id_hi", pa.uint64()),
-        ("trace_id_lo", pa.uint64()),
-        ("span_id", pa.uint64()),
-        ("parent_span_id", pa.uint64()),
-        ("trace_state", pa.string()),
-        ("flags", pa.uint32()),
-        ("name", pa.string()),
-        ("kind", pa.uint8()),
-        ("start_time_unix_nano", pa.uint64()),
-        ("end_time_unix_nano", pa.uint64()),
-        ("status_code", pa.uint8()),
-        ("status_message", pa.string()),
-        ("service_name", pa.string()),
-        ("resource_attributes", pa.string()),
-        ("scope_name", pa.string()),
-        ("scope_version", pa.string()),
-        ("attributes", pa.string()),
-        ("events", pa.string()),
-        ("links", pa.string()),
-        ("dropped_attributes_count", pa.uint32()),
-        ("dropped_events_count", pa.uint32()),
-        ("dropped_links_count", pa.uint32()),
-        ("is_pending", pa.bool_()),
-        # canonical columns (agentlog.proto.normalize.Canonical)
-        ("node_type", pa.string()),
-        ("agent_name", pa.string()),
-        ("agent_id", pa.string()),
-        ("model", pa.string()),
-        ("provider", pa.string()),
-        ("input_tokens", pa.int64()),
-        ("output_tokens", pa.int64()),
-        ("cache_read_tokens", pa.int64()),
-        ("reasoning_tokens", pa.int64()),
-        ("total_tokens", pa.int64()),
-        ("usage_aggregated", pa.bool_()),
-        ("cost_usd", pa.decimal128(38, 12)),
-        ("cost_source", pa.string()),
-        ("input", pa.string()),
-        ("output", pa.string()),
-        ("user_id", pa.string()),
-        ("session_id", pa.string()),
-        ("tool_name", pa.string()),
-        ("error_type", pa.string()),
-        ("error_message", pa.string()),
-        ("input_key", pa.string()),
-        ("output_key", pa.string()),
-    ]
-)
-
-_STORED = [name for name in ARROW_SCHEMA.names if name not in ("trace_id_hi", "trace_id_lo", "is_pending")]
+_STORED = [name for name in SPAN_ROWS.names if name not in ("trace_id_hi", "trace_id_lo", "is_pending")]
 _TRACE_ID = "(trace_id_hi::UHUGEINT << 64) | trace_id_lo"
 # The text stays in `attributes` alone when it is an attribute's value verbatim (span_text() reads it).
 _STORED_VALUES = {
@@ -164,20 +109,6 @@ ANTI JOIN known_runs k ON k.tenant_id = b.tenant_id AND k.trace_id = b.trace_id
 
 ROLLUP_SQL = (BATCH_KEYS, KNOWN_RUNS, FOLD_RUNS, MERGE_RUNS, MERGE_MODELS, INSERT_NEW_RUNS)
 """Every statement that decides what run_rollups holds (find_known_runs, then fold_runs)."""
-
-
-def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
-    """One request's spans as an Arrow table in ``ARROW_SCHEMA``."""
-    n = len(batch)
-    columns: dict[str, Any] = {
-        "tenant_id": [tenant_id] * n,
-        "trace_id_hi": [trace_id >> 64 for trace_id in batch.trace_id],
-        "trace_id_lo": [trace_id & _U64_MASK for trace_id in batch.trace_id],
-    }
-    canonical = batch.canonical_columns()
-    for field in ARROW_SCHEMA.names[3:]:
-        columns[field] = canonical[field] if field in canonical else getattr(batch, field)
-    return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)
 
 
 def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> int:

@@ -1,0 +1,106 @@
+"""One export request -> one Arrow table of span rows: the write path's one entry point.
+
+Both transports, both encodings and the exporter's embedded mode call
+``decode_request``; what it returns is what the store inserts (``SPAN_ROWS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from agentlog.proto.otlp import parse_json, parse_protobuf
+from agentlog.proto.spans import SpanBatch, decode_spans
+
+Encoding = Literal["protobuf", "json"]
+
+_U64_MASK = (1 << 64) - 1
+
+# Arrow has no 128-bit unsigned integer: the trace id travels as two halves and
+# is put back together by the INSERT.
+SPAN_ROWS = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("trace_id_hi", pa.uint64()),
+        ("trace_id_lo", pa.uint64()),
+        ("span_id", pa.uint64()),
+        ("parent_span_id", pa.uint64()),
+        ("trace_state", pa.string()),
+        ("flags", pa.uint32()),
+        ("name", pa.string()),
+        ("kind", pa.uint8()),
+        ("start_time_unix_nano", pa.uint64()),
+        ("end_time_unix_nano", pa.uint64()),
+        ("status_code", pa.uint8()),
+        ("status_message", pa.string()),
+        ("service_name", pa.string()),
+        ("resource_attributes", pa.string()),
+        ("scope_name", pa.string()),
+        ("scope_version", pa.string()),
+        ("attributes", pa.string()),
+        ("events", pa.string()),
+        ("links", pa.string()),
+        ("dropped_attributes_count", pa.uint32()),
+        ("dropped_events_count", pa.uint32()),
+        ("dropped_links_count", pa.uint32()),
+        ("is_pending", pa.bool_()),
+        # canonical columns (agentlog.proto.normalize.Canonical)
+        ("node_type", pa.string()),
+        ("agent_name", pa.string()),
+        ("agent_id", pa.string()),
+        ("model", pa.string()),
+        ("provider", pa.string()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("cache_read_tokens", pa.int64()),
+        ("reasoning_tokens", pa.int64()),
+        ("total_tokens", pa.int64()),
+        ("usage_aggregated", pa.bool_()),
+        ("cost_usd", pa.decimal128(38, 12)),
+        ("cost_source", pa.string()),
+        ("input", pa.string()),
+        ("output", pa.string()),
+        ("user_id", pa.string()),
+        ("session_id", pa.string()),
+        ("tool_name", pa.string()),
+        ("error_type", pa.string()),
+        ("error_message", pa.string()),
+        ("input_key", pa.string()),
+        ("output_key", pa.string()),
+    ]
+)
+"""A span row as the store inserts it: the OTLP columns, ``is_pending``, then the canonical ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """The rows of one request (``table`` None when it had no valid span) and what was rejected."""
+
+    table: pa.Table | None
+    rejected: int
+    message: str
+    """``partial_success.error_message``: empty when nothing was rejected."""
+
+
+def decode_request(body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int) -> Decoded:
+    """Parse and decode one export request; InvalidRequest when the body is not one."""
+    pb_request = parse_json(body) if encoding == "json" else parse_protobuf(body)
+    batch = decode_spans(pb_request, max_attribute_length)
+    table = to_arrow(batch, tenant_id) if len(batch) else None
+    return Decoded(table, batch.rejected, batch.rejection_message)
+
+
+def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
+    """One request's spans as an Arrow table in ``SPAN_ROWS``."""
+    n = len(batch)
+    columns: dict[str, Any] = {
+        "tenant_id": [tenant_id] * n,
+        "trace_id_hi": [trace_id >> 64 for trace_id in batch.trace_id],
+        "trace_id_lo": [trace_id & _U64_MASK for trace_id in batch.trace_id],
+    }
+    canonical = batch.canonical_columns()
+    for field in SPAN_ROWS.names[3:]:
+        columns[field] = canonical[field] if field in canonical else getattr(batch, field)
+    return pa.Table.from_pydict(columns, schema=SPAN_ROWS)
