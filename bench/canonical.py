@@ -24,11 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-from agentlog.proto import decode_spans  # noqa: E402
 from agentlog.proto.canonical import canonical_table  # noqa: E402
 from agentlog.proto.normalize import normalize  # noqa: E402
 from agentlog.proto.otlp import parse_protobuf  # noqa: E402
-from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH  # noqa: E402
+from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_spans  # noqa: E402
 from ingest import build_template  # noqa: E402
 from tests.proto.columnar_inputs import from_batch, python_value, tables  # noqa: E402
 

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentlog.proto import conventions as c
-from agentlog.proto import decode_spans
 from agentlog.proto.canonical import _KEYS, CANONICAL_SCHEMA, canonical_table
 from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical
-from agentlog.store.spans import ARROW_SCHEMA
+from agentlog.proto.rows import SPAN_ROWS
+from agentlog.proto.spans import decode_spans
 from tests.factories import agent_spans, make_request
 from tests.proto import test_normalize
 from tests.proto.columnar_inputs import SpanInput, from_batch, oracle, tables
@@ -282,4 +282,4 @@ def test_arrays_that_are_slices_of_larger_ones_give_the_same_columns() -> None:
 
 
 def test_columns_are_typed_as_the_store_types_them() -> None:
-    assert pa.schema([ARROW_SCHEMA.field(name) for name in CANONICAL_COLUMNS]) == CANONICAL_SCHEMA
+    assert pa.schema([SPAN_ROWS.field(name) for name in CANONICAL_COLUMNS]) == CANONICAL_SCHEMA

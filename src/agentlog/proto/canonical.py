@@ -185,7 +185,7 @@ _STATUS_ERROR = pa.scalar(STATUS_ERROR, pa.uint8())
 
 
 def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table, max_length: int) -> pa.Table:
-    """The canonical columns (``normalize.CANONICAL_COLUMNS``, typed as in ``store.spans.ARROW_SCHEMA``).
+    """The canonical columns (``normalize.CANONICAL_COLUMNS``, typed as in ``rows.SPAN_ROWS``).
 
     One row per row of ``spans`` (columns name, status_code, status_message,
     start_time_unix_nano are read), equal to ``normalize`` span by span given the
