@@ -3,7 +3,7 @@
 Values are typed as ``anyvalue`` types OTLP values: str, bool, int, float, list
 (array), dict (kvlist), bytes (bytes value, handed to ``normalize`` as
 ``{"bytesValue": <base64>}``), None (no value set). The schemas are the shared
-interface's (agentlog issue 19); this helper does not read the decoder's code.
+interface's (agentlog issue 19, ``proto.columnar``); the rows are built here, not by the decoder.
 """
 
 from __future__ import annotations
@@ -17,22 +17,10 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from agentlog.proto.columnar import ATTRIBUTE_SCHEMA, EXCEPTION_SCHEMA
 from agentlog.proto.normalize import normalize
 from agentlog.proto.spans import SpanBatch
 
-ATTRIBUTE_SCHEMA = pa.schema(
-    [
-        ("span", pa.int32()),
-        ("key", pa.string()),
-        ("type", pa.int8()),
-        ("str", pa.string()),
-        ("int", pa.int64()),
-        ("double", pa.float64()),
-        ("bool", pa.bool_()),
-        ("json", pa.string()),
-    ]
-)
-EXCEPTION_SCHEMA = pa.schema([("span", pa.int32()), ("type", pa.string()), ("message", pa.string())])
 SPAN_SCHEMA = pa.schema(
     [
         ("name", pa.string()),
