@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from agentlog.proto import canonical, columnar
 from agentlog.proto.canonical import canonical_table
 from agentlog.proto.columnar import flatten_request
 from agentlog.proto.otlp import parse_protobuf
@@ -100,3 +101,18 @@ def test_random_conventions_attributes(inputs: list[SpanInput], max_length: int)
 @given(requests(), st.sampled_from([0, 5, 128 * 1024]))
 def test_random_requests(request: ExportTraceServiceRequest, max_length: int) -> None:
     assert_canonical_as_decode_spans(request.SerializeToString(), max_length)
+
+
+def test_value_type_codes_are_the_decoders() -> None:
+    assert (canonical.T_STR, canonical.T_BOOL, canonical.T_INT, canonical.T_DOUBLE) == (
+        columnar.TYPE_STRING,
+        columnar.TYPE_BOOL,
+        columnar.TYPE_INT,
+        columnar.TYPE_DOUBLE,
+    )
+    assert (canonical.T_ARRAY, canonical.T_KVLIST, canonical.T_BYTES, canonical.T_EMPTY) == (
+        columnar.TYPE_ARRAY,
+        columnar.TYPE_KVLIST,
+        columnar.TYPE_BYTES,
+        columnar.TYPE_EMPTY,
+    )
