@@ -2,17 +2,29 @@
 
 Both transports, both encodings and the exporter's embedded mode call
 ``decode_request``; what it returns is what the store inserts (``SPAN_ROWS``).
+No Python runs per span: ``columnar.flatten_request`` turns the protobuf
+bytes into flat Arrow tables in native code and whole-column kernels, and
+``canonical.canonical_table`` reads the conventions off them the same way.
+OTLP/JSON is first turned into the protobuf message it spells (``parse_json``)
+and serialized, so both encodings take one decoder from there.
+
+``to_arrow`` (of ``spans.decode_spans``' rows) is the span-by-span path these
+replaced; the tests keep it as the oracle the columnar path must equal.
 """
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyarrow as pa
 
-from agentlog.proto.otlp import parse_json, parse_protobuf
-from agentlog.proto.spans import SpanBatch, decode_spans
+from agentlog.errors import InvalidRequest
+from agentlog.proto.canonical import canonical_table
+from agentlog.proto.columnar import flatten_request
+from agentlog.proto.otlp import parse_json
+from agentlog.proto.spans import SpanBatch, rejection_message
 
 Encoding = Literal["protobuf", "json"]
 
@@ -86,10 +98,22 @@ class Decoded:
 
 def decode_request(body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int) -> Decoded:
     """Parse and decode one export request; InvalidRequest when the body is not one."""
-    pb_request = parse_json(body) if encoding == "json" else parse_protobuf(body)
-    batch = decode_spans(pb_request, max_attribute_length)
-    table = to_arrow(batch, tenant_id) if len(batch) else None
-    return Decoded(table, batch.rejected, batch.rejection_message)
+    if encoding == "json":
+        body = parse_json(body).SerializeToString()
+    flat = flatten_request(body, max_attribute_length)
+    message = rejection_message(flat.rejected, flat.reasons)
+    rows = flat.spans.num_rows
+    if not rows:
+        return Decoded(None, flat.rejected, message)
+    try:
+        canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
+    except (OverflowError, decimal.InvalidOperation) as error:
+        # A token count past int64, or a reported cost past the stored decimal: no column holds it.
+        raise InvalidRequest(f"a span's usage or cost is out of range: {error}") from error
+    columns = [pa.repeat(pa.scalar(tenant_id, pa.string()), rows)]
+    columns += [flat.spans.column(name) for name in SPAN_ROWS.names[1 : flat.spans.num_columns + 1]]
+    columns += [canonical.column(name) for name in SPAN_ROWS.names[flat.spans.num_columns + 1 :]]
+    return Decoded(pa.Table.from_arrays(columns, schema=SPAN_ROWS), flat.rejected, message)
 
 
 def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:

@@ -1,0 +1,52 @@
+"""decode_request: the write path's one entry point, bytes -> SPAN_ROWS, for both encodings."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+from google.protobuf import json_format
+
+from agentlog.errors import InvalidRequest
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, SPAN_ROWS, decode_request, parse_protobuf
+from agentlog.proto.rows import to_arrow
+from agentlog.proto.spans import decode_spans
+from tests.factories import agent_spans, make_request, make_span
+
+
+def test_rows_equal_the_span_by_span_decoder() -> None:
+    body = make_request(agent_spans(40)).SerializeToString()
+    decoded = decode_request(body, "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    assert decoded.table is not None
+    assert decoded.table.schema == SPAN_ROWS
+    assert decoded.table.equals(to_arrow(decode_spans(parse_protobuf(body)), "acme"))
+    assert (decoded.rejected, decoded.message) == (0, "")
+
+
+def test_json_takes_the_protobuf_path() -> None:
+    request = make_request(agent_spans(5))
+    as_json = json_format.MessageToDict(request)
+    for resource_spans in as_json["resourceSpans"]:
+        for scope_spans in resource_spans["scopeSpans"]:
+            for span in scope_spans["spans"]:
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    if key in span:  # OTLP/JSON spells ids in hex
+                        span[key] = base64.b64decode(span[key]).hex()
+    from_json = decode_request(orjson.dumps(as_json), "json", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    from_protobuf = decode_request(request.SerializeToString(), "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    assert from_json.table is not None and from_json.table.equals(from_protobuf.table)
+
+
+def test_a_request_of_rejected_spans_has_no_table_and_says_why() -> None:
+    body = make_request([make_span(trace_id=b"\x00" * 16), make_span(span_id=b"\x01")]).SerializeToString()
+    decoded = decode_request(body, "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    assert decoded.table is None
+    assert decoded.rejected == 2
+    assert decoded.message.startswith("2 span(s) rejected: ")
+
+
+def test_a_token_count_no_column_can_hold_is_a_clear_error() -> None:
+    span = make_span(attributes={"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "9" * 20})
+    with pytest.raises(InvalidRequest, match="out of range"):
+        decode_request(make_request([span]).SerializeToString(), "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
