@@ -52,7 +52,7 @@ def serve(
     ] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind with no API keys.")] = False,
     decode_workers: Annotated[
-        int | None, typer.Option(help="Processes that decode OTLP (0: on the event loop).", show_default="cores - 1")
+        int | None, typer.Option(help="Processes that decode OTLP (0: a thread of the server's own).", show_default="0")
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Once listening, record a few demo runs into it.")] = False,
     retention_days: Annotated[

@@ -52,7 +52,7 @@ class Settings:
     # DuckDB's own memory in the server ("": DuckDB's default, 80% of RAM). DuckDB spills past it; at 256MB
     # retention deleted half of a 1M-run store (5M spans) under ingest in 2.7 s (bench/retention).
     memory_limit: str = "256MB"
-    decode_workers: int = max(1, (os.cpu_count() or 2) - 1)  # processes decoding OTLP; 0: on the event loop
+    decode_workers: int = 0  # processes decoding OTLP; 0: one thread of the server's own
     max_connections: int = 1000  # concurrent HTTP requests per port, and gRPC calls; past it 503 / RESOURCE_EXHAUSTED
     body_timeout_seconds: float = 30.0  # an HTTP body must arrive within this (slow clients get 408)
 

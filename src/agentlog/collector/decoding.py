@@ -1,12 +1,13 @@
-"""Decoding off the event loop: wire bytes -> an Arrow table of rows, in worker processes.
+"""Decoding off the event loop: wire bytes -> an Arrow table of rows, in a thread or worker processes.
 
-Decoding is Python-heavy (~20 µs a span). Done on the event loop's thread it
-competes with the writer thread for the GIL, and DuckDB's calls wait on it
-(measured 3x slower with a busy Python thread beside them). Worker processes
-(``spawn``ed: forking a process that runs gRPC threads is unsafe) parse and
-decode each request and hand back the rows as Arrow IPC bytes, which the
-server maps without copying. ``workers=0`` decodes in-process (embedded use,
-and most tests).
+Decoding is column by column (``agentlog.proto.decode_request``): native
+code and whole-column kernels, most of which let go of the GIL. So by
+default (``workers=0``) it runs on one thread of the server's own, beside
+the event loop and the writer, with no process to start, feed or keep in
+memory. ``workers > 0`` decodes in that many worker processes instead
+(``spawn``ed: forking a process that runs gRPC threads is unsafe), which
+hand back the rows as Arrow IPC bytes that the server maps without copying:
+for a machine with cores to spare.
 
 The function that does the work, ``agentlog.proto.decode_request``, is the
 same in both cases: one decoder for both transports and both modes.
@@ -22,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pyarrow as pa
 
@@ -84,14 +85,19 @@ class Decoder:
     def __init__(self, workers: int = 0, max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH) -> None:
         self._max_attribute_length = max_attribute_length
         self._pool: ProcessPoolExecutor | None = None
+        self._thread: ThreadPoolExecutor | None = None
         if workers > 0:
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+        else:
+            self._thread = ThreadPoolExecutor(1, "agentlog-decode", initializer=lower_ingest_priority)
 
     async def decode(self, body: bytes, encoding: Encoding, tenant_id: str) -> Decoded:
-        if self._pool is None:
-            return decode_request(body, encoding, tenant_id, self._max_attribute_length)
         loop = asyncio.get_running_loop()
+        if self._thread is not None:
+            return await loop.run_in_executor(
+                self._thread, decode_request, body, encoding, tenant_id, self._max_attribute_length
+            )
         ipc, rejected, message = await loop.run_in_executor(
             self._pool, _decode_to_ipc, body, encoding, tenant_id, self._max_attribute_length
         )
@@ -101,3 +107,5 @@ class Decoder:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
