@@ -6,6 +6,7 @@ so that moving to DuckLake later is a change of this one package.
 
 from agentlog.store.database import MEMORY, Database, database_failed
 from agentlog.store.keys import Keyring
+from agentlog.store.rollups import compact_runs
 from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq, to_arrow
 
 DEFAULT_TENANT = "default"
@@ -17,6 +18,7 @@ __all__ = [
     "Database",
     "Keyring",
     "commit_spans",
+    "compact_runs",
     "database_failed",
     "insert_spans",
     "last_commit_seq",
