@@ -21,6 +21,7 @@ from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.store import last_commit_seq
+from agentlog.store.rollups import for_tenant
 
 RUNS_SQL = read_sql("live_runs.sql")
 NODES_SQL = read_sql("live_nodes.sql")
@@ -43,7 +44,7 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     params = {"tenant": scope.tenant_id, "after": after, "upto": upto}
     runs = fetch_dicts(
         cursor,
-        RUNS_SQL,
+        for_tenant(cursor, scope.tenant_id, RUNS_SQL),
         {
             **params,
             "user_scope": scope.user_id,

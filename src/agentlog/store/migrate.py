@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agentlog.errors import SchemaTooNew
-from agentlog.store.rollups import VIEW_MERGE
+from agentlog.store.rollups import VIEW_MERGE, compacted
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VIEWS_DIR = Path(__file__).parent / "views"
@@ -109,7 +109,10 @@ def create_views(connection: Any, directory: Path = VIEWS_DIR) -> None:
     try:
         for name in VIEWS:
             sql = (directory / f"{name}.sql").read_text()
-            connection.execute(sql.replace("{run_columns}", run_columns).replace("{merge_rollups}", VIEW_MERGE))
+            sql = sql.replace("{run_columns}", run_columns).replace("{merge_rollups}", VIEW_MERGE)
+            connection.execute(sql)
+            if name == "run_summaries":  # and the same over run_compacted, for reads with no partials
+                connection.execute(compacted(sql))
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

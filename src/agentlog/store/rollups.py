@@ -15,6 +15,8 @@ compaction. Both the view and the compactor merge by queries/merge_rollups.sql.
 from __future__ import annotations
 
 import logging
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,32 @@ def compact_runs(cursor: Any) -> int:
     return folded
 
 
-def has_partials(cursor: Any) -> bool:
-    """Whether any partial waits for compaction."""
-    return cursor.execute("SELECT 1 FROM run_partials LIMIT 1").fetchone() is not None
+def has_partials(cursor: Any, tenant_id: str | None = None) -> bool:
+    """Whether any partial (of ``tenant_id``'s runs, when given) waits for compaction."""
+    if tenant_id is None:
+        return cursor.execute("SELECT 1 FROM run_partials LIMIT 1").fetchone() is not None
+    found = cursor.execute("SELECT 1 FROM run_partials WHERE tenant_id = $tenant LIMIT 1", {"tenant": tenant_id})
+    return found.fetchone() is not None
+
+
+# The read shortcut. Through the view, even with no partials at all, DuckDB
+# plans the merge, and a history page took 4x as long (bench/rollup_view.py);
+# a tenant without partials reads run_compacted, and compacted_summaries (the
+# view run_summaries over it), directly: the same rows.
+COMPACTED_READS = {"run_rollups": "run_compacted", "run_summaries": "compacted_summaries"}
+_READ_NAMES = re.compile(r"\b(" + "|".join(COMPACTED_READS) + r")\b")
+
+
+@lru_cache(maxsize=256)
+def compacted(sql: str) -> str:
+    """``sql`` reading run_compacted where it reads run_rollups (and compacted_summaries for run_summaries)."""
+    return _READ_NAMES.sub(lambda match: COMPACTED_READS[match.group(1)], sql)
+
+
+def for_tenant(cursor: Any, tenant_id: str, sql: str) -> str:
+    """``sql`` as it is, or ``compacted(sql)`` when ``tenant_id`` has no partials: the same result, sooner.
+
+    The check is a statement of its own: should a writer commit a partial in
+    between, the read sees the runs as of the last compaction, as it would had
+    it run a moment earlier."""
+    return sql if has_partials(cursor, tenant_id) else compacted(sql)
