@@ -10,11 +10,11 @@ Run from the repository root (about a minute on the reference machine)::
 2. Each read (history's first page, unfiltered and for one agent; a run's
    logs; stats; metrics without kept days) timed in process, median of
    ``--repeat``, on the compacted store.
-3. Then ``--partials`` partial rows for the newest runs, as writers append
-   them between compactions: a copy of each run's compacted row with every sum
-   and count zero (so every figure stays the same, and every such run goes
-   through the view's merge), and the same reads timed again; then once more
-   after ``compact_runs``.
+3. For each of ``--partials``: that many partial rows for the newest runs, as
+   writers append them between compactions (a copy of each run's compacted
+   row with every sum and count zero, so every figure stays the same and every
+   such run goes through the view's merge), the same reads timed again, then
+   ``compact_runs`` timed; and the reads once more, compacted.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _reads(cursor: Any, info: bigstore.StoreInfo) -> dict[str, Callable[[], Any]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50_000)
-    parser.add_argument("--partials", type=int, default=20_000)
+    parser.add_argument("--partials", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="agentlog-rollup-view-") as directory:
@@ -90,19 +90,22 @@ def main(argv: list[str] | None = None) -> int:
         cursor = database.cursor()
         phases: dict[str, dict[str, float]] = {}
         phases["compacted"] = {name: _median_ms(fn, args.repeat) for name, fn in _reads(cursor, info).items()}
-        cursor.execute(ADD_PARTIALS, {"partials": args.partials})
-        label = f"{args.partials:,} partials"
-        phases[label] = {name: _median_ms(fn, args.repeat) for name, fn in _reads(cursor, info).items()}
-        started = time.perf_counter()
-        compact_runs(cursor)
-        compaction_ms = (time.perf_counter() - started) * 1000
+        compaction_ms = {}
+        for partials in args.partials:
+            cursor.execute(ADD_PARTIALS, {"partials": partials})
+            label = f"{partials:,} partials"
+            phases[label] = {name: _median_ms(fn, args.repeat) for name, fn in _reads(cursor, info).items()}
+            started = time.perf_counter()
+            compact_runs(cursor)
+            compaction_ms[partials] = (time.perf_counter() - started) * 1000
         phases["compacted again"] = {name: _median_ms(fn, args.repeat) for name, fn in _reads(cursor, info).items()}
         database.close()
     names = list(phases["compacted"])
     print(f"{'ms (median)':<18}" + "".join(f"{phase:>18}" for phase in phases))
     for name in names:
         print(f"{name:<18}" + "".join(f"{phases[phase][name]:>18.1f}" for phase in phases))
-    print(f"compacting {args.partials:,} partials: {compaction_ms:.0f} ms")
+    for partials, ms in compaction_ms.items():
+        print(f"compacting {partials:,} partials: {ms:.0f} ms")
     return 0
 
 

@@ -4,8 +4,17 @@
 -- models the sorted union. The FROM names the rows to merge (in
 -- run_compacted's columns), put in by store.rollups.merge_rollups: the view
 -- run_rollups (views/run_rollups.sql) and the compactor (store/rollups.py)
--- both use this file. min/max of a STRUCT
--- order as least/greatest do, and skip NULLs as they do.
+-- both use this file. min/max of a STRUCT order as least/greatest do, and
+-- skip NULLs as they do.
+-- started_ns comes first, on the keys alone (run_starts), and is a grouping
+-- key of the merge: a filter on it (the history's window, stats' days) then
+-- reaches below the wide aggregate, which merges only the runs it keeps
+-- (a history page over 5,000 runs with partials: ~190 -> ~105 ms). NOT
+-- MATERIALIZED: a materialized run_rows copied every wide row first.
+WITH run_rows AS NOT MATERIALIZED {rollups},
+run_starts AS (
+    SELECT tenant_id, trace_id, min(started_ns) AS started_ns FROM run_rows GROUP BY tenant_id, trace_id
+)
 SELECT
     tenant_id,
     trace_id,
@@ -16,7 +25,7 @@ SELECT
     min("session") AS "session",
     min(first_error) AS first_error,
     max(last_node) AS last_node,
-    min(started_ns) AS started_ns,
+    s.started_ns AS started_ns,
     sum(span_count)::BIGINT AS span_count,
     sum(node_count)::BIGINT AS node_count,
     sum(failed_nodes)::BIGINT AS failed_nodes,
@@ -42,5 +51,6 @@ SELECT
     sum(fallback_reported_cost_nodes)::BIGINT AS fallback_reported_cost_nodes,
     sum(fallback_computed_cost_nodes)::BIGINT AS fallback_computed_cost_nodes,
     sum(fallback_unknown_cost_nodes)::BIGINT AS fallback_unknown_cost_nodes
-FROM {rollups}
-GROUP BY tenant_id, trace_id
+FROM run_starts s
+JOIN run_rows r USING (tenant_id, trace_id)
+GROUP BY tenant_id, trace_id, s.started_ns

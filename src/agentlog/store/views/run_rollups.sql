@@ -8,4 +8,6 @@ SELECT c.*
 FROM run_compacted c
 ANTI JOIN run_partials p ON p.tenant_id = c.tenant_id AND p.trace_id = c.trace_id
 UNION ALL
-{merge_rollups};
+SELECT * FROM (
+{merge_rollups}
+);
