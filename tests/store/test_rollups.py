@@ -11,7 +11,21 @@ import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from agentlog.proto import decode_spans
-from agentlog.store import Database, compact_runs, insert_spans, to_arrow
+from agentlog.query import (
+    HistoryQuery,
+    LogsQuery,
+    MetricsQuery,
+    StatsQuery,
+    as_values,
+    list_runs,
+    run_logs,
+    run_stats,
+)
+from agentlog.query.metrics import agent_metrics
+from agentlog.query.scope import Scope
+from agentlog.store import Database, compact_runs, insert_spans, rollups, to_arrow
+from agentlog.store.repricing import reprice
+from agentlog.store.retention import delete_expired_now
 from agentlog.store.rollups import fold_partials
 from tests.factories import agent_spans, make_request, make_span, new_trace_id
 
@@ -127,3 +141,95 @@ def test_the_view_reads_the_same_compacted_or_not(database: Database) -> None:
     assert compact_runs(cursor) == 0
     assert cursor.execute("SELECT * FROM run_rollups").fetchall() == uncompacted
     assert cursor.execute("SELECT * FROM run_compacted").fetchall() == uncompacted
+
+
+T0 = 1_760_000_000_000_000_000  # 2025-10-09, a day genai-prices has prices for
+SECOND = 1_000_000_000
+
+
+def _priced_run(tenant_id: str = "default") -> tuple[list[Any], list[Any]]:
+    """A run in two commits: two priced chat calls, then the root."""
+    trace_id = new_trace_id()
+    root = make_span(trace_id=trace_id, name="invoke_agent planner", start=T0, duration=10 * SECOND,
+                     attributes={"gen_ai.agent.name": "planner", "user.id": "u-1"})  # fmt: skip
+    chats = [
+        make_span(
+            trace_id=trace_id,
+            parent_span_id=root.span_id,
+            name="chat gpt-4o",
+            start=T0 + i * SECOND,
+            duration=SECOND,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.output_tokens": 100,
+            },
+        )
+        for i in (1, 2)
+    ]
+    return [to_arrow(decode_spans(make_request(chats)), tenant_id)], [
+        to_arrow(decode_spans(make_request([root])), tenant_id)
+    ]
+
+
+def test_repricing_folds_the_partials_and_recounts_the_run(database: Database) -> None:
+    cursor = database.cursor()
+    first, second = _priced_run()
+    insert_spans(cursor, first, 1)
+    insert_spans(cursor, second, 2)
+    good = cursor.execute("SELECT cost_usd, computed_cost_nodes FROM run_rollups").fetchone()
+    cursor.execute("UPDATE stored_spans SET cost_usd = 1 WHERE cost_source = 'computed'")  # as if mispriced
+    cursor.execute("UPDATE run_partials SET cost_usd = 7")
+    repriced = reprice(cursor, "default", 0)
+    assert (repriced.changed, repriced.runs) == (2, 1)
+    assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)
+    assert cursor.execute("SELECT cost_usd, computed_cost_nodes FROM run_rollups").fetchone() == good
+
+
+def test_retention_deletes_a_runs_compacted_row_and_its_partials(database: Database) -> None:
+    cursor = database.cursor()
+    first, second = _priced_run()
+    insert_spans(cursor, first, 1)
+    compact_runs(cursor)
+    insert_spans(cursor, second, 2)  # the root: a partial beside the compacted row
+    later = T0 + 2 * 86_400 * SECOND  # not expired
+    kept_root = make_span(name="invoke_agent planner", start=later, duration=SECOND)
+    kept = [kept_root, make_span(trace_id=kept_root.trace_id, parent_span_id=kept_root.span_id, start=later)]
+    insert_spans(cursor, [to_arrow(decode_spans(make_request(kept)), "default")], 3)
+    deleted = delete_expired_now(cursor, "default", T0 + 3600 * SECOND)
+    assert (deleted.runs, deleted.spans) == (1, 3)
+    assert cursor.execute("SELECT count(*) FROM run_rollups").fetchone() == (1,)
+    assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (1,)  # the kept run's
+    assert cursor.execute("SELECT count(*) FROM run_compacted").fetchone() == (0,)
+
+
+def test_a_tenant_without_partials_reads_the_same_from_run_compacted(database: Database) -> None:
+    """The read shortcut (store.rollups.for_tenant): history, stats, logs and metrics of a tenant
+    whose runs have partials, then of the same tenant once compacted, while another tenant has partials."""
+    cursor = database.cursor()
+    scope = Scope(tenant_id="acme")
+    first, second = _priced_run("acme")
+    insert_spans(cursor, first, 1)
+    insert_spans(cursor, second, 2)
+    now = T0 + 86_400 * SECOND
+
+    def reads() -> list[Any]:
+        page = list_runs(cursor, scope, HistoryQuery(), now)
+        run_id = page.runs[0]["run_id"]
+        return [
+            page.runs,
+            list_runs(cursor, scope, HistoryQuery(agent_id="planner"), now).runs,
+            run_stats(cursor, scope, StatsQuery(days=7), now),
+            as_values(run_logs(cursor, scope, LogsQuery(run_id[:12]))),
+            agent_metrics(cursor, scope, MetricsQuery(days=7), now),
+        ]
+
+    through_the_view = reads()
+    assert rollups.for_tenant(cursor, "acme", "SELECT 1 FROM run_rollups") == "SELECT 1 FROM run_rollups"
+    compact_runs(cursor)
+    other, _ = _priced_run("other")
+    insert_spans(cursor, other, 3)  # another tenant's partials do not matter
+    assert rollups.for_tenant(cursor, "acme", "SELECT 1 FROM run_rollups") == "SELECT 1 FROM run_compacted"
+    assert reads() == through_the_view

@@ -178,8 +178,6 @@ class SpanWriter:
                     self._compact(cursor)
                 elif work:
                     self._commit_group(cursor, work)
-                    if self._uncompacted >= self._compact_every:
-                        self._compact(cursor)
                 else:
                     if self._uncompacted:
                         self._compact(cursor)
@@ -243,6 +241,8 @@ class SpanWriter:
         self.committed_spans += new_spans
         if self._on_commit is not None:
             self._on_commit(self._commit_seq)
+        if self._uncompacted >= self._compact_every:
+            self._compact(cursor)
         return None
 
     def _compact(self, cursor: Any) -> None:
