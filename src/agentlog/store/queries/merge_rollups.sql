@@ -9,15 +9,18 @@
 -- started_ns comes first, on the keys alone (run_starts), and is a grouping
 -- key of the merge: a filter on it (the history's window, stats' days) then
 -- reaches below the wide aggregate, which merges only the runs it keeps
--- (a history page over 5,000 runs with partials: ~190 -> ~105 ms). NOT
--- MATERIALIZED: a materialized run_rows copied every wide row first.
+-- (a history page over 5,000 runs with partials: ~190 -> ~105 ms). The join's
+-- r.started_ns >= s.started_ns (true of every row of a run) lets DuckDB carry
+-- that filter down to the tables' scans too, whose zone maps then skip the
+-- older row groups (~105 -> ~70 ms). NOT MATERIALIZED: a materialized
+-- run_rows copied every wide row first.
 WITH run_rows AS NOT MATERIALIZED {rollups},
 run_starts AS (
     SELECT tenant_id, trace_id, min(started_ns) AS started_ns FROM run_rows GROUP BY tenant_id, trace_id
 )
 SELECT
-    tenant_id,
-    trace_id,
+    s.tenant_id AS tenant_id,
+    s.trace_id AS trace_id,
     min(root) AS root,
     min(agent) AS agent,
     min(service) AS service,
@@ -52,5 +55,5 @@ SELECT
     sum(fallback_computed_cost_nodes)::BIGINT AS fallback_computed_cost_nodes,
     sum(fallback_unknown_cost_nodes)::BIGINT AS fallback_unknown_cost_nodes
 FROM run_starts s
-JOIN run_rows r USING (tenant_id, trace_id)
-GROUP BY tenant_id, trace_id, s.started_ns
+JOIN run_rows r ON r.tenant_id = s.tenant_id AND r.trace_id = s.trace_id AND r.started_ns >= s.started_ns
+GROUP BY s.tenant_id, s.trace_id, s.started_ns
