@@ -10,8 +10,9 @@ pseudo-randomness) straight into ``stored_spans``, one writer transaction per
 chunk of ``CHUNK_RUNS`` runs, in start-time order with an increasing
 ``commit_seq`` per chunk, as the real writer would store runs that arrive in
 the order they start. Each chunk's run roll-ups are made by the real fold
-(``agentlog.store.spans.fold_runs``) over the chunk's spans, so ``run_rollups``
-is exactly what ingest would produce. The schema is the real one
+(``agentlog.store.spans.fold_runs``) over the chunk's spans, then compacted
+(``agentlog.store.compact_runs``), so ``run_rollups`` is exactly what ingest
+would produce. The schema is the real one
 (``agentlog.store.Database.open`` runs the migrations).
 
 The shape of a run: an ``invoke_agent`` root span (agent, user, session,
@@ -59,7 +60,8 @@ from agentlog.proto.pricing import price_usd
 from agentlog.store import Database
 from agentlog.store.database import ROW_GROUP_SIZE
 from agentlog.store.migrate import MIGRATIONS_DIR
-from agentlog.store.spans import ROLLUP_SQL, find_known_runs, fold_runs
+from agentlog.store.rollups import compact_runs
+from agentlog.store.spans import ROLLUP_SQL, fold_runs
 
 GENERATOR_VERSION = "1"
 """Bump when the generated data changes; the cache key includes it."""
@@ -433,13 +435,14 @@ def build(path: Path, runs: int, *, chunk_runs: int = CHUNK_RUNS, progress: bool
         cursor.execute(SPANS_SQL, {"slot": SLOT_NS, "tenant": TENANT})
         cursor.execute(INSERT_SQL, {"seq": seq})
         cursor.execute(SPAN_BATCH_SQL)
-        fold_runs(cursor, seq, find_known_runs(cursor))
+        fold_runs(cursor, seq)
         spans += cursor.execute("SELECT count(*) FROM bench_spans").fetchone()[0]
         cursor.execute("COMMIT")
         if progress and (seq % 20 == 0 or first + count == runs):
             elapsed = time.perf_counter() - started
             print(f"  {first + count:>9,} runs, {spans:>11,} spans, {elapsed:6.1f} s", flush=True)
-    scratch = ("bench_runs", "bench_spans", "span_batch", "batch_keys", "known_runs", "batch_runs", "bench_text")
+    compact_runs(cursor)  # every run's roll-up compacted, as a writer leaves them once idle
+    scratch = ("bench_runs", "bench_spans", "span_batch", "batch_runs", "bench_text")
     for table in (*scratch, "bench_models"):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     info = _describe(cursor, path, runs, spans, t0_ns, t_end_ns, big)

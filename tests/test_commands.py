@@ -241,7 +241,8 @@ def test_reprice_restores_computed_costs_and_run_totals(db_path: Path) -> None:
     good = connection.execute("SELECT cost_usd FROM runs").fetchone()[0]
     # As if the price data had been wrong when these spans came in.
     connection.execute("UPDATE stored_spans SET cost_usd = 1 WHERE cost_source = 'computed'")
-    connection.execute("UPDATE run_rollups SET cost_usd = 2")
+    assert connection.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)  # compacted at stop
+    connection.execute("UPDATE run_compacted SET cost_usd = 2")
     connection.close()
     result = cli_json("executions", "reprice", "--since", "2000-01-01", "--db", str(db_path))
     assert (result["spans_checked"], result["spans_changed"], result["runs_updated"]) == (2, 2, 1)

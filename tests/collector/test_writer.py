@@ -165,3 +165,39 @@ def test_the_writer_stops_waiting_when_senders_stop(db_path: Path, monkeypatch: 
     writer.close()
     assert writer.transactions == 2
     database.close()
+
+
+def _partials(database: Database) -> int:
+    return int(database.cursor().execute("SELECT count(*) FROM run_partials").fetchone()[0])
+
+
+def test_the_writer_compacts_the_run_roll_ups_when_idle_and_at_close(db_path: Path) -> None:
+    database = Database.open(db_path)
+    writer = SpanWriter(database, compact_every=1_000)
+    writer.start()
+
+    async def main() -> None:
+        await writer.write(_table(5))  # type: ignore[arg-type]
+        for _ in range(200):  # idle now: the writer folds the partial before waiting
+            if _partials(database) == 0:
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert _partials(database) == 0
+    assert writer.compactions >= 1
+    writer.close()
+    assert database.cursor().execute("SELECT count(*), sum(span_count) FROM run_compacted").fetchone() == (1, 5)
+    database.close()
+
+
+def test_a_busy_writer_compacts_every_n_commits(db_path: Path) -> None:
+    database = Database.open(db_path)
+    writer = SpanWriter(database, compact_every=3)  # not started: never idle, commits one after another
+    cursor = database.cursor()
+    for _ in range(7):
+        assert writer._commit(cursor, [_table(4)]) is None  # type: ignore[list-item]
+    assert writer.compactions == 2
+    assert _partials(database) == 1
+    assert cursor.execute("SELECT count(*), sum(span_count) FROM run_rollups").fetchone() == (7, 28)
+    database.close()

@@ -13,7 +13,7 @@ from agentlog.query.metric_days import DAY_NS, MetricDays
 from agentlog.query.metrics import warm_up
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import LOCAL, Scope
-from agentlog.store import Database, commit_spans
+from agentlog.store import Database, commit_spans, compact_runs
 from agentlog.store.retention import delete_expired_now
 from tests.factories import make_request, make_span, span_rows
 
@@ -173,13 +173,15 @@ def test_a_kept_day_follows_repricing(store: Store) -> None:
     days = MetricDays()
     cursor = store.database.cursor()
     store.metrics(days)
-    # What a price change does to stored figures (repricing.py writes spans and roll-ups alike).
+    # What a price change does to stored figures (repricing.py writes spans and, once it has
+    # compacted them, roll-ups alike).
     cursor.execute("UPDATE stored_spans SET cost_usd = cost_usd + 1 WHERE model IS NOT NULL")
+    compact_runs(cursor)
     cursor.execute("""
-        UPDATE run_rollups SET cost_usd = r.cost_usd + s.added
+        UPDATE run_compacted SET cost_usd = r.cost_usd + s.added
         FROM (SELECT trace_id, count(*) AS added FROM stored_spans WHERE model IS NOT NULL GROUP BY trace_id) s,
-             run_rollups r
-        WHERE run_rollups.trace_id = s.trace_id AND r.trace_id = s.trace_id
+             run_compacted r
+        WHERE run_compacted.trace_id = s.trace_id AND r.trace_id = s.trace_id
     """)  # fmt: skip
     assert_exact(store, store.metrics(days))
 

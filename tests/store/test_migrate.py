@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from agentlog.errors import SchemaTooNew
-from agentlog.store import Database, insert_spans
+from agentlog.store import Database, commit_spans, last_commit_seq
 from agentlog.store.migrate import current_version, load_migrations, migrate
+from agentlog.store.rollups import compact_runs
+from agentlog.store.spans import FOLD_RUNS, INSERT_SPANS
 from tests.factories import agent_spans, make_request, make_span, new_trace_id, span_rows
 
 
@@ -61,28 +65,45 @@ def test_a_database_from_a_newer_agentlog_is_refused(db_path: Path) -> None:
         Database.open(db_path)
 
 
-def test_runs_stored_before_the_roll_up_index_was_dropped_keep_folding(tmp_path: Path) -> None:
-    """0014 rebuilds run_rollups without its key: a run started under 0013 still gets one row."""
-    path = tmp_path / "v13.duckdb"
+def _insert_as_version_14(connection: duckdb.DuckDBPyConnection, spans: list[Any], commit_seq: int) -> None:
+    """What agentlog wrote up to schema 14 for a batch of new runs: spans, and run_rollups rows in place."""
+    connection.register(
+        "span_batch",
+        span_rows(make_request(spans), "default").append_column("row", pa.array(range(len(spans)), pa.int64())),
+    )
+    connection.execute("BEGIN")
+    connection.execute(INSERT_SPANS, [commit_seq])
+    connection.execute(FOLD_RUNS, [commit_seq])
+    connection.execute("INSERT INTO run_rollups BY NAME SELECT * FROM batch_runs")
+    connection.execute("COMMIT")
+    connection.unregister("span_batch")
+
+
+def test_migration_15_keeps_the_stored_roll_ups_as_compacted_rows(tmp_path: Path) -> None:
+    """0015 renames run_rollups to run_compacted: a run stored under 0014 keeps its roll-up and later
+    spans merge into it, through the view and after compaction alike."""
+    path = tmp_path / "v14.duckdb"
     connection = duckdb.connect(str(path))
-    migrate(connection, [m for m in load_migrations() if m.version <= 13])
+    migrate(connection, [m for m in load_migrations() if m.version <= 14])
     trace_id = new_trace_id()
     root = make_span(trace_id=trace_id, name="invoke_agent triage", attributes={"gen_ai.agent.name": "triage"})
     first, later = (make_span(trace_id=trace_id, parent_span_id=root.span_id, name=f"step {i}") for i in range(2))
-    connection.execute("BEGIN")
-    insert_spans(connection, [span_rows(make_request([root, first]), "default")], 1)
-    connection.execute("COMMIT")
+    _insert_as_version_14(connection, [root, first], 1)
+    _insert_as_version_14(connection, agent_spans(3), 2)
+    before = connection.execute("SELECT * FROM run_rollups ORDER BY trace_id").fetchall()
     connection.close()
 
     database = Database.open(path)
     cursor = database.cursor()
-    cursor.execute("BEGIN")
-    insert_spans(cursor, [span_rows(make_request([later, *agent_spans(3)]), "default")], 2)
-    cursor.execute("COMMIT")
+    assert cursor.execute("SELECT * FROM run_compacted ORDER BY trace_id").fetchall() == before
+    assert cursor.execute("SELECT * FROM run_rollups ORDER BY trace_id").fetchall() == before
+    assert last_commit_seq(cursor) == 2
+    commit_spans(cursor, [span_rows(make_request([later]), "default")], 3)
     runs = cursor.execute("SELECT agent, node_count FROM run_summaries ORDER BY node_count DESC").fetchall()
     assert sorted(runs) == [("bug-triager", 2), ("triage", 2)]
-    assert cursor.execute("SELECT count(*), count(DISTINCT trace_id) FROM run_rollups").fetchone() == (2, 2)
-    assert cursor.execute(
-        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'run_rollups' AND constraint_type = 'PRIMARY KEY'"
-    ).fetchone() == (0,)
+    merged = cursor.execute("SELECT * FROM run_rollups ORDER BY trace_id").fetchall()
+    assert compact_runs(cursor) == 1
+    assert cursor.execute("SELECT count(*), count(DISTINCT trace_id) FROM run_compacted").fetchone() == (2, 2)
+    assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)
+    assert cursor.execute("SELECT * FROM run_rollups ORDER BY trace_id").fetchall() == merged
     database.close()

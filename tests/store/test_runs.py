@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from agentlog.store import Database, insert_spans
+from agentlog.store import Database, compact_runs, insert_spans
 from tests.factories import make_request, make_span, new_span_id, new_trace_id, span_rows
 
 T0 = 1_760_000_000_000_000_000  # 2025-10-09, a day genai-prices has prices for
@@ -325,15 +325,27 @@ REFERENCE = _two_runs()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(order=st.permutations(range(len(REFERENCE))), cuts=st.sets(st.integers(1, len(REFERENCE) - 1), max_size=5))
-def test_runs_roll_up_identically_whatever_the_order_and_batching(order: list[int], cuts: set[int]) -> None:
+@given(
+    order=st.permutations(range(len(REFERENCE))),
+    cuts=st.sets(st.integers(1, len(REFERENCE) - 1), max_size=5),
+    compactions=st.sets(st.integers(0, 5), max_size=3),
+)
+def test_runs_roll_up_identically_whatever_the_order_batching_and_compaction(
+    order: list[int], cuts: set[int], compactions: set[int]
+) -> None:
+    """Whatever the order of the spans, however they are batched, wherever the partial roll-ups
+    are compacted (after the i-th batch, for i in ``compactions``)."""
     expected = Store()
     expected.add(*REFERENCE)
     shuffled = [REFERENCE[i] for i in order]
     bounds = [0, *sorted(cuts), len(shuffled)]
     actual = Store()
-    for start, end in pairwise(bounds):
+    for batch, (start, end) in enumerate(pairwise(bounds)):
         actual.add(*shuffled[start:end])
+        if batch in compactions:
+            compact_runs(actual.cursor)
+    assert _runs_without_seq(actual) == _runs_without_seq(expected)
+    compact_runs(actual.cursor)
     assert _runs_without_seq(actual) == _runs_without_seq(expected)
     # A marker that arrives after its span may stay in the table, but never shows a node as running.
     running = "SELECT count(*) FROM pending_spans ANTI JOIN stored_spans USING (tenant_id, trace_id, span_id)"

@@ -18,6 +18,11 @@ waiting and requests keep arriving, the writer waits for more in ticks of
 ``LINGER_TICK``, at most ``MAX_LINGER`` in all. A quiet server, or one whose
 senders have stopped, never waits.
 
+Each commit appends its runs' partial roll-ups (agentlog.store.rollups); the
+writer folds them into the compacted roll-ups when it is idle and every
+``compact_every`` commits while busy, between commits, so the partials that
+readers merge stay few.
+
 Should a group fail, its requests are retried one by one so that one bad
 request cannot fail the others. A fatal DuckDB error (the database is
 invalidated: out of memory in a checkpoint, a disk error) is different: no
@@ -42,6 +47,7 @@ import pyarrow as pa
 from agentlog.collector.priority import lower_ingest_priority
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.store import ROW_GROUP_SIZE, Database, commit_spans, database_failed, last_commit_seq
+from agentlog.store.rollups import DEFAULT_COMPACT_EVERY, compact_runs, has_partials
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +85,13 @@ class _Task:
     loop: asyncio.AbstractEventLoop
 
 
+class _Compact:
+    """The writer's own work when it has nothing else to do: fold the partial roll-ups."""
+
+
+_COMPACT = _Compact()
+
+
 class SpanWriter:
     """Owns the write cursor; commits queued span tables in groups."""
 
@@ -90,6 +103,7 @@ class SpanWriter:
         max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS,
         on_commit: Callable[[int], None] | None = None,
         on_fatal: Callable[[BaseException], None] | None = None,
+        compact_every: int = DEFAULT_COMPACT_EVERY,
     ) -> None:
         self._database = database
         self._on_commit = on_commit
@@ -107,6 +121,10 @@ class SpanWriter:
         self.committed_spans = 0
         self.transactions = 0
         self._commit_seq = 0
+        self._compact_every = compact_every
+        self._uncompacted = 0
+        """Commits since the last compaction (1 at start when partials are waiting)."""
+        self.compactions = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -169,14 +187,19 @@ class SpanWriter:
         lower_ingest_priority()
         cursor = self._database.cursor()
         self._commit_seq = last_commit_seq(cursor)
+        self._uncompacted = int(has_partials(cursor))
         try:
             while True:
                 work = self._take_work()
                 if isinstance(work, _Task):
                     self._run_task(cursor, work)
+                elif isinstance(work, _Compact):
+                    self._compact(cursor)
                 elif work:
                     self._commit_group(cursor, work)
                 else:
+                    if self._uncompacted:
+                        self._compact(cursor)
                     return
         finally:
             cursor.close()
@@ -192,10 +215,13 @@ class SpanWriter:
         else:
             task.loop.call_soon_threadsafe(_settle, task.future, result, None)
 
-    def _take_work(self) -> _Task | list[_Pending]:
-        """The next task, else the next group of requests; [] once closing and drained."""
+    def _take_work(self) -> _Task | _Compact | list[_Pending]:
+        """The next task, else the next group of requests, else a compaction when one is due;
+        [] once closing and drained."""
         with self._condition:
             while not self._pending and not self._tasks and not self._closing:
+                if self._uncompacted and self.failure is None:
+                    return _COMPACT
                 self._condition.wait()
             if self._tasks:
                 return self._tasks.popleft()
@@ -247,11 +273,29 @@ class SpanWriter:
             log.exception("commit of %d span table(s) failed", len(tables))
             return StoreError(f"the database refused the spans: {error}")
         self._commit_seq += 1
+        self._uncompacted += 1
         self.transactions += 1
         self.committed_spans += new_spans
         if self._on_commit is not None:
             self._on_commit(self._commit_seq)
+        if self._uncompacted >= self._compact_every:
+            self._compact(cursor)
         return None
+
+    def _compact(self, cursor: Any) -> None:
+        """Fold the partial roll-ups; a failure loses nothing (the partials stay for the next one)."""
+        self._uncompacted = 0
+        if self.failure is not None:
+            return
+        try:
+            compact_runs(cursor)
+        except Exception as error:
+            if database_failed(error):
+                self._fail(error)
+            else:
+                log.warning("compacting the run roll-ups failed; retried after the next commit", exc_info=True)
+            return
+        self.compactions += 1
 
     def _fail(self, error: BaseException) -> None:
         if self.failure is None:

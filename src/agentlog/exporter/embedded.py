@@ -13,7 +13,9 @@ event loop. Here there is exactly one producer, the batch processor's
 thread, which already hands over a batch at a time and never two at once;
 its bounded queue is the back-pressure. So each export is one transaction,
 committed before ``export`` returns (acknowledged means committed, as in
-the collector), with no event loop or second thread to hop through.
+the collector), with no event loop or second thread to hop through. Every
+``compact_every`` exports, and at shutdown, it folds the run roll-ups'
+partials (``agentlog.store.compact_runs``) as the collector's writer does.
 
 The database must have no other writer: DuckDB lets one process open a file,
 so a file that ``agentlog serve`` holds is refused when ``configure()`` runs.
@@ -31,7 +33,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_request
-from agentlog.store import Database, commit_spans, last_commit_seq
+from agentlog.store import Database, commit_spans, compact_runs, last_commit_seq
+from agentlog.store.rollups import DEFAULT_COMPACT_EVERY
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class DuckDBSpanExporter(SpanExporter):
         owns_database: bool,
         tenant_id: str = LOCAL_TENANT,
         max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH,
+        compact_every: int = DEFAULT_COMPACT_EVERY,
     ) -> None:
         self.database = database
         self._owns_database = owns_database
@@ -60,6 +64,8 @@ class DuckDBSpanExporter(SpanExporter):
         self._cursor = database.cursor()
         self._commit_seq = last_commit_seq(self._cursor)
         self._closed = False
+        self._compact_every = compact_every
+        self._uncompacted = 0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         body = encode_spans(spans).SerializeToString()
@@ -78,7 +84,18 @@ class DuckDBSpanExporter(SpanExporter):
                 log.exception("agentlog: committing %d spans to %s failed", table.num_rows, self.database.path)
                 return SpanExportResult.FAILURE
             self._commit_seq += 1
+            self._uncompacted += 1
+            if self._uncompacted >= self._compact_every:
+                self._compact()
         return SpanExportResult.SUCCESS
+
+    def _compact(self) -> None:
+        """Fold the run roll-ups' partials (with the lock held); a failure loses nothing, the next one retries."""
+        self._uncompacted = 0
+        try:
+            compact_runs(self._cursor)
+        except duckdb.Error:
+            log.warning("agentlog: compacting the run roll-ups in %s failed", self.database.path, exc_info=True)
 
     def shutdown(self) -> None:
         """Close the cursor; close (checkpoint) the database too if ``configure()`` opened it."""
@@ -86,6 +103,7 @@ class DuckDBSpanExporter(SpanExporter):
             if self._closed:
                 return
             self._closed = True
+            self._compact()
             self._cursor.close()
             if self._owns_database:
                 self.database.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from agentlog.query.rows import dicts
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import human_duration, iso_utc
+from agentlog.store.rollups import compacted, has_partials
 
 HISTORY_FILTER = read_sql("history_filter.sql")
 HISTORY_NEWEST_SQL = read_sql("history_newest.sql")
@@ -34,10 +35,11 @@ def _code(sql: str) -> list[str]:
     return [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
 
 
-def _execute(cursor: Any, name: str, params: dict[str, Any]) -> Any:
-    """Run ``name`` with the filters whose parameters are not None."""
+def _execute(cursor: Any, name: str, params: dict[str, Any], reads: Callable[[str], str]) -> Any:
+    """Run ``name`` with the filters whose parameters are not None, reading what ``reads`` makes it read
+    (run_compacted directly for a tenant without partials: store.rollups.compacted)."""
     sql, names = history_sql(name, frozenset(key for key, value in params.items() if value is not None))
-    return cursor.execute(sql, {key: params[key] for key in names})
+    return cursor.execute(reads(sql), {key: params[key] for key in names})
 
 
 FIRST_WINDOW_NS = 3600 * 10**9
@@ -120,6 +122,7 @@ def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, An
 
     Unfiltered, the newest runs are dense and the first window nearly always
     holds the page: that window is read at once, one statement instead of two."""
+    reads = _same if has_partials(cursor, params["tenant"]) else compacted
     newest = None
     if params["after_ns"] is None and params["until"] is None:
         newest = cursor.execute(HISTORY_NEWEST_SQL).fetchone()[0]
@@ -134,15 +137,19 @@ def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, An
     windows = _windows(top, floor)
     if not any(params[name] is not None for name in SELECTIVE_FILTERS):
         from_ns = next(windows)
-        rows = dicts(_execute(cursor, "history.sql", {**params, "from_ns": from_ns}))
+        rows = dicts(_execute(cursor, "history.sql", {**params, "from_ns": from_ns}, reads))
         if len(rows) >= params["limit"] or from_ns <= floor:
             return rows
     found, oldest = 0, None
     for from_ns in windows:
-        found, oldest = _execute(cursor, "history_bound.sql", {**params, "from_ns": from_ns}).fetchone()
+        found, oldest = _execute(cursor, "history_bound.sql", {**params, "from_ns": from_ns}, reads).fetchone()
         if found >= params["limit"]:
             break
-    return dicts(_execute(cursor, "history.sql", {**params, "from_ns": oldest})) if found else []
+    return dicts(_execute(cursor, "history.sql", {**params, "from_ns": oldest}, reads)) if found else []
+
+
+def _same(sql: str) -> str:
+    return sql
 
 
 def _windows(top: int, floor: int) -> Iterator[int]:

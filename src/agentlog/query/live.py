@@ -20,10 +20,11 @@ from agentlog.query.logs import node_document
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
+from agentlog.store import last_commit_seq
+from agentlog.store.rollups import for_tenant
 
 RUNS_SQL = read_sql("live_runs.sql")
 NODES_SQL = read_sql("live_nodes.sql")
-LATEST_SQL = "SELECT coalesce(max(commit_seq), 0) FROM run_rollups"
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class LiveFilter:
 
 def latest_cursor(cursor: Any) -> int:
     """The newest commit: where a client without a cursor starts."""
-    return int(cursor.execute(LATEST_SQL).fetchone()[0])
+    return last_commit_seq(cursor)
 
 
 def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -> list[dict[str, Any]]:
@@ -43,7 +44,7 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     params = {"tenant": scope.tenant_id, "after": after, "upto": upto}
     runs = fetch_dicts(
         cursor,
-        RUNS_SQL,
+        for_tenant(cursor, scope.tenant_id, RUNS_SQL),
         {
             **params,
             "user_scope": scope.user_id,

@@ -16,6 +16,7 @@ from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import human_duration, iso_utc
+from agentlog.store.rollups import for_tenant
 
 RUN_SQL = read_sql("run.sql")
 
@@ -90,7 +91,7 @@ def resolve_run_id(cursor: Any, scope: Scope, run_id: str) -> int:
     shift = 4 * (32 - len(text))
     low = int(text, 16) << shift
     found = cursor.execute(
-        PREFIX_SQL,
+        for_tenant(cursor, scope.tenant_id, PREFIX_SQL),
         {"tenant": scope.tenant_id, "low": low, "high": low + (1 << shift) - 1, "user_scope": scope.user_id},
     ).fetchall()
     if not found:
@@ -174,7 +175,8 @@ def _offset(cursor: str | None) -> int:
 
 
 def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
-    rows = fetch_dicts(cursor, RUN_SQL, {"tenant": scope.tenant_id, "trace": str(trace), "user_scope": scope.user_id})
+    sql = for_tenant(cursor, scope.tenant_id, RUN_SQL)
+    rows = fetch_dicts(cursor, sql, {"tenant": scope.tenant_id, "trace": str(trace), "user_scope": scope.user_id})
     if not rows:
         raise NotFound(f"no run with run_id {run_id!r}")
     return rows[0]

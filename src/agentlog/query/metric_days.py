@@ -37,6 +37,7 @@ import pyarrow as pa
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import MAX_UNIX_NANO
+from agentlog.store.rollups import for_tenant
 
 SIGNATURES_SQL = read_sql("metrics_day_signatures.sql")
 DAY_RUNS_SQL = read_sql("metrics_day_runs.sql")
@@ -77,8 +78,8 @@ def compute_partials(
         "high_seq": high_seq,
     }
     return Partials(
-        runs=cursor.execute(DAY_RUNS_SQL, params).to_arrow_table(),
-        nodes=cursor.execute(DAY_NODES_SQL, params).to_arrow_table(),
+        runs=cursor.execute(for_tenant(cursor, scope.tenant_id, DAY_RUNS_SQL), params).to_arrow_table(),
+        nodes=cursor.execute(for_tenant(cursor, scope.tenant_id, DAY_NODES_SQL), params).to_arrow_table(),
     )
 
 
@@ -169,7 +170,7 @@ class MetricDays:
     ) -> list[tuple[int, tuple[Any, ...], int, int]]:
         """Per day from ``first_day``: its signature at ``cut``, its runs committed after, its newest commit."""
         rows = cursor.execute(
-            SIGNATURES_SQL,
+            for_tenant(cursor, scope.tenant_id, SIGNATURES_SQL),
             {"tenant": scope.tenant_id, "user_scope": scope.user_id, "from_ns": first_day * DAY_NS, "cut": cut},
         ).fetchall()
         return [(int(day), tuple(signature), int(fresh), int(newest)) for day, *signature, fresh, newest in rows]

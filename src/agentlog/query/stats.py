@@ -10,6 +10,7 @@ from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import days_ago, iso_utc
+from agentlog.store.rollups import for_tenant
 
 STATS_SQL = read_sql("stats.sql")
 DEFAULT_DAYS = 30
@@ -28,7 +29,7 @@ def run_stats(cursor: Any, scope: Scope, query: StatsQuery, now_ns: int) -> dict
     since = days_ago(query.days, now_ns)
     rows = fetch_dicts(
         cursor,
-        STATS_SQL,
+        for_tenant(cursor, scope.tenant_id, STATS_SQL),
         {"tenant": scope.tenant_id, "user_scope": scope.user_id, "user": query.user_id,
          "agent": query.agent_id, "since": since},
     )  # fmt: skip

@@ -6,6 +6,7 @@ so that moving to DuckLake later is a change of this one package.
 
 from agentlog.store.database import MEMORY, ROW_GROUP_SIZE, Database, database_failed
 from agentlog.store.keys import Keyring
+from agentlog.store.rollups import compact_runs
 from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq
 
 DEFAULT_TENANT = "default"
@@ -18,6 +19,7 @@ __all__ = [
     "Database",
     "Keyring",
     "commit_spans",
+    "compact_runs",
     "database_failed",
     "insert_spans",
     "last_commit_seq",

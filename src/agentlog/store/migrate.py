@@ -14,10 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from agentlog.errors import SchemaTooNew
+from agentlog.store.rollups import VIEW_MERGE, compacted
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VIEWS_DIR = Path(__file__).parent / "views"
-VIEWS = ("times", "run_fields", "durations", "run_summaries", "spans", "nodes", "runs", "agents", "node_documents")
+VIEWS = (
+    "run_rollups",
+    "times",
+    "run_fields",
+    "durations",
+    "run_summaries",
+    "spans",
+    "nodes",
+    "runs",
+    "agents",
+    "node_documents",
+)
 """Views (and the macros they share) are not data: each open re-creates them from
 ``views/<name>.sql``, in this order (a view may read the ones before it), so changing
 one needs no migration."""
@@ -96,7 +108,11 @@ def create_views(connection: Any, directory: Path = VIEWS_DIR) -> None:
     connection.execute("BEGIN TRANSACTION")
     try:
         for name in VIEWS:
-            connection.execute((directory / f"{name}.sql").read_text().replace("{run_columns}", run_columns))
+            sql = (directory / f"{name}.sql").read_text()
+            sql = sql.replace("{run_columns}", run_columns).replace("{merge_rollups}", VIEW_MERGE)
+            connection.execute(sql)
+            if name == "run_summaries":  # and the same over run_compacted, for reads with no partials
+                connection.execute(compacted(sql))
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

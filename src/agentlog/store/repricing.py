@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from agentlog.proto.normalize import USD_QUANTUM
 from agentlog.proto.pricing import price_usd
+from agentlog.store.rollups import fold_partials
 
 CANDIDATES = """
 SELECT (trace_id >> 64)::UBIGINT, (trace_id & 18446744073709551615)::UBIGINT, span_id, model, provider,
@@ -35,8 +36,10 @@ WHERE stored_spans.tenant_id = $tenant
 """
 
 # Cost columns of the touched runs, recomputed from their spans with the same rule as the roll-up.
+# Written to run_compacted once this transaction has folded the partials into it
+# (store/rollups.py): a partial committed afterwards adds spans this recount did not see.
 UPDATE_RUNS = """
-UPDATE run_rollups SET
+UPDATE run_compacted SET
     cost_usd = a.cost_usd, reported_cost_nodes = a.reported, computed_cost_nodes = a.computed,
     unknown_cost_nodes = a.unknown, fallback_cost_usd = a.fallback_cost_usd,
     fallback_reported_cost_nodes = a.fallback_reported, fallback_computed_cost_nodes = a.fallback_computed,
@@ -56,7 +59,7 @@ FROM (
     WHERE s.tenant_id = $tenant
     GROUP BY s.tenant_id, s.trace_id
 ) a
-WHERE run_rollups.tenant_id = a.tenant_id AND run_rollups.trace_id = a.trace_id
+WHERE run_compacted.tenant_id = a.tenant_id AND run_compacted.trace_id = a.trace_id
 """
 
 
@@ -92,6 +95,7 @@ def reprice(cursor: Any, tenant_id: str, since_ns: int) -> Repriced:
             cursor.execute("CREATE OR REPLACE TEMP TABLE repriced AS SELECT * FROM repriced_arrow")
             cursor.unregister("repriced_arrow")
             cursor.execute(UPDATE_SPANS, {"tenant": tenant_id})
+            fold_partials(cursor)
             runs = int(cursor.execute(UPDATE_RUNS, {"tenant": tenant_id}).fetchone()[0])
             cursor.execute("DROP TABLE repriced")
         cursor.execute("COMMIT")

@@ -61,9 +61,14 @@ DELETE_MARKERS = """
 DELETE FROM pending_spans USING expired_runs e
 WHERE pending_spans.tenant_id = e.tenant_id AND pending_spans.trace_id = e.trace_id
 """
+# A run's roll-up is its compacted row and its partials (store/rollups.py): both go.
 DELETE_RUNS = """
-DELETE FROM run_rollups USING expired_runs e
-WHERE run_rollups.tenant_id = e.tenant_id AND run_rollups.trace_id = e.trace_id
+DELETE FROM run_compacted USING expired_runs e
+WHERE run_compacted.tenant_id = e.tenant_id AND run_compacted.trace_id = e.trace_id
+"""
+DELETE_PARTIALS = """
+DELETE FROM run_partials USING expired_runs e
+WHERE run_partials.tenant_id = e.tenant_id AND run_partials.trace_id = e.trace_id
 """
 
 
@@ -102,6 +107,7 @@ def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = 
             spans = int(cursor.execute(DELETE_SPANS, {"low": low, "high": high}).fetchone()[0])
             cursor.execute(DELETE_MARKERS)
             cursor.execute(DELETE_RUNS)
+            cursor.execute(DELETE_PARTIALS)
         cursor.execute("DROP TABLE expired_runs")
         cursor.execute("COMMIT")
     except BaseException:

@@ -16,7 +16,8 @@ RECORD_RUN = """
 UPDATE retention_schedules SET last_run_at = make_timestamp($at_us), last_deleted_runs = $deleted
 WHERE tenant_id = $tenant
 """
-TENANTS = "SELECT DISTINCT tenant_id FROM run_rollups"
+# The tenants of run_rollups, from the two tables its view merges (not merging every run to list them).
+TENANTS = "SELECT tenant_id FROM run_compacted UNION SELECT tenant_id FROM run_partials"
 
 
 @dataclass(frozen=True)

@@ -34,15 +34,22 @@ SELECT "row", tenant_id, {_TRACE_ID} AS trace_id, span_id, is_pending
 FROM span_batch
 """
 
-# The batch's runs that are stored already, with their rowids: the duplicate
-# check looks among their spans, and the fold updates them (merge_runs.sql).
-# One scan of run_rollups' keys; the writer is its only writer, so the rows
-# found stay valid for the rest of the transaction.
+# The batch's runs that are stored already, with the oldest commit of each:
+# the duplicate check looks among their spans from it on. Read from the two
+# tables the view run_rollups merges (their keys alone, not the merged rows).
 KNOWN_RUNS = """
 CREATE OR REPLACE TEMP TABLE known_runs AS
-SELECT r.rowid AS row_id, r.tenant_id, r.trace_id, r.first_seq
-FROM run_rollups r
-SEMI JOIN batch_keys b ON b.tenant_id = r.tenant_id AND b.trace_id = r.trace_id
+SELECT tenant_id, trace_id, min(first_seq) AS first_seq
+FROM (
+    SELECT r.tenant_id, r.trace_id, r.first_seq
+    FROM run_compacted r
+    SEMI JOIN batch_keys b ON b.tenant_id = r.tenant_id AND b.trace_id = r.trace_id
+    UNION ALL
+    SELECT r.tenant_id, r.trace_id, r.first_seq
+    FROM run_partials r
+    SEMI JOIN batch_keys b ON b.tenant_id = r.tenant_id AND b.trace_id = r.trace_id
+)
+GROUP BY tenant_id, trace_id
 """
 
 # The oldest commit of the stored runs this batch adds spans to: only their
@@ -97,17 +104,12 @@ WHERE NOT batch_keys.is_pending
 """
 
 FOLD_RUNS = (_QUERIES / "fold_runs.sql").read_text()
-MERGE_RUNS = (_QUERIES / "merge_runs.sql").read_text()
-MERGE_MODELS = (_QUERIES / "merge_models.sql").read_text()
 
-# Runs seen for the first time.
-INSERT_NEW_RUNS = """
-INSERT INTO run_rollups BY NAME
-SELECT b.* FROM batch_runs b
-ANTI JOIN known_runs k ON k.tenant_id = b.tenant_id AND k.trace_id = b.trace_id
-"""
+# The batch's roll-ups, appended: nothing here updates a row another writer may
+# touch (store/rollups.py folds them into run_compacted later).
+INSERT_PARTIALS = "INSERT INTO run_partials BY NAME SELECT * FROM batch_runs"
 
-ROLLUP_SQL = (BATCH_KEYS, KNOWN_RUNS, FOLD_RUNS, MERGE_RUNS, MERGE_MODELS, INSERT_NEW_RUNS)
+ROLLUP_SQL = (BATCH_KEYS, KNOWN_RUNS, FOLD_RUNS, INSERT_PARTIALS)
 """Every statement that decides what run_rollups holds (find_known_runs, then fold_runs)."""
 
 
@@ -128,7 +130,7 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
         if markers:
             cursor.execute(INSERT_MARKERS, [commit_seq])
         cursor.execute(DELETE_ANSWERED_MARKERS)
-        fold_runs(cursor, commit_seq, known_runs)
+        fold_runs(cursor, commit_seq)
     finally:
         cursor.unregister("span_batch")
     return int(span_batch.num_rows - markers)
@@ -140,16 +142,13 @@ def find_known_runs(cursor: Any) -> int:
     return int(cursor.execute(KNOWN_RUNS).fetchone()[0])
 
 
-def fold_runs(cursor: Any, commit_seq: int, known_runs: int) -> None:
-    """Fold span_batch into run_rollups: merge the runs ``find_known_runs`` found, insert the others.
+def fold_runs(cursor: Any, commit_seq: int) -> None:
+    """Fold span_batch into per-run rows and append them to run_partials.
 
-    No INSERT .. ON CONFLICT: DuckDB plans it as a join with the whole table
-    and needs a unique index, whose ART is rewritten at every checkpoint."""
+    Append-only, so that several writers can add spans to one run at once:
+    the view run_rollups merges the partials, the compactor folds them."""
     cursor.execute(FOLD_RUNS, [commit_seq])
-    if known_runs:
-        cursor.execute(MERGE_RUNS)
-        cursor.execute(MERGE_MODELS)
-    cursor.execute(INSERT_NEW_RUNS)
+    cursor.execute(INSERT_PARTIALS)
 
 
 def _duplicate_rows(cursor: Any, known_runs: int) -> list[int]:
@@ -178,7 +177,13 @@ def commit_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
     return new_spans
 
 
+# The view's max(commit_seq), from its two tables' (the view would merge every run first).
+LAST_COMMIT_SEQ = """
+SELECT coalesce(greatest((SELECT max(commit_seq) FROM run_compacted), (SELECT max(commit_seq) FROM run_partials)), 0)
+"""
+
+
 def last_commit_seq(cursor: Any) -> int:
     """The newest commit_seq in the database (0 when empty): where a restarted writer continues."""
-    row = cursor.execute("SELECT coalesce(max(commit_seq), 0) FROM run_rollups").fetchone()
+    row = cursor.execute(LAST_COMMIT_SEQ).fetchone()
     return int(row[0])

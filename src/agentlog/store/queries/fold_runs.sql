@@ -1,12 +1,13 @@
 -- The run roll-ups of one transaction's spans and markers, one row per run
--- (batch_runs), for merge_runs.sql to fold into run_rollups.
+-- (batch_runs), appended to run_partials (store/spans.py; the view run_rollups
+-- merges them by merge_rollups.sql, and store/rollups.py compacts them).
 -- span_batch: the spans this transaction inserted (duplicates already dropped)
 -- and, where is_pending, its live-status markers. $1: its commit_seq.
 -- A marker shares its key with the span it announces; `marker` (false < true)
 -- lets the real span's values win over the marker's. Within the batch each
 -- STRUCT is picked by arg_min on its leading fields alone (comparing whole
 -- structs would build sort keys of their texts: most of the fold's time); the
--- merge with the stored run compares whole structs, which orders them the same.
+-- merge with the run's other rows compares whole structs, which orders them the same.
 -- Usage and cost add up over spans whose usage is their own (own_usage); on
 -- agent and chain spans it goes to the fallback_* columns, which a run uses
 -- only when no other span reports usage (migration 0008); aggregated usage
