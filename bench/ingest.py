@@ -1,26 +1,33 @@
-"""Ingest benchmark: sustained OTLP/gRPC load against a real ``agentlog serve``, and its physical baselines.
+"""Ingest benchmark: sustained OTLP load against a real ``agentlog serve``, and the write path stage by stage.
 
 Run from the repository root::
 
-    .venv/bin/python bench/ingest.py                   # 20 s of load, 8 requests in flight
-    .venv/bin/python bench/ingest.py --seconds 10 --concurrency 16 --json /tmp/ingest.json
+    .venv/bin/python bench/ingest.py                   # 20 s of gRPC load, 8 requests in flight
+    .venv/bin/python bench/ingest.py --transports grpc,http --concurrency 16 --rounds 2 \
+        --against '/path/to/older/checkout/.venv/bin/python -m agentlog' --json /tmp/ingest.json
 
 What it measures, in one run on the same data:
 
-* load: ``python -m agentlog serve`` in a subprocess, driven over OTLP/gRPC by
-  ``--concurrency`` requests in flight (raw bytes, grpc.aio). Committed spans/s
-  are spans acknowledged per second; since the server acknowledges only after
-  its commit, that is the committed rate. After the server stops, the spans in
-  the DuckDB file are counted and must equal the acknowledged count exactly.
-  Also: acknowledgement latency, server peak RSS (VmHWM), requests refused.
-* baselines: what the physical steps cost alone on the same requests, on one
-  core: protobuf parse, ``decode_spans``, ``to_arrow``, and DuckDB bulk insert
-  through ``agentlog.store`` in transactions of ``--insert-batch`` requests.
-  Beside them, the same without agent semantics: ``normalize``'s share of
-  decoding, and "plain storage" (the OTLP columns alone, no key, no canonical
-  columns, no roll-up, same transactions); their ratio is issue 3's figure.
-  The machine is shared and noisy, so the report gives committed/baseline
-  ratios measured in the same run, which move less than absolute figures.
+* load: ``python -m agentlog serve`` in a subprocess (a fresh database for
+  each run), driven over OTLP/gRPC (raw bytes, grpc.aio) or OTLP/HTTP with
+  protobuf bodies (httpx) by ``--concurrency`` requests in flight.
+  Committed spans/s are spans acknowledged per second; since the server
+  acknowledges only after its commit, that is the committed rate. After the
+  server stops, the spans in the DuckDB file are counted and must equal the
+  acknowledged count exactly. Also: acknowledgement latency, requests
+  refused, and the RSS and CPU of the server's whole process tree (the
+  server and any decode worker processes), sampled every 0.25 s.
+  ``--against`` runs the same load against another agentlog (an older
+  checkout), alternated with this one round by round, so the ratio between
+  the two is measured on the same machine in the same minutes.
+* stages: what each step of the write path costs alone, on one thread of
+  this process, on the same requests: the span-by-span decoder it replaced
+  (``decode_spans`` + ``to_arrow``, for the ratio), then ``flatten_request``,
+  ``canonical_table`` (normalise) and the rest of ``decode_request``, then
+  the store in transactions of ``--insert-batch`` requests with automatic
+  checkpoints held off: the duplicate check, the insert, the run roll-up,
+  the commit, one compaction of the roll-ups, and one checkpoint at the end.
+  Process CPU per span counts DuckDB's own threads.
 
 The client is kept cheap (client and server share the machine's cores): one
 template request is serialized once, with a 4-byte placeholder inside every
@@ -72,12 +79,12 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 import agentlog
-from agentlog.collector.intake import DEFAULT_TENANT
-from agentlog.proto.anyvalue import attributes_to_python
-from agentlog.proto.normalize import normalize
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_request, parse_protobuf
+from agentlog.proto.canonical import canonical_table
+from agentlog.proto.columnar import flatten_request
 from agentlog.proto.rows import to_arrow
-from agentlog.proto.spans import SPAN_COLUMNS, decode_spans
-from agentlog.store import Database, insert_spans
+from agentlog.proto.spans import decode_spans
+from agentlog.store import DEFAULT_TENANT, Database, compact_runs, insert_spans
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -320,174 +327,115 @@ def per_second(n: float, seconds: float) -> float:
 # --------------------------------------------------------------------------- baselines
 
 
+STAGES = ("old decode", "flatten", "normalise", "assemble", "duplicates", "insert", "roll-up", "commit",
+          "compaction", "checkpoint")  # fmt: skip
+"""The write path's stages as the baselines time them; "old decode" is the span-by-span decoder this
+replaced (decode_spans + to_arrow), for the ratio."""
+
+
 @dataclass
 class Baselines:
     requests: int
     spans: int
-    parse_rounds: int
-    parse_seconds: float
-    parse_spans_per_s: float
-    decode_seconds: float
-    decode_spans_per_s: float
-    to_arrow_seconds: float
-    to_arrow_spans_per_s: float
-    insert_batch_requests: int
-    insert_transactions: int
-    insert_seconds: float
-    """Every transaction, and the checkpoint on close that folds what is left of the WAL into the file."""
-    insert_final_checkpoint_seconds: float
-    insert_spans_per_s: float
-    serial_spans_per_s: float
-    """One core doing parse + decode + to_arrow + insert for every span, one after another."""
-    normalize_seconds: float
-    """Of decode_seconds: ``normalize`` alone (agent semantics, pricing), timed on the same attributes."""
-    plain_insert_seconds: float
-    plain_insert_spans_per_s: float
-    """The OTLP columns alone into a table without key, canonical columns or roll-up: plain storage."""
-    plain_serial_spans_per_s: float
-    """parse + decode without normalize + to_arrow + plain insert: the collector core without agent semantics."""
-    # CPU this process used per second of wall time in each step: below 1.0 for
-    # the Python steps means other processes took the core; DuckDB may use more.
-    parse_cpu_cores: float
-    decode_to_arrow_cpu_cores: float
-    insert_cpu_cores: float
+    transactions: int
+    cpu_us_per_span: dict[str, float]
+    """Process CPU (all threads, DuckDB's included) per span, by stage."""
+    wall_us_per_span: dict[str, float]
+
+    @property
+    def new_total_cpu(self) -> float:
+        return sum(value for stage, value in self.cpu_us_per_span.items() if stage != "old decode")
 
 
-class _Clock:
-    """Wall and process CPU time since the last ``lap``."""
+class _Stopwatch:
+    """Adds the wall and process CPU time since the last ``lap`` to the named stage."""
 
     def __init__(self) -> None:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.wall = dict.fromkeys(STAGES, 0.0)
+        self.cpu = dict.fromkeys(STAGES, 0.0)
+        self.restart()
 
-    def lap(self) -> tuple[float, float]:
+    def restart(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def split(self) -> tuple[float, float]:
+        """(wall, CPU) seconds since the last lap or restart; starts the next."""
         wall, cpu = time.perf_counter(), time.process_time()
-        elapsed = wall - self.wall, cpu - self.cpu
-        self.wall, self.cpu = wall, cpu
+        elapsed = wall - self._wall, cpu - self._cpu
+        self._wall, self._cpu = wall, cpu
         return elapsed
 
+    def add(self, stage: str, wall: float, cpu: float) -> None:
+        self.wall[stage] += wall
+        self.cpu[stage] += cpu
 
-def run_baselines(template: Template, requests: int, insert_batch: int, min_seconds: float, workdir: Path) -> Baselines:
+    def lap(self, stage: str) -> None:
+        self.add(stage, *self.split())
+
+
+def run_baselines(template: Template, requests: int, insert_batch: int, workdir: Path) -> Baselines:
+    """Each stage of the write path on one thread of this process, over the same requests."""
     bodies = [template.request(n) for n in range(1, requests + 1)]
-    spans = requests * template.spans
-
-    gc.collect()
-    clock = _Clock()
-    parsed = [ExportTraceServiceRequest.FromString(body) for body in bodies]
-    rounds = 1
-    while time.perf_counter() - clock.wall < min_seconds:
-        for body in bodies:
-            ExportTraceServiceRequest.FromString(body)
-        rounds += 1
-    parse_seconds, parse_cpu = clock.lap()
+    watch = _Stopwatch()
+    tables = [_decode_in_stages(body, watch) for body in bodies]
+    for body in bodies:
+        watch.restart()
+        to_arrow(decode_spans(parse_protobuf(body)), DEFAULT_TENANT)
+        watch.lap("old decode")
     del bodies
-
-    # Decode and convert one request at a time, as the server does: keeping every
-    # decoded batch alive would make the garbage collector's passes ever longer.
     gc.collect()
-    decode_seconds = to_arrow_seconds = 0.0
-    tables = []
-    clock.lap()
-    for pb_request in parsed:
-        started = time.perf_counter()
-        batch = decode_spans(pb_request)
-        decoded = time.perf_counter()
-        tables.append(to_arrow(batch, DEFAULT_TENANT))
-        to_arrow_seconds += time.perf_counter() - decoded
-        decode_seconds += decoded - started
-        assert len(batch) == template.spans and not batch.rejected
-    decode_wall, decode_cpu = clock.lap()
-    normalize_seconds = _normalize_seconds(parsed)
-    del parsed, batch
-    gc.collect()
-
-    database = Database.open(workdir / "baseline.duckdb")
-    cursor = database.cursor()
-    inserted = transactions = 0
-    clock.lap()
-    for start in range(0, requests, insert_batch):
-        cursor.execute("BEGIN TRANSACTION")
-        inserted += insert_spans(cursor, tables[start : start + insert_batch], transactions + 1)
-        cursor.execute("COMMIT")
-        transactions += 1
-    cursor.close()
-    before_close = time.perf_counter()
-    database.close()
-    insert_seconds, insert_cpu = clock.lap()
-    final_checkpoint_seconds = time.perf_counter() - before_close
-    assert inserted == spans, f"baseline insert stored {inserted} of {spans} spans"
-    plain_seconds = _plain_insert_seconds(tables, insert_batch, workdir / "plain.duckdb")
-    del tables
-    gc.collect()
-
-    parse_rate = per_second(rounds * spans, parse_seconds)
-    decode_rate = per_second(spans, decode_seconds)
-    arrow_rate = per_second(spans, to_arrow_seconds)
-    insert_rate = per_second(spans, insert_seconds)
+    transactions = _store_in_stages(tables, insert_batch, workdir / "baseline.duckdb", watch)
+    spans = requests * template.spans
     return Baselines(
         requests=requests,
         spans=spans,
-        parse_rounds=rounds,
-        parse_seconds=parse_seconds,
-        parse_spans_per_s=parse_rate,
-        decode_seconds=decode_seconds,
-        decode_spans_per_s=decode_rate,
-        to_arrow_seconds=to_arrow_seconds,
-        to_arrow_spans_per_s=arrow_rate,
-        insert_batch_requests=insert_batch,
-        insert_transactions=transactions,
-        insert_seconds=insert_seconds,
-        insert_final_checkpoint_seconds=final_checkpoint_seconds,
-        insert_spans_per_s=insert_rate,
-        serial_spans_per_s=1 / (1 / parse_rate + 1 / decode_rate + 1 / arrow_rate + 1 / insert_rate),
-        normalize_seconds=normalize_seconds,
-        plain_insert_seconds=plain_seconds,
-        plain_insert_spans_per_s=per_second(spans, plain_seconds),
-        plain_serial_spans_per_s=spans
-        / (spans / parse_rate + decode_seconds - normalize_seconds + to_arrow_seconds + plain_seconds),
-        parse_cpu_cores=parse_cpu / parse_seconds,
-        decode_to_arrow_cpu_cores=decode_cpu / decode_wall,
-        insert_cpu_cores=insert_cpu / insert_seconds,
+        transactions=transactions,
+        cpu_us_per_span={stage: 1e6 * seconds / spans for stage, seconds in watch.cpu.items()},
+        wall_us_per_span={stage: 1e6 * seconds / spans for stage, seconds in watch.wall.items()},
     )
 
 
-def _normalize_seconds(parsed: list[Any]) -> float:
-    """``normalize`` on every span's attributes, as decode_spans calls it (converting them is not counted)."""
-    spent = 0.0
-    for pb_request in parsed:
-        for resource_spans in pb_request.resource_spans:
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    attributes = attributes_to_python(span.attributes, 4096)
-                    started = time.perf_counter()
-                    normalize(span.name, attributes, span.status.code, span.status.message, None,
-                              span.start_time_unix_nano, 4096)  # fmt: skip
-                    spent += time.perf_counter() - started
-    return spent
+def _decode_in_stages(body: bytes, watch: _Stopwatch) -> pyarrow.Table:
+    """decode_request's cost split into its stages: flatten, normalise, and the rest ("assemble": the
+    tenant column and the table), which is the whole call less the first two timed alone."""
+    watch.restart()
+    flat = flatten_request(body, DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    flatten = watch.split()
+    canonical_table(flat.spans, flat.attributes, flat.exceptions, DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    normalise = watch.split()
+    decoded = decode_request(body, "protobuf", DEFAULT_TENANT, DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    whole = watch.split()
+    watch.add("flatten", *flatten)
+    watch.add("normalise", *normalise)
+    watch.add("assemble", *(max(0.0, w - f - n) for w, f, n in zip(whole, flatten, normalise, strict=True)))
+    assert decoded.table is not None and not decoded.rejected
+    return decoded.table
 
 
-PLAIN_COLUMNS = [name for name in SPAN_COLUMNS if name not in ("trace_id", "is_pending")]
-
-
-def _plain_insert_seconds(tables: list[Any], insert_batch: int, path: Path) -> float:
-    """The same spans stored as plain OTLP rows: no key, no canonical columns, no roll-up; same transactions."""
+def _store_in_stages(tables: list[pyarrow.Table], insert_batch: int, path: Path, watch: _Stopwatch) -> int:
+    """The writer's transactions of ``insert_batch`` requests, automatic checkpoints held off, then one
+    compaction of the run roll-ups and one checkpoint, each timed."""
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
     database = Database.open(path)
     cursor = database.cursor()
-    columns = ", ".join(PLAIN_COLUMNS)
-    cursor.execute(f"CREATE TABLE plain_spans AS SELECT tenant_id, trace_id, {columns} FROM stored_spans LIMIT 0")
-    started = time.perf_counter()
+    cursor.execute("SET checkpoint_threshold = '100GB'")
+    transactions = 0
     for start in range(0, len(tables), insert_batch):
-        group = tables[start : start + insert_batch]
-        cursor.register("span_batch", pyarrow.concat_tables(group))
+        watch.restart()
         cursor.execute("BEGIN TRANSACTION")
-        cursor.execute(
-            f"INSERT INTO plain_spans SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo, {columns} "
-            "FROM span_batch"
-        )
+        insert_spans(cursor, tables[start : start + insert_batch], transactions + 1, lap=watch.lap)
         cursor.execute("COMMIT")
-        cursor.unregister("span_batch")
+        watch.lap("commit")
+        transactions += 1
+    watch.restart()
+    compact_runs(cursor)
+    watch.lap("compaction")
+    cursor.execute("CHECKPOINT")
+    watch.lap("checkpoint")
     cursor.close()
-    database.close()
-    return time.perf_counter() - started
+    database.close(checkpoint=False)
+    return transactions
 
 
 # --------------------------------------------------------------------------- the server under test
@@ -1003,30 +951,16 @@ def print_report(report: dict[str, Any]) -> None:
     )
     b = report.get("baselines")
     if b:
-        print(f"\nbaselines (one core, {b['spans']:,} spans = {b['requests']} requests):")
-        print(
-            f"  protobuf parse    {_rate(b['parse_spans_per_s'])}   ({b['parse_rounds']} rounds; "
-            f"CPU {b['parse_cpu_cores']:.2f} cores)"
-        )
-        print(f"  decode_spans      {_rate(b['decode_spans_per_s'])}   (with to_arrow: CPU ", end="")
-        print(f"{b['decode_to_arrow_cpu_cores']:.2f} cores)")
-        print(f"  to_arrow          {_rate(b['to_arrow_spans_per_s'])}")
-        print(
-            f"  DuckDB insert     {_rate(b['insert_spans_per_s'])}   "
-            f"({b['insert_transactions']} transactions of {b['insert_batch_requests']} requests, then close: "
-            f"{b['insert_final_checkpoint_seconds']:.2f} s; CPU {b['insert_cpu_cores']:.2f} cores)"
-        )
-        print(f"  all four, serial  {_rate(b['serial_spans_per_s'])}")
-        share = b["normalize_seconds"] / b["decode_seconds"]
-        print(f"  of decode: normalize {share:.0%} ({b['normalize_seconds']:.2f} s)")
-        print(
-            f"  plain storage     {_rate(b['plain_insert_spans_per_s'])}   (OTLP columns only: no key, no "
-            "canonical columns, no roll-up; same transactions)"
-        )
-        print(
-            f"  serial, plain     {_rate(b['plain_serial_spans_per_s'])}   (decode without normalize, plain insert); "
-            f"agent semantics keep {b['serial_spans_per_s'] / b['plain_serial_spans_per_s']:.0%} of it"
-        )
+        print(f"\nstages (one thread, DuckDB's own threads counted; {b['spans']:,} spans = {b['requests']} requests, "
+              f"{b['transactions']} transactions; process CPU and wall µs per span):")  # fmt: skip
+        for stage in STAGES:
+            print(f"  {stage:<12} {b['cpu_us_per_span'][stage]:7.2f} CPU  {b['wall_us_per_span'][stage]:7.2f} wall")
+        cpu = b["cpu_us_per_span"]
+        new_cpu = sum(value for stage, value in cpu.items() if stage != "old decode")
+        decode_cpu = cpu["flatten"] + cpu["normalise"] + cpu["assemble"]
+        print(f"  all new stages {new_cpu:.2f} µs CPU a span: at most {per_second(1e6, new_cpu / 2):,.0f} spans/s "
+              f"on two cores shared perfectly; decode {decode_cpu:.2f} against the old decoder's "
+              f"{cpu['old decode']:.2f} ({cpu['old decode'] / decode_cpu:.2f}x)")  # fmt: skip
     load = report.get("load")
     if load:
         transport, concurrency = load["transport"], report["args"]["concurrency"]
@@ -1119,10 +1053,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline-requests", type=int, default=128, help="distinct requests the baselines use (default 128)"
     )
-    parser.add_argument("--insert-batch", type=int, default=8, help="requests per baseline insert transaction")
-    parser.add_argument("--min-parse-seconds", type=float, default=1.0, help="repeat the parse baseline this long")
-    parser.add_argument("--no-baselines", action="store_true", help="only the load")
-    parser.add_argument("--no-load", action="store_true", help="only the baselines")
+    parser.add_argument(
+        "--insert-batch", type=int, default=16, help="requests per baseline transaction (default 16: a row group)"
+    )
+    parser.add_argument("--no-baselines", action="store_true", help="only the load, not the stages")
+    parser.add_argument("--no-load", action="store_true", help="only the stages")
     parser.add_argument("--profile", metavar="PATH", help="py-spy the server while measuring; raw stacks to PATH")
     parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples per second (default 100)")
     parser.add_argument(
@@ -1171,10 +1106,8 @@ def main(argv: list[str] | None = None) -> int:
         for stale in ("bench.duckdb", "bench.duckdb.wal", "baseline.duckdb", "baseline.duckdb.wal"):
             (workdir / stale).unlink(missing_ok=True)
         if not args.no_baselines:
-            print(f"baselines on {args.baseline_requests} requests ...", flush=True)
-            baselines = run_baselines(
-                template, args.baseline_requests, args.insert_batch, args.min_parse_seconds, workdir
-            )
+            print(f"stages on {args.baseline_requests} requests ...", flush=True)
+            baselines = run_baselines(template, args.baseline_requests, args.insert_batch, workdir)
             report["baselines"] = asdict(baselines)
         if not args.no_load:
             report["runs"] = run_loads(args, template, workdir)
@@ -1237,18 +1170,6 @@ def summarise_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _derive(report: dict[str, Any]) -> None:
-    load, baselines = report.get("load"), report.get("baselines")
-    if load and baselines:
-        committed = load["committed_spans_per_s"]
-        report["ratios"] = {
-            "committed/parse": committed / baselines["parse_spans_per_s"],
-            "committed/decode": committed / baselines["decode_spans_per_s"],
-            "committed/insert": committed / baselines["insert_spans_per_s"],
-            "committed/serial": committed / baselines["serial_spans_per_s"],
-            # issue 3's figure: the pipeline with agent semantics against plain storage, one core each
-            "serial/plain serial": baselines["serial_spans_per_s"] / baselines["plain_serial_spans_per_s"],
-            "insert/plain insert": baselines["insert_spans_per_s"] / baselines["plain_insert_spans_per_s"],
-        }
     if report.get("runs"):
         report["summary"] = summarise_runs(report["runs"])
         ours = [row for row in report["summary"] if row.get("label") == "this"]

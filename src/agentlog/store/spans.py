@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -113,10 +114,18 @@ ROLLUP_SQL = (BATCH_KEYS, KNOWN_RUNS, FOLD_RUNS, INSERT_PARTIALS)
 """Every statement that decides what run_rollups holds (find_known_runs, then fold_runs)."""
 
 
-def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> int:
-    """Insert spans and markers, fold them into ``runs``; returns how many spans were new."""
-    span_batch = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    span_batch = span_batch.append_column("row", pa.array(range(span_batch.num_rows), pa.int64()))
+def insert_spans(
+    cursor: Any, tables: Sequence[pa.Table], commit_seq: int, lap: Callable[[str], None] | None = None
+) -> int:
+    """Insert spans and markers, fold them into ``runs``; returns how many spans were new.
+
+    ``lap``, when given, is called with the name of each stage as it ends
+    ("duplicates", "insert", "roll-up"): bench/ingest.py times them."""
+    lap = lap or _no_lap
+    # One chunk: DuckDB scans an Arrow table chunk by chunk, and the requests' 512-span chunks cost
+    # it 2.5x the CPU of one chunk of them all (the copy included; bench/README, ingest stages).
+    span_batch = pa.concat_tables(tables).combine_chunks()
+    span_batch = span_batch.append_column("row", pa.array(np.arange(span_batch.num_rows, dtype=np.int64)))
     cursor.register("span_batch", span_batch)
     try:
         known_runs = find_known_runs(cursor)
@@ -125,15 +134,22 @@ def insert_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> in
             cursor.unregister("span_batch")
             span_batch = span_batch.filter(pc.invert(pc.is_in(span_batch.column("row"), pa.array(duplicates))))
             cursor.register("span_batch", span_batch)
+        lap("duplicates")
         cursor.execute(INSERT_SPANS, [commit_seq])
         markers = pc.sum(span_batch.column("is_pending")).as_py() or 0
         if markers:
             cursor.execute(INSERT_MARKERS, [commit_seq])
         cursor.execute(DELETE_ANSWERED_MARKERS)
+        lap("insert")
         fold_runs(cursor, commit_seq)
+        lap("roll-up")
     finally:
         cursor.unregister("span_batch")
     return int(span_batch.num_rows - markers)
+
+
+def _no_lap(stage: str) -> None:
+    pass
 
 
 def find_known_runs(cursor: Any) -> int:
