@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import grpc
 import httpx
 import orjson
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from agentlog.collector import decoding
+from agentlog.collector.decoding import Decoder
+from agentlog.errors import InvalidRequest
 from tests.collector.test_grpc_receiver import export_raw
 from tests.collector.test_http_receiver import otlp_json
 from tests.conftest import start_server
@@ -35,3 +41,32 @@ def test_worker_processes_decode_both_encodings_and_report_errors(db_path: objec
         assert typed == [("DOUBLE",)]
     finally:
         server.stop()
+
+
+def test_the_decode_thread_decodes_waiting_requests_together_and_each_gets_its_own_answer() -> None:
+    decoder = Decoder(workers=0)
+    good = [make_request(agent_spans(n)).SerializeToString() for n in range(1, 9)]
+    bad = b"\xff\xff not protobuf"
+    passes: list[int] = []
+    real = decoding.decode_requests
+
+    def counting(requests: Any, max_attribute_length: int) -> Any:
+        passes.append(len(requests))
+        return real(requests, max_attribute_length)
+
+    async def main() -> list[Any]:
+        bodies = [*good[:4], bad, *good[4:]]
+        return await asyncio.gather(
+            *(decoder.decode(body, "protobuf", f"t{i}") for i, body in enumerate(bodies)), return_exceptions=True
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decoding, "decode_requests", counting)
+        results = asyncio.run(main())
+    decoder.close()
+    assert isinstance(results[4], InvalidRequest)
+    decoded = [result for result in results if not isinstance(result, Exception)]
+    assert [d.table.num_rows for d in decoded] == list(range(1, 9))
+    assert [d.table.column("tenant_id")[0].as_py() for d in decoded] == ["t0", "t1", "t2", "t3", "t5", "t6", "t7", "t8"]
+    assert sum(passes) == 9
+    assert len(passes) < 9  # the requests that waited while the thread was busy shared a pass

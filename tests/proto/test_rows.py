@@ -9,7 +9,14 @@ import pytest
 from google.protobuf import json_format
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, SPAN_ROWS, decode_request, parse_protobuf
+from agentlog.proto import (
+    DEFAULT_MAX_ATTRIBUTE_LENGTH,
+    SPAN_ROWS,
+    Decoded,
+    decode_request,
+    decode_requests,
+    parse_protobuf,
+)
 from agentlog.proto.rows import to_arrow
 from agentlog.proto.spans import decode_spans
 from tests.factories import agent_spans, make_request, make_span
@@ -50,3 +57,31 @@ def test_a_token_count_no_column_can_hold_is_a_clear_error() -> None:
     span = make_span(attributes={"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "9" * 20})
     with pytest.raises(InvalidRequest, match="out of range"):
         decode_request(make_request([span]).SerializeToString(), "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
+
+
+def test_several_requests_decode_in_one_pass_as_each_would_alone() -> None:
+    bodies = [make_request(agent_spans(n)).SerializeToString() for n in (3, 1, 7)]
+    rejected = make_request([make_span(trace_id=b"\x00" * 16), *agent_spans(2)]).SerializeToString()
+    empty = make_request([]).SerializeToString()
+    requests = [(bodies[0], "protobuf", "a"), (rejected, "protobuf", "b"), (empty, "protobuf", "c"),
+                (bodies[1], "protobuf", "a"), (bodies[2], "protobuf", "d")]  # fmt: skip
+    together = decode_requests(requests, DEFAULT_MAX_ATTRIBUTE_LENGTH)  # type: ignore[arg-type]
+    for (body, encoding, tenant), decoded in zip(requests, together, strict=True):
+        alone = decode_request(body, encoding, tenant, DEFAULT_MAX_ATTRIBUTE_LENGTH)  # type: ignore[arg-type]
+        assert isinstance(decoded, Decoded)
+        assert (decoded.rejected, decoded.message) == (alone.rejected, alone.message)
+        assert (decoded.table is None) == (alone.table is None)
+        assert decoded.table is None or alone.table is None or decoded.table.equals(alone.table)
+    assert [d.rejected for d in together if isinstance(d, Decoded)] == [0, 1, 0, 0, 0]
+
+
+def test_a_body_that_is_not_a_request_fails_alone() -> None:
+    good = make_request(agent_spans(2)).SerializeToString()
+    together = decode_requests(
+        [(good, "protobuf", "a"), (b"\xff\xff not protobuf", "protobuf", "a"), (good, "protobuf", "b")],
+        DEFAULT_MAX_ATTRIBUTE_LENGTH,
+    )
+    assert isinstance(together[1], InvalidRequest)
+    assert isinstance(together[0], Decoded) and together[0].table is not None
+    assert isinstance(together[2], Decoded) and together[2].table is not None
+    assert together[2].table.column("tenant_id").to_pylist() == ["b", "b"]

@@ -7,7 +7,7 @@ transports move bytes, this package understands them.
 """
 
 from agentlog.proto.otlp import parse_json, parse_protobuf, response_json, response_protobuf
-from agentlog.proto.rows import SPAN_ROWS, Decoded, Encoding, decode_request
+from agentlog.proto.rows import SPAN_ROWS, Decoded, Encoding, decode_request, decode_requests
 from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Decoded",
     "Encoding",
     "decode_request",
+    "decode_requests",
     "parse_json",
     "parse_protobuf",
     "response_json",

@@ -15,6 +15,7 @@ replaced; the tests keep it as the oracle the columnar path must equal.
 from __future__ import annotations
 
 import decimal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 
 from agentlog.errors import InvalidRequest
 from agentlog.proto.canonical import canonical_table
-from agentlog.proto.columnar import flatten_request
+from agentlog.proto.columnar import FlatSpans, flatten_request, flatten_requests
 from agentlog.proto.otlp import parse_json
 from agentlog.proto.spans import SpanBatch, rejection_message
 
@@ -98,22 +99,75 @@ class Decoded:
 
 def decode_request(body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int) -> Decoded:
     """Parse and decode one export request; InvalidRequest when the body is not one."""
-    if encoding == "json":
-        body = parse_json(body).SerializeToString()
-    flat = flatten_request(body, max_attribute_length)
+    flat = flatten_request(_protobuf(body, encoding), max_attribute_length)
     message = rejection_message(flat.rejected, flat.reasons)
-    rows = flat.spans.num_rows
-    if not rows:
+    if not flat.spans.num_rows:
         return Decoded(None, flat.rejected, message)
+    canonical = _canonical(flat, max_attribute_length)
+    return Decoded(_assemble(tenant_id, flat.spans, canonical), flat.rejected, message)
+
+
+def decode_requests(
+    requests: Sequence[tuple[bytes, Encoding, str]], max_attribute_length: int
+) -> list[Decoded | InvalidRequest]:
+    """Several (body, encoding, tenant) requests at once: for each, what ``decode_request`` gives, or the
+    InvalidRequest it raises. One pass over all of them (cheaper a span: ``flatten_requests``); should one
+    body not decode, each is decoded alone, so that only it fails."""
+    if len(requests) > 1:
+        try:
+            return _decode_together(requests, max_attribute_length)
+        except InvalidRequest:
+            pass
+    return [_decode_alone(body, encoding, tenant_id, max_attribute_length) for body, encoding, tenant_id in requests]
+
+
+def _decode_together(
+    requests: Sequence[tuple[bytes, Encoding, str]], max_attribute_length: int
+) -> list[Decoded | InvalidRequest]:
+    bodies = [_protobuf(body, encoding) for body, encoding, _ in requests]
+    flat = flatten_requests(bodies, max_attribute_length)
+    canonical = _canonical(flat, max_attribute_length) if flat.spans.num_rows else None
+    decoded: list[Decoded | InvalidRequest] = []
+    offset = 0
+    for (_, _, tenant_id), part in zip(requests, flat.parts, strict=True):
+        message = rejection_message(part.rejected, part.reasons)
+        if not part.spans or canonical is None:
+            decoded.append(Decoded(None, part.rejected, message))
+            continue
+        spans, columns = flat.spans.slice(offset, part.spans), canonical.slice(offset, part.spans)
+        decoded.append(Decoded(_assemble(tenant_id, spans, columns), part.rejected, message))
+        offset += part.spans
+    return decoded
+
+
+def _decode_alone(
+    body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int
+) -> Decoded | InvalidRequest:
     try:
-        canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
+        return decode_request(body, encoding, tenant_id, max_attribute_length)
+    except InvalidRequest as error:
+        return error
+
+
+def _protobuf(body: bytes, encoding: Encoding) -> bytes:
+    """The request as protobuf bytes: OTLP/JSON is parsed into the message it spells and serialized."""
+    return parse_json(body).SerializeToString() if encoding == "json" else body
+
+
+def _canonical(flat: FlatSpans, max_attribute_length: int) -> pa.Table:
+    try:
+        return canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
     except (OverflowError, decimal.InvalidOperation) as error:
         # A token count past int64, or a reported cost past the stored decimal: no column holds it.
         raise InvalidRequest(f"a span's usage or cost is out of range: {error}") from error
-    columns = [pa.repeat(pa.scalar(tenant_id, pa.string()), rows)]
-    columns += [flat.spans.column(name) for name in SPAN_ROWS.names[1 : flat.spans.num_columns + 1]]
-    columns += [canonical.column(name) for name in SPAN_ROWS.names[flat.spans.num_columns + 1 :]]
-    return Decoded(pa.Table.from_arrays(columns, schema=SPAN_ROWS), flat.rejected, message)
+
+
+def _assemble(tenant_id: str, spans: pa.Table, canonical: pa.Table) -> pa.Table:
+    """``SPAN_ROWS``: the tenant, the OTLP columns, the canonical ones."""
+    columns = [pa.repeat(pa.scalar(tenant_id, pa.string()), spans.num_rows)]
+    columns += [spans.column(name) for name in SPAN_ROWS.names[1 : spans.num_columns + 1]]
+    columns += [canonical.column(name) for name in SPAN_ROWS.names[spans.num_columns + 1 :]]
+    return pa.Table.from_arrays(columns, schema=SPAN_ROWS)
 
 
 def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
