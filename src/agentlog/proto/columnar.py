@@ -86,6 +86,8 @@ EXCEPTION_SCHEMA = pa.schema([("span", pa.int32()), ("type", pa.string()), ("mes
 
 TYPE_STRING, TYPE_BOOL, TYPE_INT, TYPE_DOUBLE, TYPE_ARRAY, TYPE_KVLIST, TYPE_BYTES, TYPE_EMPTY = range(8)
 
+# Arrow has no 128-bit unsigned integer: the trace id travels as two halves and
+# is put back together by the INSERT.
 SPAN_SCHEMA = pa.schema(
     [
         ("trace_id_hi", pa.uint64()),
@@ -113,7 +115,7 @@ SPAN_SCHEMA = pa.schema(
         ("is_pending", pa.bool_()),
     ]
 )
-"""The columns of ``store.spans.ARROW_SCHEMA`` from trace_id_hi to is_pending (a test keeps them equal)."""
+"""The OTLP columns of a stored span row (``rows.SPAN_ROWS``: the tenant, these, the canonical columns)."""
 
 
 @dataclass(frozen=True, slots=True)

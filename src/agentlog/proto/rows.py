@@ -22,8 +22,8 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto.canonical import canonical_table
-from agentlog.proto.columnar import FlatSpans, flatten_request, flatten_requests
+from agentlog.proto.canonical import CANONICAL_SCHEMA, canonical_table
+from agentlog.proto.columnar import SPAN_SCHEMA, FlatSpans, flatten_request, flatten_requests
 from agentlog.proto.otlp import parse_json
 from agentlog.proto.spans import SpanBatch, rejection_message
 
@@ -31,59 +31,7 @@ Encoding = Literal["protobuf", "json"]
 
 _U64_MASK = (1 << 64) - 1
 
-# Arrow has no 128-bit unsigned integer: the trace id travels as two halves and
-# is put back together by the INSERT.
-SPAN_ROWS = pa.schema(
-    [
-        ("tenant_id", pa.string()),
-        ("trace_id_hi", pa.uint64()),
-        ("trace_id_lo", pa.uint64()),
-        ("span_id", pa.uint64()),
-        ("parent_span_id", pa.uint64()),
-        ("trace_state", pa.string()),
-        ("flags", pa.uint32()),
-        ("name", pa.string()),
-        ("kind", pa.uint8()),
-        ("start_time_unix_nano", pa.uint64()),
-        ("end_time_unix_nano", pa.uint64()),
-        ("status_code", pa.uint8()),
-        ("status_message", pa.string()),
-        ("service_name", pa.string()),
-        ("resource_attributes", pa.string()),
-        ("scope_name", pa.string()),
-        ("scope_version", pa.string()),
-        ("attributes", pa.string()),
-        ("events", pa.string()),
-        ("links", pa.string()),
-        ("dropped_attributes_count", pa.uint32()),
-        ("dropped_events_count", pa.uint32()),
-        ("dropped_links_count", pa.uint32()),
-        ("is_pending", pa.bool_()),
-        # canonical columns (agentlog.proto.normalize.Canonical)
-        ("node_type", pa.string()),
-        ("agent_name", pa.string()),
-        ("agent_id", pa.string()),
-        ("model", pa.string()),
-        ("provider", pa.string()),
-        ("input_tokens", pa.int64()),
-        ("output_tokens", pa.int64()),
-        ("cache_read_tokens", pa.int64()),
-        ("reasoning_tokens", pa.int64()),
-        ("total_tokens", pa.int64()),
-        ("usage_aggregated", pa.bool_()),
-        ("cost_usd", pa.decimal128(38, 12)),
-        ("cost_source", pa.string()),
-        ("input", pa.string()),
-        ("output", pa.string()),
-        ("user_id", pa.string()),
-        ("session_id", pa.string()),
-        ("tool_name", pa.string()),
-        ("error_type", pa.string()),
-        ("error_message", pa.string()),
-        ("input_key", pa.string()),
-        ("output_key", pa.string()),
-    ]
-)
+SPAN_ROWS = pa.schema([pa.field("tenant_id", pa.string()), *SPAN_SCHEMA, *CANONICAL_SCHEMA])
 """A span row as the store inserts it: the OTLP columns, ``is_pending``, then the canonical ones."""
 
 
@@ -164,10 +112,8 @@ def _canonical(flat: FlatSpans, max_attribute_length: int) -> pa.Table:
 
 def _assemble(tenant_id: str, spans: pa.Table, canonical: pa.Table) -> pa.Table:
     """``SPAN_ROWS``: the tenant, the OTLP columns, the canonical ones."""
-    columns = [pa.repeat(pa.scalar(tenant_id, pa.string()), spans.num_rows)]
-    columns += [spans.column(name) for name in SPAN_ROWS.names[1 : spans.num_columns + 1]]
-    columns += [canonical.column(name) for name in SPAN_ROWS.names[spans.num_columns + 1 :]]
-    return pa.Table.from_arrays(columns, schema=SPAN_ROWS)
+    tenant = pa.repeat(pa.scalar(tenant_id, pa.string()), spans.num_rows)
+    return pa.Table.from_arrays([tenant, *spans.columns, *canonical.columns], schema=SPAN_ROWS)
 
 
 def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
