@@ -45,6 +45,7 @@ from agentlog.proto.rows import to_arrow
 from agentlog.proto.spans import _exception, decode_spans
 from agentlog.proto.times import MAX_TIME_NS, SENT_END_TIME
 from tests.factories import agent_spans, key_values, make_request, make_span, new_span_id, new_trace_id
+from tests.proto import strategies
 
 # COLUMNAR_EXAMPLES=400 for a longer search (about 40 s)
 CHECKS = settings(
@@ -369,20 +370,7 @@ def test_several_resources_and_scopes() -> None:
 # --- hypothesis ---------------------------------------------------------------------------------------------------
 
 text = st.text(max_size=30)
-scalars = st.one_of(
-    st.none(),
-    text.map(lambda s: AnyValue(string_value=s)),
-    st.booleans().map(lambda b: AnyValue(bool_value=b)),
-    st.integers(-(2**63), 2**63 - 1).map(lambda i: AnyValue(int_value=i)),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: AnyValue(double_value=f)),
-    st.binary(max_size=20).map(lambda b: AnyValue(bytes_value=b)),
-)
-
-
-def _array(values: list[Any]) -> AnyValue:
-    out = AnyValue()
-    out.array_value.values.extend(v or AnyValue() for v in values)
-    return out
+scalars = strategies.scalars(text)
 
 
 def _kvlist(items: list[tuple[str, Any]]) -> AnyValue:
@@ -395,7 +383,7 @@ def _kvlist(items: list[tuple[str, Any]]) -> AnyValue:
 any_values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=4).map(_array),
+        st.lists(inner, max_size=4).map(strategies.array_value),
         st.lists(st.tuples(st.sampled_from("abc"), inner), max_size=4).map(_kvlist),
     ),
     max_leaves=20,

@@ -18,30 +18,18 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from agentlog.errors import InvalidRequest
-from agentlog.proto import parse_json, parse_protobuf
+from agentlog.proto import decode_request, parse_json, parse_protobuf
 from agentlog.proto.rows import to_arrow
 from agentlog.proto.spans import decode_spans
 from agentlog.store import Database, insert_spans
 from tests.factories import make_request, make_span
+from tests.proto import strategies
 
 FUZZ = settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 READ_VIEWS = ("spans", "nodes", "runs", "agents")
 text = st.text(max_size=40)
-scalars = st.one_of(
-    st.none(),
-    text.map(lambda s: AnyValue(string_value=s)),
-    st.booleans().map(lambda b: AnyValue(bool_value=b)),
-    st.integers(-(2**63), 2**63 - 1).map(lambda i: AnyValue(int_value=i)),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: AnyValue(double_value=f)),
-    st.binary(max_size=20).map(lambda b: AnyValue(bytes_value=b)),
-)
-
-
-def _array(values: list[Any]) -> AnyValue:
-    out = AnyValue()
-    out.array_value.values.extend(v or AnyValue() for v in values)
-    return out
+scalars = strategies.scalars(text)
 
 
 def _kvlist(items: dict[str, Any]) -> AnyValue:
@@ -54,7 +42,7 @@ def _kvlist(items: dict[str, Any]) -> AnyValue:
 any_values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=5).map(_array), st.dictionaries(text, inner, max_size=5).map(_kvlist)
+        st.lists(inner, max_size=5).map(strategies.array_value), st.dictionaries(text, inner, max_size=5).map(_kvlist)
     ),
     max_leaves=30,
 )
@@ -81,16 +69,24 @@ def hostile_spans(draw: st.DrawFn) -> Span:
 
 
 def _store(pb_request: Any) -> int:
-    batch = decode_spans(pb_request, max_attribute_length=64)
+    """What the server does with the request's bytes: decode (as the oracle would), insert, read every view."""
+    body = pb_request.SerializeToString()
+    try:
+        decoded = decode_request(body, "protobuf", "fuzz", 64)
+    except InvalidRequest:  # a usage or cost no column can hold: refused whole, as the oracle's insert fails
+        return 0
+    oracle = decode_spans(pb_request, max_attribute_length=64)
+    assert decoded.rejected == oracle.rejected
+    assert decoded.table is None or decoded.table.equals(to_arrow(oracle, "fuzz"))
     database = Database.open(":memory:")
     cursor = database.cursor()
     cursor.execute("BEGIN")
-    stored = insert_spans(cursor, [to_arrow(batch, "fuzz")], 1) if len(batch) else 0
+    stored = insert_spans(cursor, [decoded.table], 1) if decoded.table is not None else 0
     cursor.execute("COMMIT")
     for view in READ_VIEWS:  # whatever was stored, every view reads back
         cursor.execute(f"SELECT * FROM {view}").fetchall()
     database.close()
-    assert stored + batch.rejected <= sum(len(ss.spans) for rs in pb_request.resource_spans for ss in rs.scope_spans)
+    assert stored + decoded.rejected <= sum(len(ss.spans) for rs in pb_request.resource_spans for ss in rs.scope_spans)
     return stored
 
 

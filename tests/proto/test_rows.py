@@ -85,3 +85,9 @@ def test_a_body_that_is_not_a_request_fails_alone() -> None:
     assert isinstance(together[0], Decoded) and together[0].table is not None
     assert isinstance(together[2], Decoded) and together[2].table is not None
     assert together[2].table.column("tenant_id").to_pylist() == ["b", "b"]
+
+
+def test_a_span_kind_no_column_can_hold_is_a_clear_error() -> None:
+    body = make_request([make_span(kind=300)]).SerializeToString()
+    with pytest.raises(InvalidRequest, match="out of range"):
+        decode_request(body, "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)

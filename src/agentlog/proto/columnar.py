@@ -208,9 +208,12 @@ def _flatten(bodies: bytes | Sequence[bytes], max_attribute_length: int) -> Flat
     if several:
         request_of_resource = pc.list_parent_indices(resource_lists).to_numpy()
         request_of_span = (request_of_resource[resource_of_span.to_numpy()], batch.num_rows)
-    return _flatten_spans(
-        spans, resource_spans, resource_of_span, scope_spans, scope_of_span, max_attribute_length, request_of_span
-    )
+    try:
+        return _flatten_spans(
+            spans, resource_spans, resource_of_span, scope_spans, scope_of_span, max_attribute_length, request_of_span
+        )
+    except pa.ArrowInvalid as error:  # a kind or status code past 255: no stored column holds it
+        raise InvalidRequest(f"a span's field is out of range: {error}") from None
 
 
 def _flatten_spans(
