@@ -14,15 +14,13 @@ compaction. Both the view and the compactor merge by queries/merge_rollups.sql.
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from agentlog.store.transactions import transaction
 
-log = logging.getLogger(__name__)
 _QUERIES = Path(__file__).parent / "queries"
 
 MERGE_ROLLUPS = (_QUERIES / "merge_rollups.sql").read_text()
@@ -94,17 +92,8 @@ def compact_runs(cursor: Any) -> int:
     snapshot, so they are neither read nor deleted. Should another compactor
     (or retention) change the same runs first, this one conflicts, rolls back
     and raises: nothing is lost, and the next compaction folds them."""
-    cursor.execute("BEGIN TRANSACTION")
-    try:
-        folded = fold_partials(cursor)
-        cursor.execute("COMMIT")
-    except BaseException:
-        try:
-            cursor.execute("ROLLBACK")
-        except duckdb.Error:  # the failure already ended the transaction
-            log.debug("rollback after a failed compaction found no transaction", exc_info=True)
-        raise
-    return folded
+    with transaction(cursor):
+        return fold_partials(cursor)
 
 
 def has_partials(cursor: Any, tenant_id: str | None = None) -> bool:

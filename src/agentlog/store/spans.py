@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from agentlog.proto import SPAN_ROWS
+from agentlog.store.transactions import transaction
 
-log = logging.getLogger(__name__)
 _QUERIES = Path(__file__).parent / "queries"
 
 _STORED = [name for name in SPAN_ROWS.names if name not in ("trace_id_hi", "trace_id_lo", "is_pending")]
@@ -180,17 +178,8 @@ def _duplicate_rows(cursor: Any, known_runs: int) -> list[int]:
 
 def commit_spans(cursor: Any, tables: Sequence[pa.Table], commit_seq: int) -> int:
     """``insert_spans`` in a transaction of its own: committed, or rolled back and the error raised."""
-    cursor.execute("BEGIN TRANSACTION")
-    try:
-        new_spans = insert_spans(cursor, tables, commit_seq)
-        cursor.execute("COMMIT")
-    except BaseException:
-        try:
-            cursor.execute("ROLLBACK")
-        except duckdb.Error:  # the failure already ended the transaction
-            log.debug("rollback after a failed commit found no transaction", exc_info=True)
-        raise
-    return new_spans
+    with transaction(cursor):
+        return insert_spans(cursor, tables, commit_seq)
 
 
 # The view's max(commit_seq), from its two tables' (the view would merge every run first).
