@@ -70,3 +70,39 @@ def test_the_decode_thread_decodes_waiting_requests_together_and_each_gets_its_o
     assert [d.table.column("tenant_id")[0].as_py() for d in decoded] == ["t0", "t1", "t2", "t3", "t5", "t6", "t7", "t8"]
     assert sum(passes) == 9
     assert len(passes) < 9  # the requests that waited while the thread was busy shared a pass
+
+
+class _Panic(BaseException):
+    """What a native library's panic looks like from Python (pyo3's PanicException is a BaseException)."""
+
+
+def test_a_panic_in_a_shared_pass_fails_only_the_request_at_fault_and_the_thread_goes_on() -> None:
+    decoder = Decoder(workers=0)
+    poison = make_request(agent_spans(1)).SerializeToString()
+    real_one = decoding.decode_request
+
+    def panicking_together(requests: Any, max_attribute_length: int) -> Any:
+        raise _Panic("native code panicked")
+
+    def panicking_alone(body: bytes, *args: Any) -> Any:
+        if body == poison:
+            raise _Panic("native code panicked")
+        return real_one(body, *args)
+
+    async def main() -> list[Any]:
+        bodies = [
+            make_request(agent_spans(2)).SerializeToString(),
+            poison,
+            make_request(agent_spans(3)).SerializeToString(),
+        ]
+        first = await asyncio.gather(*(decoder.decode(b, "protobuf", "t") for b in bodies), return_exceptions=True)
+        after = await decoder.decode(bodies[0], "protobuf", "t")  # the thread is still there
+        return [*first, after]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decoding, "decode_requests", panicking_together)
+        patch.setattr(decoding, "decode_request", panicking_alone)
+        results = asyncio.run(main())
+    decoder.close()
+    assert isinstance(results[1], InvalidRequest)  # a 400 for its sender, not a crash
+    assert [r.table.num_rows for r in (results[0], results[2], results[3])] == [2, 3, 2]

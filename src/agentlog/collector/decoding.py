@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from agentlog.collector.priority import lower_ingest_priority
+from agentlog.errors import InvalidRequest
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, Decoded, Encoding, decode_request, decode_requests
 
 
@@ -164,11 +165,23 @@ class _DecodeThread:
             requests = [(job.body, job.encoding, job.tenant_id) for job in jobs]
             try:
                 results: list[Decoded | BaseException] = [*decode_requests(requests, self._max_attribute_length)]
-            except Exception as error:  # a defect, not a bad body (those come back one by one): fail these
-                log.exception("decoding %d request(s) failed", len(jobs))
-                results = [error] * len(jobs)
+            except BaseException:
+                # Not a bad body (those come back one by one): a defect, or a
+                # native library's panic (pyo3's PanicException is a BaseException). Whatever it is, it must
+                # not end this thread: each request is decoded again alone, so only the one at fault fails.
+                log.exception("decoding %d request(s) together failed; decoding them one by one", len(jobs))
+                results = [self._decode_alone(job) for job in jobs]
             for job, result in zip(jobs, results, strict=True):
                 job.loop.call_soon_threadsafe(_settle, job.future, result)
+
+    def _decode_alone(self, job: _Job) -> Decoded | BaseException:
+        try:
+            return decode_request(job.body, job.encoding, job.tenant_id, self._max_attribute_length)
+        except Exception as error:  # noqa: BLE001 - this request's answer, whatever it is (see _run)
+            return error
+        except BaseException as error:  # a native panic on this body: not a request agentlog can read
+            log.exception("decoding a request panicked")
+            return InvalidRequest(f"body could not be decoded: {error!r}")
 
     def _take(self) -> list[_Job]:
         """The requests waiting, up to MAX_DECODE_BATCH_BYTES (at least one); [] once closing and drained."""
