@@ -87,7 +87,12 @@ def test_a_body_that_is_not_a_request_fails_alone() -> None:
     assert together[2].table.column("tenant_id").to_pylist() == ["b", "b"]
 
 
-def test_a_span_kind_no_column_can_hold_is_a_clear_error() -> None:
-    body = make_request([make_span(kind=300)]).SerializeToString()
-    with pytest.raises(InvalidRequest, match="out of range"):
-        decode_request(body, "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
+def test_a_span_whose_kind_or_status_no_column_holds_is_rejected_alone() -> None:
+    spans = [make_span(kind=300), make_span(kind=-1), make_span(status_code=256), *agent_spans(2)]
+    body = make_request(spans).SerializeToString()
+    decoded = decode_request(body, "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
+    assert decoded.table is not None and decoded.table.num_rows == 2
+    assert decoded.rejected == 3
+    assert "kind 300 is not a span kind (0-255)" in decoded.message
+    assert "status code 256 is not a status code (0-255)" in decoded.message
+    assert decoded.table.equals(to_arrow(decode_spans(parse_protobuf(body)), "acme"))  # the oracle agrees

@@ -67,7 +67,7 @@ from agentlog.proto.ids import (
 )
 from agentlog.proto.normalize import STATUS_ERROR
 from agentlog.proto.otlp import parse_protobuf
-from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH, MAX_REASONS
+from agentlog.proto.spans import DEFAULT_MAX_ATTRIBUTE_LENGTH, MAX_CODE, MAX_REASONS, InvalidCode, check_codes
 from agentlog.proto.times import MAX_TIME_NS, SENT_END_TIME, InvalidTime, span_times
 
 ATTRIBUTE_SCHEMA = pa.schema(
@@ -244,11 +244,12 @@ def _flatten_spans(
     marker_self, marker_parent = _markers(attributes, n)
     span_id, parent_id, parent_valid, marker_errors = _marked_ids(ids, marker_parent, span_rows)
     times_ok = (start != 0) & (start <= MAX_TIME_NS) & (sent_end <= MAX_TIME_NS)
-    keep = ids.trace_ok & ids.span_ok & ids.parent_ok & times_ok & ~marker_errors
-    rejected, reasons = _rejections(keep, field, marker_parent, span_rows)
-    parts = () if request_of_span is None else _parts(keep, *request_of_span, field, marker_parent, span_rows)
     status = _fields(field["status"])
     status["code"] = pc.fill_null(status["code"], _lit(0, pa.int32()))  # no status sent: UNSET
+    codes_ok = _code_ok(field["kind"]) & _code_ok(status["code"])
+    keep = ids.trace_ok & ids.span_ok & ids.parent_ok & times_ok & codes_ok & ~marker_errors
+    rejected, reasons = _rejections(keep, field, marker_parent, span_rows)
+    parts = () if request_of_span is None else _parts(keep, *request_of_span, field, marker_parent, span_rows)
     scope = _fields(pc.struct_field(scope_spans, "scope"))
     resources = np.arange(owners.base["resource"], owners.base["event"])
     columns: dict[str, Any] = {
@@ -259,10 +260,10 @@ def _flatten_spans(
         "trace_state": _none_if_empty(field["trace_state"]),
         "flags": field["flags"],
         "name": field["name"],
-        "kind": pc.cast(field["kind"], pa.uint8()),
+        "kind": pc.cast(field["kind"], pa.uint8(), safe=False),  # rows out of range are rejected (codes_ok)
         "start_time_unix_nano": field["start_time_unix_nano"],
         "end_time_unix_nano": pa.array(end, pa.uint64()),
-        "status_code": pc.cast(status["code"], pa.uint8()),
+        "status_code": pc.cast(status["code"], pa.uint8(), safe=False),
         "status_message": _none_if_empty(status["message"]),
         "service_name": _string_of(attributes, "service.name", resources).take(resource_of_span),
         "resource_attributes": owners.slice(objects, "resource").take(resource_of_span),
@@ -281,6 +282,13 @@ def _flatten_spans(
     if keep.all():
         return FlatSpans(table, _attribute_table(span_rows), exceptions, rejected, reasons, parts)
     return _kept(table, span_rows, exceptions, keep, rejected, reasons, parts)
+
+
+def _code_ok(codes: pa.Array) -> np.ndarray:
+    """Which of a column of kinds or status codes fit the stored byte (``spans.check_codes``)."""
+    values: np.ndarray = codes.to_numpy(zero_copy_only=False)
+    ok: np.ndarray = (values >= 0) & (values <= MAX_CODE)
+    return ok
 
 
 def _parts(
@@ -452,11 +460,14 @@ def _rejections(
     reasons = []
     for row in rejected_rows[:MAX_REASONS]:
         span = {name: field[name][int(row)].as_py() for name in _REASON_FIELDS}
+        span["status_code"] = (field["status"][int(row)].as_py() or {}).get("code") or 0
         reasons.append(f"span {span['name']!r}: {_reason(span, bool(marker_parent[row]), attributes, int(row))}")
     return len(rejected_rows), reasons
 
 
-_REASON_FIELDS = ("name", "trace_id", "span_id", "parent_span_id", "start_time_unix_nano", "end_time_unix_nano")
+_REASON_FIELDS = (
+    "name", "trace_id", "span_id", "parent_span_id", "start_time_unix_nano", "end_time_unix_nano", "kind",
+)  # fmt: skip
 
 
 def _reason(span: dict[str, Any], logfire_marker: bool, attributes: _Rows, row: int) -> str:
@@ -467,7 +478,8 @@ def _reason(span: dict[str, Any], logfire_marker: bool, attributes: _Rows, row: 
         if logfire_marker:
             _logfire_ids(parent, attributes.string_value(row, LOGFIRE_PENDING_PARENT))
         span_times(span["start_time_unix_nano"], span["end_time_unix_nano"])
-    except (InvalidId, InvalidTime) as error:
+        check_codes(span["kind"], span["status_code"])
+    except (InvalidId, InvalidTime, InvalidCode) as error:
         return str(error)
     raise AssertionError("a span rejected by columns passed the oracle's checks")  # pragma: no cover
 

@@ -32,6 +32,22 @@ from agentlog.proto.times import SENT_END_TIME, InvalidTime, span_times
 # How many rejection reasons a response repeats; the count is always exact.
 MAX_REASONS = 5
 
+MAX_CODE = 255
+"""A span's kind and status code are stored in one byte; OTLP defines 0-5 and 0-2."""
+
+
+class InvalidCode(ValueError):
+    """A span kind or status code no stored column can hold."""
+
+
+def check_codes(kind: int, status_code: int) -> None:
+    """InvalidCode when ``kind`` or ``status_code`` is outside 0-255."""
+    if not 0 <= kind <= MAX_CODE:
+        raise InvalidCode(f"kind {kind} is not a span kind (0-{MAX_CODE})")
+    if not 0 <= status_code <= MAX_CODE:
+        raise InvalidCode(f"status code {status_code} is not a status code (0-{MAX_CODE})")
+
+
 DEFAULT_MAX_ATTRIBUTE_LENGTH = 128 * 1024
 """Characters kept of one string attribute value: room for a long prompt, not a PDF."""
 
@@ -147,7 +163,8 @@ def _append_span(
         if marker == "parent":  # logfire: the marker is a child of the span it announces
             span_id, parent = _logfire_marked_span(parent, attributes.get(LOGFIRE_PENDING_PARENT))
         start, end = span_times(pb_span.start_time_unix_nano, pb_span.end_time_unix_nano)
-    except (InvalidId, InvalidTime) as error:
+        check_codes(pb_span.kind, pb_span.status.code)
+    except (InvalidId, InvalidTime, InvalidCode) as error:
         batch.reject(f"span {pb_span.name!r}: {error}")
         return
     if end != pb_span.end_time_unix_nano:  # stored as ending when it started; what was sent is kept
