@@ -94,16 +94,24 @@ def test_all_test_normalize_inputs_in_one_table() -> None:
         assert _columnar([_input(call) for call, _ in calls], max_length) == [r._asdict() for _, r in calls]
 
 
-def test_a_request_invalid_in_two_ways_raises_the_first_error_the_table_meets() -> None:
-    # normalize fails on a reported cost Decimal cannot quantize to the pico-dollar; the table too, unless a token
-    # count beyond int64 (which normalize would return, unstorable) stops it first.
+def test_a_reported_cost_past_the_stored_decimal_fails_both() -> None:
+    # normalize fails on a reported cost Decimal cannot quantize to the pico-dollar; the table too.
     big_cost = ("gen_ai.usage.cost", "99999999999999999")
     with pytest.raises(decimal.InvalidOperation):
         oracle([SpanInput("chat", [big_cost])], 100)
     with pytest.raises(decimal.InvalidOperation):
         _columnar([SpanInput("chat", [big_cost])], 100)
-    with pytest.raises(OverflowError):
-        _columnar([SpanInput("chat", [big_cost, ("gen_ai.usage.input_tokens", 1e19)])], 100)
+
+
+def test_a_token_count_past_int64_is_not_a_count_and_the_next_key_is_read() -> None:
+    span = SpanInput(
+        "chat",
+        [("gen_ai.request.model", "gpt-4o"), ("gen_ai.usage.input_tokens", 1e19),
+         ("gen_ai.usage.prompt_tokens", "9" * 20), ("llm.token_count.prompt", 12), ("gen_ai.usage.output_tokens", 3)],
+    )  # fmt: skip
+    expected = oracle([span], 100)
+    assert expected[0]["input_tokens"] == 12
+    assert _columnar([span], 100) == expected
 
 
 @pytest.mark.parametrize("count", [1, 2, 17])

@@ -53,8 +53,15 @@ def test_a_request_of_rejected_spans_has_no_table_and_says_why() -> None:
     assert decoded.message.startswith("2 span(s) rejected: ")
 
 
-def test_a_token_count_no_column_can_hold_is_a_clear_error() -> None:
+def test_a_token_count_no_column_can_hold_is_no_count_and_the_span_is_stored() -> None:
     span = make_span(attributes={"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "9" * 20})
+    decoded = decode_request(make_request([span]).SerializeToString(), "protobuf", "acme", 100)
+    assert decoded.table is not None
+    assert decoded.table.column("input_tokens").to_pylist() == [None]
+
+
+def test_a_reported_cost_no_column_can_hold_is_a_clear_error() -> None:
+    span = make_span(attributes={"gen_ai.usage.cost": "9" * 17})
     with pytest.raises(InvalidRequest, match="out of range"):
         decode_request(make_request([span]).SerializeToString(), "protobuf", "acme", DEFAULT_MAX_ATTRIBUTE_LENGTH)
 

@@ -33,9 +33,10 @@ Those per-value rules call ``normalize``'s own helpers (``_prompt``,
 ``_flattened``, ``_langfuse_usage``, ``_reported_cost``, ``_decimal``), so the
 two paths cannot drift apart there.
 
-One difference from ``normalize``: a token count it would output beyond int64
-(a huge whole double or digit string, or such a sum) raises OverflowError here;
-``normalize`` returns the Python int, which no int64 column can store either.
+One difference from ``normalize``: a total it would sum beyond int64 (input
+and output tokens that fit alone) raises OverflowError here; ``normalize``
+returns the Python int, which no int64 column can store either. A single
+count beyond int64 is no count to either (``_first_int``).
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table,
     start_time_unix_nano are read), equal to ``normalize`` span by span given the
     span's attributes (``attributes``: ATTRIBUTE_SCHEMA rows, ``span`` = row of
     ``spans``, in request order) and first exception event (``exceptions``).
-    Raises OverflowError where ``normalize`` gives a token count int64 cannot hold.
+    Raises OverflowError where ``normalize`` sums a total int64 cannot hold.
     """
     n = spans.num_rows
     span_batch = _batch(spans.select(_SPAN_COLUMNS))  # FlatSpans.spans has many more, unread here
@@ -398,8 +399,8 @@ def _int_values(
 ) -> tuple[Ints, Bools, Bools]:
     """``_first_int``'s reading of the rows of ``read``: int >= 0, whole double >= 0, ASCII-decimal string.
 
-    A whole number beyond int64 (a double or a long digit string) is read as INT64_MAX and marked
-    in ``overflow``: normalize keeps it as a Python int, which only matters where it is output.
+    A whole number beyond int64 (a double or a long digit string) is not accepted, as in
+    ``_first_int``: the next key is read. (``overflow`` stays all False: kept for the sums' check.)
     """
     values = np.zeros(len(keep), np.int64)
     valid = np.zeros(len(keep), bool)
@@ -422,10 +423,9 @@ def _int_values(
         else:
             ok = _np(pc.and_(pc.string_is_ascii(picked), pc.utf8_is_decimal(picked)), bool)
             ints, big = _decimal_strings(picked, ok)
-        ints = np.where(big, _INT64_MAX, ints)
-        values[chosen[ok]] = ints[ok]
-        valid[chosen[ok]] = True
-        overflow[chosen[ok]] = big[ok]
+        fits = ok & ~big  # past int64 is not a count (normalize._first_int): the next key is tried
+        values[chosen[fits]] = ints[fits]
+        valid[chosen[fits]] = True
     return values, valid, overflow
 
 

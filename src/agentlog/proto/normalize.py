@@ -17,6 +17,7 @@ from agentlog.proto.anyvalue import JSONValue, truncate
 from agentlog.proto.pricing import price_usd
 
 STATUS_ERROR = 2
+INT64_MAX = 2**63 - 1
 # Money is kept to the pico-dollar: exact for every per-token price on record.
 USD_QUANTUM = Decimal("1e-12")
 
@@ -279,16 +280,17 @@ def _first_str(attributes: Mapping[str, Any], keys: Sequence[str]) -> str | None
 
 
 def _first_int(attributes: Mapping[str, Any], keys: Sequence[str]) -> int | None:
-    """The first value among ``keys`` that is a non-negative whole number (int, float or decimal string)."""
+    """The first value among ``keys`` that is a whole number from 0 to INT64_MAX (int, float or decimal
+    string); a larger one is not a count any column can hold, and the next key is tried."""
     for key in keys:
         value = attributes.get(key)
         if value is None or isinstance(value, bool):
             continue
-        if isinstance(value, int) and value >= 0:
+        if isinstance(value, int) and 0 <= value <= INT64_MAX:
             return value
-        if isinstance(value, float) and value.is_integer() and value >= 0:
+        if isinstance(value, float) and value.is_integer() and 0 <= value < 2.0**63:
             return int(value)
-        if isinstance(value, str) and value.isascii() and value.isdecimal():
+        if isinstance(value, str) and value.isascii() and value.isdecimal() and int(value) <= INT64_MAX:
             return int(value)
     return None
 
