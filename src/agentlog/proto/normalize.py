@@ -20,6 +20,8 @@ STATUS_ERROR = 2
 INT64_MAX = 2**63 - 1
 # Money is kept to the pico-dollar: exact for every per-token price on record.
 USD_QUANTUM = Decimal("1e-12")
+# A cost from 1e16 dollars on has more digits than a pico-dollar quantum keeps (28): no cost, just a bad value.
+MAX_USD = Decimal("1e16")
 
 Attributes = Mapping[str, JSONValue]
 
@@ -258,7 +260,7 @@ def _decimal(value: JSONValue) -> Decimal | None:
             result = Decimal(str(value))  # str(): the float's shortest repr, not its binary expansion
         except InvalidOperation:
             return None
-        return result if result.is_finite() and result >= 0 else None
+        return result if result.is_finite() and 0 <= result < MAX_USD else None
     return None
 
 
