@@ -1,4 +1,4 @@
-"""Ingest yields the CPU to reads: the writer thread and the decode workers run at a lower priority.
+"""Ingest yields the CPU to reads: the writer and decode threads (or workers) run at a lower priority.
 
 On a machine with few cores, ingest and reads compete for the same CPU.
 People wait on reads; senders do not wait on ingest in the same way: their
@@ -6,8 +6,9 @@ batches queue, and the group-commit writer takes whatever queued in its next,
 bigger, transaction. So when both want the CPU, reads get it first. While no
 read runs, ingest has the CPU to itself, and nothing changes.
 
-Linux applies a nice value per thread, so this lowers exactly the writer
-thread (and, called in a decode worker process, that process). DuckDB's own
+Linux applies a nice value per thread, so this lowers exactly the thread
+that calls it: the writer, the decode thread (or, called in a decode worker
+process, that process). DuckDB's own
 worker threads serve reads and writes alike and keep their priority.
 Elsewhere, or where the system refuses, ingest keeps its priority.
 """
