@@ -3,10 +3,12 @@
     .venv/bin/python bench/columnar.py                 # ~1 min
     .venv/bin/python bench/columnar.py --batches 16 --json /tmp/columnar.json
 
-Today's write path walks every span in Python (``decode_spans``, ~18 µs a
-span). The design this measures has no per-span Python: request bytes become
-nested Arrow in native code (ptars), and DuckDB flattens, normalises and
-stores them in SQL. Each stage is timed alone, on one core, over ``--batches``
+Written before the columnar write path, to choose its design on figures,
+when every span was walked in Python (``decode_spans``, ~18 µs a span); the
+product now decodes as ``proto/columnar.py`` and ``proto/canonical.py`` do,
+and ``ingest.py`` times its stages. The variants this measures: request
+bytes become nested Arrow in native code (ptars), then DuckDB or Arrow
+flatten them and the conventions are read in SQL. Each stage is timed alone, on one core, over ``--batches``
 transactions of ``--requests-per-batch`` requests (8 x 512 spans, as the
 writer batches today), and reported per span:
 
