@@ -33,10 +33,7 @@ Those per-value rules call ``normalize``'s own helpers (``_prompt``,
 ``_flattened``, ``_langfuse_usage``, ``_reported_cost``, ``_decimal``), so the
 two paths cannot drift apart there.
 
-One difference from ``normalize``: a total it would sum beyond int64 (input
-and output tokens that fit alone) raises OverflowError here; ``normalize``
-returns the Python int, which no int64 column can store either. A single
-count beyond int64 is no count to either (``_first_int``).
+A token count no int64 column can hold is no count, in both (``normalize._storable``).
 """
 
 from __future__ import annotations
@@ -68,7 +65,7 @@ from agentlog.proto.pricing import _NANOS_PER_DAY, _LinearPrice, _price_for_day,
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
-_Counts = tuple[Ints, Bools, Bools]  # token counts of each span: value, present, beyond int64
+_Counts = tuple[Ints, Bools]  # token counts of each span: value (0 where none), present
 
 # Attribute value types (ATTRIBUTE_SCHEMA's "type").
 T_STR, T_BOOL, T_INT, T_DOUBLE, T_ARRAY, T_KVLIST, T_BYTES, T_EMPTY = range(8)
@@ -192,7 +189,6 @@ def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table,
     start_time_unix_nano are read), equal to ``normalize`` span by span given the
     span's attributes (``attributes``: ATTRIBUTE_SCHEMA rows, ``span`` = row of
     ``spans``, in request order) and first exception event (``exceptions``).
-    Raises OverflowError where ``normalize`` sums a total int64 cannot hold.
     """
     n = spans.num_rows
     span_batch = _batch(spans.select(_SPAN_COLUMNS))  # FlatSpans.spans has many more, unread here
@@ -253,7 +249,6 @@ class _Found:
     keep: Ints  # then -1
     winner: Ints
     ints: Ints  # _first_int's value of each row (0 where it reads none); then 0
-    overflow: Bools  # _first_int's value is beyond int64 (ints holds INT64_MAX); then False
     kinds: Ints  # NODE_TYPES code of each row's mapped node type, -1 for none; then -1
     types: npt.NDArray[np.int8]  # each row's value type; then -1
     costs: dict[int, Decimal]  # row -> _decimal of its value, for the rows of cost keys it reads
@@ -264,7 +259,7 @@ class _Found:
     def of(cls, attributes: pa.RecordBatch, n_spans: int) -> _Found:
         keep, key_index = _last_rows(attributes)
         types = _np(attributes.column("type"), np.int8)[keep]
-        accepts, ints, overflow, kinds, costs = _accepted(attributes, keep, key_index, types)
+        accepts, ints, kinds, costs = _accepted(attributes, keep, key_index, types)
         winner = _winners(_np(attributes.column("span"), np.int64)[keep], key_index, accepts, n_spans)
         # A sentinel last element: indexing with winner -1 reads "none" without a mask.
         return cls(
@@ -272,7 +267,6 @@ class _Found:
             np.append(keep, -1),
             winner,
             np.append(ints, 0),
-            np.append(overflow, False),
             np.append(kinds, -1),
             np.append(types, -1),
             costs,
@@ -301,10 +295,10 @@ class _Found:
         index = np.where(where, self.key_index[self.row(rule)], -1)
         return _KEY_SET.take(pa.array(np.maximum(index, 0), pa.int32(), mask=index < 0))
 
-    def int_values(self, rule: str) -> tuple[Ints, Bools, Bools]:
-        """Each span's ``_first_int`` for ``rule``: value, present, beyond int64."""
+    def int_values(self, rule: str) -> _Counts:
+        """Each span's ``_first_int`` for ``rule``: value, present."""
         index = self.row(rule)
-        return self.ints[index], index >= 0, self.overflow[index]
+        return self.ints[index], index >= 0
 
     def value(self, row: int) -> JSONValue:
         """Row ``row``'s value as ``attributes_to_python`` gives it (NaN/Inf as None)."""
@@ -363,12 +357,12 @@ def _last_rows(attributes: pa.RecordBatch) -> tuple[Ints, Ints]:
 
 def _accepted(
     attributes: pa.RecordBatch, keep: Ints, key_index: Ints, types: npt.NDArray[np.int8]
-) -> tuple[Bools, Ints, Bools, Ints, dict[int, Decimal]]:
+) -> tuple[Bools, Ints, Ints, dict[int, Decimal]]:
     """Which rows each kind of rule accepts (``accepts[kind, row]``), and their int, node type and cost."""
     is_str = types == T_STR
     lengths = _byte_lengths(attributes.column("str"), keep)
     nonempty = is_str & (lengths > 0)
-    ints, is_int, overflow = _int_values(attributes, keep, _KEY_READS[_INT][key_index], types)
+    ints, is_int = _int_values(attributes, keep, _KEY_READS[_INT][key_index], types)
     kinds = _kind_codes(attributes, keep, key_index, is_str)
     costs = _cost_values(attributes, keep, _KEY_READS[_COST][key_index])
     accepts = np.zeros((6, len(keep)), bool)
@@ -378,7 +372,7 @@ def _accepted(
     accepts[_KIND] = kinds >= 0
     accepts[_COST][list(costs)] = True
     accepts[_ANY] = True  # attributes.get: even a value-less attribute is the key's (None)
-    return accepts, ints, overflow, kinds, costs
+    return accepts, ints, kinds, costs
 
 
 def _byte_lengths(strings: pa.Array, rows: Ints) -> Ints:
@@ -394,17 +388,14 @@ def _byte_lengths(strings: pa.Array, rows: Ints) -> Ints:
     return ends - starts
 
 
-def _int_values(
-    attributes: pa.RecordBatch, keep: Ints, read: Bools, types: npt.NDArray[np.int8]
-) -> tuple[Ints, Bools, Bools]:
+def _int_values(attributes: pa.RecordBatch, keep: Ints, read: Bools, types: npt.NDArray[np.int8]) -> tuple[Ints, Bools]:
     """``_first_int``'s reading of the rows of ``read``: int >= 0, whole double >= 0, ASCII-decimal string.
 
     A whole number beyond int64 (a double or a long digit string) is not accepted, as in
-    ``_first_int``: the next key is read. (``overflow`` stays all False: kept for the sums' check.)
+    ``_first_int``: the next key is read.
     """
     values = np.zeros(len(keep), np.int64)
     valid = np.zeros(len(keep), bool)
-    overflow = np.zeros(len(keep), bool)
     for kind in (T_INT, T_DOUBLE, T_STR):
         chosen = np.flatnonzero(read & (types == kind))
         if not len(chosen):
@@ -426,7 +417,7 @@ def _int_values(
         fits = ok & ~big  # past int64 is not a count (normalize._first_int): the next key is tried
         values[chosen[fits]] = ints[fits]
         valid[chosen[fits]] = True
-    return values, valid, overflow
+    return values, valid
 
 
 def _decimal_strings(strings: pa.Array, ok: Bools) -> tuple[Ints, Bools]:
@@ -607,18 +598,15 @@ class _Columns:
         tokens, aggregated, from_langfuse = self._langfuse_usage(tokens, aggregated)
         inp, out, total = tokens["input_tokens"], tokens["output_tokens"], tokens["total_tokens"]
         summed = ~total[1] & (inp[1] | out[1]) & ~from_langfuse
-        beyond = summed & ((inp[0] > _INT64_MAX - out[0]) | inp[2] | out[2])
+        beyond = summed & (inp[0] > _INT64_MAX - out[0])  # a sum no column holds is no total (normalize._storable)
         tokens["total_tokens"] = (
-            np.where(summed, np.where(beyond, 0, inp[0] + out[0]), total[0]),
-            total[1] | summed,
-            np.where(summed, beyond, total[2]),
+            np.where(summed & ~beyond, inp[0] + np.where(beyond, 0, out[0]), total[0]),
+            total[1] | (summed & ~beyond),
         )
-        if any(np.any(present & overflow) for _, present, overflow in tokens.values()):
-            raise OverflowError("a token count beyond int64 (normalize would keep it as a Python int; no store can)")
         by_name = _np(pc.is_in(self.names, value_set=_AGGREGATED_NAMES), bool)
         self.aggregated = aggregated | (by_name & tokens["total_tokens"][1])
         self.tokens = tokens
-        for name, (values, present, _) in tokens.items():
+        for name, (values, present) in tokens.items():
             self.out[name] = pa.array(values, pa.int64(), mask=~present)
         self.out["usage_aggregated"] = pa.array(self.aggregated, pa.bool_())
 
@@ -629,7 +617,7 @@ class _Columns:
         replaced = np.zeros(self.n, bool)
         if not np.any(candidates):
             return tokens, aggregated, replaced
-        tokens = {name: (v.copy(), p.copy(), o.copy()) for name, (v, p, o) in tokens.items()}
+        tokens = {name: (v.copy(), p.copy()) for name, (v, p) in tokens.items()}
         aggregated = aggregated.copy()
         rows = found.row("langfuse_usage")
         for span in np.flatnonzero(candidates).tolist():
@@ -639,11 +627,9 @@ class _Columns:
             replaced[span] = True
             aggregated[span] = usage.aggregated
             for name, value in zip(tokens, usage[:5], strict=True):
-                if value is not None and value > _INT64_MAX:
-                    raise OverflowError("a langfuse token count beyond int64, which normalize would keep")
-                tokens[name][0][span] = value or 0
-                tokens[name][1][span] = value is not None
-                tokens[name][2][span] = False
+                storable = value is not None and value <= _INT64_MAX  # normalize._storable
+                tokens[name][0][span] = value if value is not None and storable else 0
+                tokens[name][1][span] = storable
         return tokens, aggregated, replaced
 
     def cost(self, starts: pa.Array) -> None:
@@ -852,7 +838,6 @@ def _pick(where: Bools, then: _Counts, otherwise: _Counts) -> _Counts:
     return (
         np.where(where, then[0], otherwise[0]),
         np.where(where, then[1], otherwise[1]),
-        np.where(where, then[2], otherwise[2]),
     )
 
 

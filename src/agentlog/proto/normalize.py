@@ -80,7 +80,7 @@ def normalize(
     node_type = _node_type(name, attributes)
     model = _first_str(attributes, c.MODEL)
     provider = _first_str(attributes, c.PROVIDER)
-    usage = _usage(attributes)
+    usage = _storable(_usage(attributes))
     if name in c.AGGREGATED_USAGE_SPAN_NAMES and usage.total is not None:
         usage = usage._replace(aggregated=True)
     cost, source = _cost(attributes, usage, model, provider, start_time_unix_nano)
@@ -169,6 +169,12 @@ def _usage(attributes: Attributes) -> Usage:
     return Usage(input_tokens, output_tokens, cache_read, reasoning, total, aggregated)
 
 
+def _storable(usage: Usage) -> Usage:
+    """``usage`` with each count past INT64_MAX (a sum, or Langfuse's) as no count: no column holds it."""
+    counts = [None if (count or 0) > INT64_MAX else count for count in usage[:5]]
+    return Usage(counts[0], counts[1], counts[2], counts[3], counts[4], usage.aggregated)
+
+
 def _langfuse_usage(value: JSONValue) -> Usage | None:
     details = _json_object(value)
     if not details:
@@ -248,7 +254,8 @@ def _reported_cost(attributes: Attributes) -> Decimal | None:
             return total
         parts = [_decimal(v) for v in details.values()]
         if parts and all(part is not None for part in parts):
-            return sum((part for part in parts if part is not None), Decimal(0))
+            total = sum((part for part in parts if part is not None), Decimal(0))
+            return total if total < MAX_USD else None  # as _decimal: past what money keeps, no cost
     return None
 
 

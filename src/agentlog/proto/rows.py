@@ -14,7 +14,6 @@ replaced; the tests keep it as the oracle the columnar path must equal.
 
 from __future__ import annotations
 
-import decimal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,7 +22,7 @@ import pyarrow as pa
 
 from agentlog.errors import InvalidRequest
 from agentlog.proto.canonical import CANONICAL_SCHEMA, canonical_table
-from agentlog.proto.columnar import SPAN_SCHEMA, FlatSpans, flatten_request, flatten_requests
+from agentlog.proto.columnar import SPAN_SCHEMA, flatten_request, flatten_requests
 from agentlog.proto.otlp import parse_json
 from agentlog.proto.spans import SpanBatch, rejection_message
 
@@ -51,7 +50,7 @@ def decode_request(body: bytes, encoding: Encoding, tenant_id: str, max_attribut
     message = rejection_message(flat.rejected, flat.reasons)
     if not flat.spans.num_rows:
         return Decoded(None, flat.rejected, message)
-    canonical = _canonical(flat, max_attribute_length)
+    canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
     return Decoded(_assemble(tenant_id, flat.spans, canonical), flat.rejected, message)
 
 
@@ -74,7 +73,9 @@ def _decode_together(
 ) -> list[Decoded | InvalidRequest]:
     bodies = [_protobuf(body, encoding) for body, encoding, _ in requests]
     flat = flatten_requests(bodies, max_attribute_length)
-    canonical = _canonical(flat, max_attribute_length) if flat.spans.num_rows else None
+    canonical = None
+    if flat.spans.num_rows:
+        canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
     decoded: list[Decoded | InvalidRequest] = []
     offset = 0
     for (_, _, tenant_id), part in zip(requests, flat.parts, strict=True):
@@ -100,14 +101,6 @@ def _decode_alone(
 def _protobuf(body: bytes, encoding: Encoding) -> bytes:
     """The request as protobuf bytes: OTLP/JSON is parsed into the message it spells and serialized."""
     return parse_json(body).SerializeToString() if encoding == "json" else body
-
-
-def _canonical(flat: FlatSpans, max_attribute_length: int) -> pa.Table:
-    try:
-        return canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
-    except (OverflowError, decimal.InvalidOperation) as error:
-        # A token count past int64, or a reported cost past the stored decimal: no column holds it.
-        raise InvalidRequest(f"a span's usage or cost is out of range: {error}") from error
 
 
 def _assemble(tenant_id: str, spans: pa.Table, canonical: pa.Table) -> pa.Table:
