@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from agentlog.collector import decoding
 from agentlog.collector.decoding import Decoder
 from agentlog.errors import InvalidRequest
+from agentlog.proto import columnar
 from tests.collector.test_grpc_receiver import export_raw
 from tests.collector.test_http_receiver import otlp_json
 from tests.conftest import start_server
@@ -76,33 +77,45 @@ class _Panic(BaseException):
     """What a native library's panic looks like from Python (pyo3's PanicException is a BaseException)."""
 
 
-def test_a_panic_in_a_shared_pass_fails_only_the_request_at_fault_and_the_thread_goes_on() -> None:
+def test_a_panic_on_one_body_answers_it_alone_and_the_thread_goes_on() -> None:
     decoder = Decoder(workers=0)
     poison = make_request(agent_spans(1)).SerializeToString()
-    real_one = decoding.decode_request
+    real_handler = columnar._handler()
 
-    def panicking_together(requests: Any, max_attribute_length: int) -> Any:
-        raise _Panic("native code panicked")
-
-    def panicking_alone(body: bytes, *args: Any) -> Any:
-        if body == poison:
-            raise _Panic("native code panicked")
-        return real_one(body, *args)
+    class Panicking:
+        def list_to_record_batch(self, bodies: list[bytes]) -> Any:
+            if poison in bodies:
+                raise _Panic("native code panicked")
+            return real_handler.list_to_record_batch(bodies)
 
     async def main() -> list[Any]:
-        bodies = [
-            make_request(agent_spans(2)).SerializeToString(),
-            poison,
-            make_request(agent_spans(3)).SerializeToString(),
-        ]
-        first = await asyncio.gather(*(decoder.decode(b, "protobuf", "t") for b in bodies), return_exceptions=True)
+        bodies = [make_request(agent_spans(n)).SerializeToString() for n in (2, 3)]
+        first = await asyncio.gather(
+            *(decoder.decode(b, "protobuf", "t") for b in (bodies[0], poison, bodies[1])), return_exceptions=True
+        )
         after = await decoder.decode(bodies[0], "protobuf", "t")  # the thread is still there
         return [*first, after]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(decoding, "decode_requests", panicking_together)
-        patch.setattr(decoding, "decode_request", panicking_alone)
+        patch.setattr(columnar, "_handler", Panicking)
         results = asyncio.run(main())
     decoder.close()
     assert isinstance(results[1], InvalidRequest)  # a 400 for its sender, not a crash
     assert [r.table.num_rows for r in (results[0], results[2], results[3])] == [2, 3, 2]
+
+
+def test_a_defect_in_a_shared_pass_fails_no_request_that_decodes_alone() -> None:
+    decoder = Decoder(workers=0)
+
+    def broken(requests: Any, max_attribute_length: int) -> Any:
+        raise RuntimeError("a defect in the shared pass")
+
+    async def main() -> list[Any]:
+        bodies = [make_request(agent_spans(n)).SerializeToString() for n in (2, 3)]
+        return await asyncio.gather(*(decoder.decode(b, "protobuf", "t") for b in bodies))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decoding, "decode_requests", broken)
+        results = asyncio.run(main())
+    decoder.close()
+    assert [r.table.num_rows for r in results] == [2, 3]

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from agentlog.collector.priority import lower_ingest_priority
-from agentlog.errors import InvalidRequest
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, Decoded, Encoding, decode_request, decode_requests
+
+log = logging.getLogger(__name__)
 
 
 def _decode_to_ipc(
@@ -50,8 +51,6 @@ def _decode_to_ipc(
         writer.write_table(decoded.table)
     return sink.getvalue().to_pybytes(), decoded.rejected, decoded.message
 
-
-log = logging.getLogger(__name__)
 
 MAX_DECODE_BATCH_BYTES = 4 * 1024 * 1024
 """Request bytes the decode thread takes into one pass: ~7 requests of 512 agent spans (8 MiB decoded
@@ -164,24 +163,20 @@ class _DecodeThread:
         while jobs := self._take():
             requests = [(job.body, job.encoding, job.tenant_id) for job in jobs]
             try:
-                results: list[Decoded | BaseException] = [*decode_requests(requests, self._max_attribute_length)]
-            except BaseException:
-                # Not a bad body (those come back one by one): a defect, or a
-                # native library's panic (pyo3's PanicException is a BaseException). Whatever it is, it must
-                # not end this thread: each request is decoded again alone, so only the one at fault fails.
+                results: list[Decoded | Exception] = [*decode_requests(requests, self._max_attribute_length)]
+            except Exception:
+                # Not a bad body (decode_requests answers those one by one): a defect. It must not end this
+                # thread, nor fail the other requests: each is decoded again alone, with its own answer.
                 log.exception("decoding %d request(s) together failed; decoding them one by one", len(jobs))
                 results = [self._decode_alone(job) for job in jobs]
             for job, result in zip(jobs, results, strict=True):
                 job.loop.call_soon_threadsafe(_settle, job.future, result)
 
-    def _decode_alone(self, job: _Job) -> Decoded | BaseException:
+    def _decode_alone(self, job: _Job) -> Decoded | Exception:
         try:
             return decode_request(job.body, job.encoding, job.tenant_id, self._max_attribute_length)
         except Exception as error:  # noqa: BLE001 - this request's answer, whatever it is (see _run)
             return error
-        except BaseException as error:  # a native panic on this body: not a request agentlog can read
-            log.exception("decoding a request panicked")
-            return InvalidRequest(f"body could not be decoded: {error!r}")
 
     def _take(self) -> list[_Job]:
         """The requests waiting, up to MAX_DECODE_BATCH_BYTES (at least one); [] once closing and drained."""
@@ -197,10 +192,10 @@ class _DecodeThread:
             return jobs
 
 
-def _settle(future: asyncio.Future[Decoded], result: Decoded | BaseException) -> None:
+def _settle(future: asyncio.Future[Decoded], result: Decoded | Exception) -> None:
     if future.done():  # the request was cancelled (its sender went away)
         return
-    if isinstance(result, BaseException):
+    if isinstance(result, Exception):
         future.set_exception(result)
     else:
         future.set_result(result)

@@ -42,7 +42,7 @@ anyway, much earlier) make the request an ``InvalidRequest``.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -191,10 +191,7 @@ class _SeveralOfOneof(Exception):
 def _flatten(bodies: bytes | Sequence[bytes], max_attribute_length: int) -> FlatSpans:
     """One body (``flatten_request``), or several (``flatten_requests``: with their ``parts``)."""
     several = not isinstance(bodies, bytes)
-    try:
-        batch = _handler().list_to_record_batch(list(bodies) if several else [bodies])
-    except (ValueError, RuntimeError) as error:
-        raise InvalidRequest(f"body is not a valid OTLP ExportTraceServiceRequest: {error}") from None
+    batch = _read(_handler().list_to_record_batch, list(bodies) if several else [bodies])
     resource_lists = batch.column(0)
     resource_spans = pc.list_flatten(resource_lists)
     scope_lists = pc.struct_field(resource_spans, "scope_spans")
@@ -956,11 +953,18 @@ def _kvlists_json(kvlists: pa.Array, max_length: int, depth: int) -> pa.Array:
 
 def _parse(handler: Any, messages: pa.Array) -> pa.StructArray:
     """Serialized messages -> one struct per message, by ptars; InvalidRequest when one is not a message."""
+    return _read(handler.array_to_record_batch, messages).to_struct_array()
+
+
+def _read(parse: Callable[[Any], pa.RecordBatch], messages: Any) -> pa.RecordBatch:
+    """ptars' ``parse`` of ``messages``; InvalidRequest when they are not messages. That includes a panic of
+    its Rust code on odd bytes, which pyo3 raises as a BaseException (PanicException), not an Exception."""
     try:
-        batch = handler.array_to_record_batch(messages)
-    except (ValueError, RuntimeError) as error:
+        return parse(messages)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - see the docstring
         raise InvalidRequest(f"body is not a valid OTLP ExportTraceServiceRequest: {error}") from None
-    return batch.to_struct_array()
 
 
 @cache
