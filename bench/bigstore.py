@@ -442,7 +442,7 @@ def build(path: Path, runs: int, *, chunk_runs: int = CHUNK_RUNS, progress: bool
             elapsed = time.perf_counter() - started
             print(f"  {first + count:>9,} runs, {spans:>11,} spans, {elapsed:6.1f} s", flush=True)
     compact_runs(cursor)  # every run's roll-up compacted, as a writer leaves them once idle
-    scratch = ("bench_runs", "bench_spans", "span_batch", "batch_runs", "bench_text")
+    scratch = ("bench_runs", "bench_spans", "span_batch", "bench_text")
     for table in (*scratch, "bench_models"):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     info = _describe(cursor, path, runs, spans, t0_ns, t_end_ns, big)

@@ -73,8 +73,11 @@ def _insert_as_version_14(connection: duckdb.DuckDBPyConnection, spans: list[Any
     )
     connection.execute("BEGIN")
     connection.execute(INSERT_SPANS, [commit_seq])
+    # Today's fold appends to run_partials: a temporary one stands in for it under schema 14.
+    connection.execute("CREATE OR REPLACE TEMP TABLE run_partials AS SELECT * FROM run_rollups LIMIT 0")
     connection.execute(FOLD_RUNS, [commit_seq])
-    connection.execute("INSERT INTO run_rollups BY NAME SELECT * FROM batch_runs")
+    connection.execute("INSERT INTO run_rollups BY NAME SELECT * FROM temp.run_partials")
+    connection.execute("DROP TABLE temp.run_partials")
     connection.execute("COMMIT")
     connection.unregister("span_batch")
 

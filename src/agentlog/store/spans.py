@@ -104,11 +104,7 @@ WHERE NOT batch_keys.is_pending
 
 FOLD_RUNS = (_QUERIES / "fold_runs.sql").read_text()
 
-# The batch's roll-ups, appended: nothing here updates a row another writer may
-# touch (store/rollups.py folds them into run_compacted later).
-INSERT_PARTIALS = "INSERT INTO run_partials BY NAME SELECT * FROM batch_runs"
-
-ROLLUP_SQL = (BATCH_KEYS, KNOWN_RUNS, FOLD_RUNS, INSERT_PARTIALS)
+ROLLUP_SQL = (BATCH_KEYS, KNOWN_RUNS, FOLD_RUNS)
 """Every statement that decides what run_rollups holds (find_known_runs, then fold_runs)."""
 
 
@@ -162,7 +158,6 @@ def fold_runs(cursor: Any, commit_seq: int) -> None:
     Append-only, so that several writers can add spans to one run at once:
     the view run_rollups merges the partials, the compactor folds them."""
     cursor.execute(FOLD_RUNS, [commit_seq])
-    cursor.execute(INSERT_PARTIALS)
 
 
 def _duplicate_rows(cursor: Any, known_runs: int) -> list[int]:

@@ -1,5 +1,5 @@
--- The run roll-ups of one transaction's spans and markers, one row per run
--- (batch_runs), appended to run_partials (store/spans.py; the view run_rollups
+-- The run roll-ups of one transaction's spans and markers, one row per run,
+-- appended to run_partials straight from the aggregate (the view run_rollups
 -- merges them by merge_rollups.sql, and store/rollups.py compacts them).
 -- span_batch: the spans this transaction inserted (duplicates already dropped)
 -- and, where is_pending, its live-status markers. $1: its commit_seq.
@@ -16,7 +16,7 @@
 -- fixed ~0.2-0.5 ms per aggregate per statement, and with 33 of them that was
 -- a third of this statement on a writer's batch (a NULL argument or key is
 -- skipped alike: same rows, same result).
-CREATE OR REPLACE TEMP TABLE batch_runs AS
+INSERT INTO run_partials BY NAME
 WITH source AS (
     SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
            start_time_unix_nano, end_time_unix_nano,
