@@ -342,10 +342,6 @@ class Baselines:
     """Process CPU (all threads, DuckDB's included) per span, by stage."""
     wall_us_per_span: dict[str, float]
 
-    @property
-    def new_total_cpu(self) -> float:
-        return sum(value for stage, value in self.cpu_us_per_span.items() if stage != "old decode")
-
 
 class _Stopwatch:
     """Adds the wall and process CPU time since the last ``lap`` to the named stage."""

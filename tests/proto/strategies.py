@@ -1,4 +1,4 @@
-"""Hypothesis strategies for OTLP values, shared by the decoders' property tests."""
+"""Hypothesis strategies and hand-made protobuf for OTLP values, shared by the decoders' tests."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ def array_value(values: list[Any]) -> AnyValue:
     out = AnyValue()
     out.array_value.values.extend(v or AnyValue() for v in values)
     return out
+
+
+def protobuf_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field, encoded by hand (upb will not build what it refuses to parse)."""
+    length, varint = len(payload), bytearray()
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        varint.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return bytes([number << 3 | 2]) + bytes(varint) + payload

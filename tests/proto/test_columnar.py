@@ -482,17 +482,6 @@ def _same_or_both_refuse(body: bytes) -> None:
     assert_same_as_oracle(body)
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field, encoded by hand."""
-    length, varint = len(payload), bytearray()
-    while True:
-        byte, length = length & 0x7F, length >> 7
-        varint.append(byte | (0x80 if length else 0))
-        if not length:
-            break
-    return bytes([number << 3 | 2]) + bytes(varint) + payload
-
-
 def _any(**value: Any) -> bytes:
     return bytes(AnyValue(**value).SerializeToString())
 
@@ -500,34 +489,62 @@ def _any(**value: Any) -> bytes:
 @pytest.mark.parametrize(
     "extra",
     [
-        _field(9, _field(1, b"k") + _field(2, _any(string_value="x")) + _field(2, _any(int_value=5))),  # value twice
-        _field(9, _field(1, b"k") + _field(2, _any(string_value="x") + _any(int_value=5))),  # oneof twice, merged
-        _field(9, _field(1, b"k") + _field(2, _field(5, _field(1, _any(bool_value=True) + _any(double_value=1.5))))),
-        _field(15, bytes(Status(code=2).SerializeToString()))
-        + _field(15, bytes(Status(message="m").SerializeToString())),
+        strategies.protobuf_field(
+            9,
+            strategies.protobuf_field(1, b"k")
+            + strategies.protobuf_field(2, _any(string_value="x"))
+            + strategies.protobuf_field(2, _any(int_value=5)),
+        ),  # value twice
+        strategies.protobuf_field(
+            9,
+            strategies.protobuf_field(1, b"k")
+            + strategies.protobuf_field(2, _any(string_value="x") + _any(int_value=5)),
+        ),  # oneof twice, merged
+        strategies.protobuf_field(
+            9,
+            strategies.protobuf_field(1, b"k")
+            + strategies.protobuf_field(
+                2,
+                strategies.protobuf_field(
+                    5, strategies.protobuf_field(1, _any(bool_value=True) + _any(double_value=1.5))
+                ),
+            ),
+        ),
+        strategies.protobuf_field(15, bytes(Status(code=2).SerializeToString()))
+        + strategies.protobuf_field(15, bytes(Status(message="m").SerializeToString())),
         bytes(Span(name="merged", kind=2).SerializeToString()),  # a span sent in two pieces: protobuf merges them
         bytes([0x98, 0x06, 0x01]),  # an unknown field (99)
     ],
 )
 def test_protobufs_merge_rules(extra: bytes) -> None:
     span = make_span(attributes={"a": 1}).SerializeToString() + extra
-    assert_same_as_oracle(_field(1, _field(2, _field(2, span))))
+    assert_same_as_oracle(
+        strategies.protobuf_field(1, strategies.protobuf_field(2, strategies.protobuf_field(2, span)))
+    )
 
 
 def test_deep_nesting_protobuf_accepts_is_accepted() -> None:
     value = _any(string_value="leaf")
     for _ in range(40):  # protobuf reads these 40 levels (its limit is ~47 here)
-        value = _field(5, _field(1, value))  # AnyValue.array_value.values[0]
-    span = make_span().SerializeToString() + _field(9, _field(1, b"deep") + _field(2, value))
-    assert_same_as_oracle(_field(1, _field(2, _field(2, span))))
+        value = strategies.protobuf_field(5, strategies.protobuf_field(1, value))  # AnyValue.array_value.values[0]
+    span = make_span().SerializeToString() + strategies.protobuf_field(
+        9, strategies.protobuf_field(1, b"deep") + strategies.protobuf_field(2, value)
+    )
+    assert_same_as_oracle(
+        strategies.protobuf_field(1, strategies.protobuf_field(2, strategies.protobuf_field(2, span)))
+    )
 
 
 def test_nesting_past_protobufs_limit_is_refused() -> None:
     value = _any(string_value="leaf")
     for _ in range(300):
-        value = _field(6, _field(1, _field(1, b"k") + _field(2, value)))  # AnyValue.kvlist_value.values[0]
-    span = make_span().SerializeToString() + _field(9, _field(1, b"deep") + _field(2, value))
-    body = _field(1, _field(2, _field(2, span)))
+        value = strategies.protobuf_field(
+            6, strategies.protobuf_field(1, strategies.protobuf_field(1, b"k") + strategies.protobuf_field(2, value))
+        )  # AnyValue.kvlist_value.values[0]
+    span = make_span().SerializeToString() + strategies.protobuf_field(
+        9, strategies.protobuf_field(1, b"deep") + strategies.protobuf_field(2, value)
+    )
+    body = strategies.protobuf_field(1, strategies.protobuf_field(2, strategies.protobuf_field(2, span)))
     with pytest.raises(InvalidRequest):
         parse_protobuf(body)
     with pytest.raises(InvalidRequest, match="too deeply"):

@@ -142,24 +142,18 @@ def test_random_json_is_a_request_or_invalid(value: Any) -> None:
         _store(pb_request)
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field, encoded by hand (upb will not build what it refuses to parse)."""
-    length = len(payload)
-    varint = bytearray()
-    while True:
-        byte, length = length & 0x7F, length >> 7
-        varint.append(byte | (0x80 if length else 0))
-        if not length:
-            break
-    return bytes([number << 3 | 2]) + bytes(varint) + payload
-
-
 def test_deeply_nested_values_are_refused_cleanly() -> None:
-    value = _field(1, b"leaf")  # AnyValue.string_value
+    value = strategies.protobuf_field(1, b"leaf")  # AnyValue.string_value
     for _ in range(300):  # AnyValue.kvlist_value -> KeyValueList.values -> KeyValue{key, value}
-        value = _field(6, _field(1, _field(1, b"k") + _field(2, value)))
-    span = make_span().SerializeToString() + _field(9, _field(1, b"deep") + _field(2, value))
-    body = _field(1, _field(2, _field(2, span)))  # request.resource_spans.scope_spans.spans
+        value = strategies.protobuf_field(
+            6, strategies.protobuf_field(1, strategies.protobuf_field(1, b"k") + strategies.protobuf_field(2, value))
+        )
+    span = make_span().SerializeToString() + strategies.protobuf_field(
+        9, strategies.protobuf_field(1, b"deep") + strategies.protobuf_field(2, value)
+    )
+    body = strategies.protobuf_field(
+        1, strategies.protobuf_field(2, strategies.protobuf_field(2, span))
+    )  # request.resource_spans.scope_spans.spans
     with pytest.raises(InvalidRequest):
         parse_protobuf(body)
     json_body = b'{"resourceSpans": [' + b'{"k": ' * 5000 + b"1" + b"}" * 5000 + b"]}"

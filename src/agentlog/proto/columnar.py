@@ -245,8 +245,13 @@ def _flatten_spans(
     status["code"] = pc.fill_null(status["code"], _lit(0, pa.int32()))  # no status sent: UNSET
     codes_ok = _code_ok(field["kind"]) & _code_ok(status["code"])
     keep = ids.trace_ok & ids.span_ok & ids.parent_ok & times_ok & codes_ok & ~marker_errors
-    rejected, reasons = _rejections(keep, field, marker_parent, span_rows)
-    parts = () if request_of_span is None else _parts(keep, *request_of_span, field, marker_parent, span_rows)
+    if request_of_span is None:
+        parts: tuple[RequestPart, ...] = ()
+        rejected, reasons = _rejections(keep, field, marker_parent, span_rows)
+    else:  # the totals are the parts' (each reason is built once)
+        parts = _parts(keep, *request_of_span, field, marker_parent, span_rows)
+        rejected = sum(part.rejected for part in parts)
+        reasons = [reason for part in parts for reason in part.reasons][:MAX_REASONS]
     scope = _fields(pc.struct_field(scope_spans, "scope"))
     resources = np.arange(owners.base["resource"], owners.base["event"])
     columns: dict[str, Any] = {
