@@ -15,7 +15,7 @@ from agentlog.query.rows import dicts
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import human_duration, iso_utc
-from agentlog.store.rollups import compacted, has_partials
+from agentlog.store.rollups import reads_for
 
 HISTORY_FILTER = read_sql("history_filter.sql")
 HISTORY_NEWEST_SQL = read_sql("history_newest.sql")
@@ -37,7 +37,7 @@ def _code(sql: str) -> list[str]:
 
 def _execute(cursor: Any, name: str, params: dict[str, Any], reads: Callable[[str], str]) -> Any:
     """Run ``name`` with the filters whose parameters are not None, reading what ``reads`` makes it read
-    (run_compacted directly for a tenant without partials: store.rollups.compacted)."""
+    (run_compacted directly for a tenant without partials: store.rollups.reads_for)."""
     sql, names = history_sql(name, frozenset(key for key, value in params.items() if value is not None))
     return cursor.execute(reads(sql), {key: params[key] for key in names})
 
@@ -122,7 +122,7 @@ def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, An
 
     Unfiltered, the newest runs are dense and the first window nearly always
     holds the page: that window is read at once, one statement instead of two."""
-    reads = _same if has_partials(cursor, params["tenant"]) else compacted
+    reads = reads_for(cursor, params["tenant"])
     newest = None
     if params["after_ns"] is None and params["until"] is None:
         newest = cursor.execute(HISTORY_NEWEST_SQL).fetchone()[0]
@@ -146,10 +146,6 @@ def _page(cursor: Any, params: dict[str, Any], now_ns: int) -> list[dict[str, An
         if found >= params["limit"]:
             break
     return dicts(_execute(cursor, "history.sql", {**params, "from_ns": oldest}, reads)) if found else []
-
-
-def _same(sql: str) -> str:
-    return sql
 
 
 def _windows(top: int, floor: int) -> Iterator[int]:

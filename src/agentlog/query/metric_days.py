@@ -37,7 +37,7 @@ import pyarrow as pa
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import MAX_UNIX_NANO
-from agentlog.store.rollups import for_tenant
+from agentlog.store.rollups import for_tenant, reads_for
 
 SIGNATURES_SQL = read_sql("metrics_day_signatures.sql")
 DAY_RUNS_SQL = read_sql("metrics_day_runs.sql")
@@ -77,9 +77,10 @@ def compute_partials(
         "low_seq": low_seq,
         "high_seq": high_seq,
     }
+    reads = reads_for(cursor, scope.tenant_id)
     return Partials(
-        runs=cursor.execute(for_tenant(cursor, scope.tenant_id, DAY_RUNS_SQL), params).to_arrow_table(),
-        nodes=cursor.execute(for_tenant(cursor, scope.tenant_id, DAY_NODES_SQL), params).to_arrow_table(),
+        runs=cursor.execute(reads(DAY_RUNS_SQL), params).to_arrow_table(),
+        nodes=cursor.execute(reads(DAY_NODES_SQL), params).to_arrow_table(),
     )
 
 

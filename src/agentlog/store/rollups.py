@@ -15,6 +15,7 @@ compaction. Both the view and the compactor merge by queries/merge_rollups.sql.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -118,10 +119,20 @@ def compacted(sql: str) -> str:
     return _READ_NAMES.sub(lambda match: COMPACTED_READS[match.group(1)], sql)
 
 
-def for_tenant(cursor: Any, tenant_id: str, sql: str) -> str:
-    """``sql`` as it is, or ``compacted(sql)`` when ``tenant_id`` has no partials: the same result, sooner.
+def reads_for(cursor: Any, tenant_id: str) -> Callable[[str], str]:
+    """How ``tenant_id``'s reads should read: ``compacted`` when it has no partials (the same result,
+    sooner), else as written. One check for all the statements of a read.
 
     The check is a statement of its own: should a writer commit a partial in
     between, the read sees the runs as of the last compaction, as it would had
     it run a moment earlier."""
-    return sql if has_partials(cursor, tenant_id) else compacted(sql)
+    return _as_written if has_partials(cursor, tenant_id) else compacted
+
+
+def for_tenant(cursor: Any, tenant_id: str, sql: str) -> str:
+    """``sql`` as ``tenant_id``'s read of it should be (``reads_for``), for a read of one statement."""
+    return reads_for(cursor, tenant_id)(sql)
+
+
+def _as_written(sql: str) -> str:
+    return sql
