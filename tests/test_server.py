@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 
 from agentlog import cli
 from agentlog.errors import DatabaseFailed
-from agentlog.server import Running, listening_socket
+from agentlog.server import Running, keep_alive_seconds, listening_socket
 from agentlog.settings import Settings
 from agentlog.store import Database, database_failed
 from agentlog.store.migrate import load_migrations
@@ -530,6 +530,14 @@ def test_served_connections_send_without_delay() -> None:
             server.close()
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+@pytest.mark.parametrize("target_wait", [0.0, 0.4, 5.0, 30.0])
+def test_a_sender_back_after_its_retry_after_finds_its_connection_still_open(target_wait: float) -> None:
+    """A refused sender waits the Retry-After it was given (at most the target wait, rounded) and
+    comes back on its keep-alive connection: closing it at that very moment resets the export."""
+    longest_retry_after = max(1, round(target_wait))
+    assert keep_alive_seconds(Settings(target_wait_seconds=target_wait)) >= longest_retry_after + 1
 
 
 def test_a_fatal_database_error_stops_the_server_and_loses_nothing_acknowledged(tmp_path: Path) -> None:

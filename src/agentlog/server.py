@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import socket
 import threading
@@ -25,7 +26,7 @@ import uvicorn
 from agentlog import discovery
 from agentlog.api.app import build_api_app
 from agentlog.api.live import LiveFeed
-from agentlog.collector.admission import Admission
+from agentlog.collector.admission import MIN_RETRY_AFTER_SECONDS, Admission
 from agentlog.collector.decoding import Decoder
 from agentlog.collector.grpc_receiver import build_grpc_server
 from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
@@ -208,7 +209,14 @@ async def _serve_listeners(
 
 
 KEEP_ALIVE_SECONDS = 5
-"""An idle keep-alive connection is closed after this: idle clients do not pile up."""
+"""An idle keep-alive connection is closed this long after the longest Retry-After the server hands out:
+idle clients do not pile up, and a sender coming back when told to never races the close of its
+connection (a reset it would see as a failed export)."""
+
+
+def keep_alive_seconds(settings: Settings) -> int:
+    longest_retry_after = max(MIN_RETRY_AFTER_SECONDS, settings.target_wait_seconds)
+    return math.ceil(longest_retry_after) + KEEP_ALIVE_SECONDS
 
 
 async def _warm_metrics(reader: Reader) -> None:
@@ -229,7 +237,7 @@ def _uvicorn(app: Any, settings: Settings) -> _Uvicorn:
         lifespan="off",
         timeout_graceful_shutdown=int(GRACE_SECONDS),
         limit_concurrency=settings.max_connections,  # past it: 503, never an unbounded pile of coroutines
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_keep_alive=keep_alive_seconds(settings),
     )
     return _Uvicorn(config)
 
