@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from agentlog.collector import writer as writer_module
-from agentlog.collector.writer import SpanWriter
+from agentlog.collector.writer import SpanWriter, _Pending
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.store import Database
 from tests.factories import agent_spans, make_request, span_rows
@@ -195,8 +195,12 @@ def test_a_busy_writer_compacts_every_n_commits(db_path: Path) -> None:
     database = Database.open(db_path)
     writer = SpanWriter(database, compact_every=3)  # not started: never idle, commits one after another
     cursor = database.cursor()
-    for _ in range(7):
-        assert writer._commit(cursor, [_table(4)]) is None  # type: ignore[list-item]
+    loop = asyncio.new_event_loop()
+    answers = [loop.create_future() for _ in range(7)]
+    for answer in answers:
+        writer._commit_group(cursor, [_Pending(_table(4), answer, loop)])  # type: ignore[arg-type]
+    loop.run_until_complete(asyncio.gather(*answers))
+    loop.close()
     assert writer.compactions == 2
     assert _partials(database) == 1
     assert cursor.execute("SELECT count(*), sum(span_count) FROM run_rollups").fetchone() == (7, 28)

@@ -260,6 +260,8 @@ class SpanWriter:
         else:
             for item in group:
                 self._finish([item], self._commit(cursor, [item.table]))
+        if self._uncompacted >= self._compact_every:
+            self._compact(cursor)  # once the group is answered: its senders do not wait for it
 
     def _commit(self, cursor: Any, tables: list[pa.Table]) -> StoreError | ShuttingDown | None:
         if self.failure is not None:
@@ -278,8 +280,6 @@ class SpanWriter:
         self.committed_spans += new_spans
         if self._on_commit is not None:
             self._on_commit(self._commit_seq)
-        if self._uncompacted >= self._compact_every:
-            self._compact(cursor)
         return None
 
     def _compact(self, cursor: Any) -> None:
