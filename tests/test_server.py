@@ -550,6 +550,12 @@ def test_a_fatal_database_error_stops_the_server_and_loses_nothing_acknowledged(
     export_raw(endpoint, make_request(agent_spans(3)).SerializeToString())  # acknowledged
 
     cursor = server.running.database.cursor()
+    # Once idle, the writer folds the run's partial roll-up: let it finish first, or it would be the one
+    # to find the database failed, and the server would be gone before the export below.
+    deadline = time.monotonic() + 10
+    while cursor.execute("SELECT count(*) FROM run_partials").fetchone() != (0,):
+        assert time.monotonic() < deadline, "the idle writer never compacted"
+        time.sleep(0.01)
     cursor.execute("SET debug_checkpoint_abort = 'before_header'")  # DuckDB's own switch for this failure
     with pytest.raises(duckdb.Error) as failed:
         cursor.execute("CHECKPOINT")
