@@ -121,3 +121,20 @@ def test_queries_spill_beside_the_file(tmp_path: Path) -> None:
     setting = database.cursor().execute("SELECT current_setting('temp_directory')").fetchone()
     assert setting == (f"{path.resolve()}.tmp",)
     database.close()
+
+
+@pytest.mark.parametrize("limit", ["128MB", "0.5GB", "1GiB", " 256 mb "])
+def test_a_memory_limit_from_128mb_up_is_set(tmp_path: Path, limit: str) -> None:
+    (default,) = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()
+    database = Database.open(tmp_path / "limited.duckdb", memory_limit=limit)
+    try:
+        (setting,) = database.cursor().execute("SELECT current_setting('memory_limit')").fetchone()
+        assert setting != default
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize(("limit", "says"), [("64MB", "too small"), ("127.9MB", "too small"), ("lots", "look like")])
+def test_a_memory_limit_too_small_to_checkpoint_or_not_a_size_is_refused(tmp_path: Path, limit: str, says: str) -> None:
+    with pytest.raises(StoreError, match=says):
+        Database.open(tmp_path / "limited.duckdb", memory_limit=limit)

@@ -62,13 +62,34 @@ _CONFINED = (
     "SET autoload_known_extensions = false",
     "SET enable_external_access = false",
 )
-_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_UNIT_BYTES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNIT_BYTES.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+# The least memory limit agentlog accepts. A checkpoint pins the blocks of the rows it folds into
+# the file; at 64MB under full ingest (bench/ingest.py, 32 requests in flight) DuckDB could not pin
+# them, the checkpoint failed and DuckDB invalidated the database, stopping the server. 128MB held.
+MIN_MEMORY_LIMIT = "128MB"
+
+
+def _size_bytes(text: str) -> int | None:
+    """Bytes in a DuckDB memory size such as ``256MB`` or ``1GiB``; None when it is not one."""
+    match = _SIZE.match(text.strip())
+    if match is None:
+        return None
+    return int(float(match.group(1)) * _UNIT_BYTES[match.group(2).lower()])
 
 
 def _checked_size(text: str) -> str:
-    """A DuckDB memory size such as ``256MB``; anything else is refused before it reaches SQL."""
-    if not _SIZE.match(text.strip()):
+    """A DuckDB memory size of at least ``MIN_MEMORY_LIMIT``; anything else is refused before it reaches SQL."""
+    size = _size_bytes(text)
+    if size is None:
         raise StoreError(f"memory limit must look like 256MB or 1GB, got {text!r}")
+    if size < (_size_bytes(MIN_MEMORY_LIMIT) or 0):
+        raise StoreError(
+            f"memory limit {text.strip()} is too small: DuckDB needs at least {MIN_MEMORY_LIMIT} "
+            "to checkpoint under load"
+        )
     return text.strip()
 
 
