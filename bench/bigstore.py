@@ -386,7 +386,8 @@ def _models_table(at_ns: int) -> list[dict[str, Any]]:
     rows = []
     for provider, model in MODELS:
         per_1000 = [
-            price_usd(model, provider, *usage, at_ns) for usage in ((1000, 0, 0), (1000, 1000, 0), (0, 0, 1000))
+            price_usd(model, provider, *usage, at_ns)
+            for usage in ((1000, 0, 0, 0), (1000, 1000, 0, 0), (0, 0, 0, 1000))
         ]
         if any(price is None for price in per_1000):
             raise SystemExit(f"genai-prices has no price for {provider}/{model}")

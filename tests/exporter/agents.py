@@ -75,8 +75,8 @@ async def pr_reviewer(pr: int) -> str:
 
 def expected_triage_cost(start_ns: int) -> Decimal:
     """What agentlog should price a triage run at: its two LLM calls, priced the day it ran."""
-    planner = price_usd("gpt-4o", "openai", 1000, 0, 100, start_ns)
-    writer = price_usd("claude-sonnet-4", "anthropic", 2000, 1000, 300, start_ns)
+    planner = price_usd("gpt-4o", "openai", 1000, 0, 0, 100, start_ns)
+    writer = price_usd("claude-sonnet-4", "anthropic", 2000, 1000, 0, 300, start_ns)
     assert planner is not None and writer is not None
     return planner + writer
 

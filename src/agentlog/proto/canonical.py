@@ -85,6 +85,10 @@ _MAX_PRICE_SCALE = 18  # tokens (19 digits) x price (<= 18 digits) fits decimal1
 _TOKEN_TYPE = pa.decimal128(19, 0)
 _SPAN_COLUMNS = ("name", "status_code", "status_message", "start_time_unix_nano")
 _COST_SOURCES = pa.array([None, "reported", "unknown", "computed"], pa.string())
+# In normalize.Usage's order (the Langfuse path fills them from one).
+_TOKEN_COLUMNS = (
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "total_tokens",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +114,13 @@ def _rules() -> tuple[_Rule, ...]:
         _Rule("input_tokens", c.INPUT_TOKENS, _INT),
         _Rule("output_tokens", c.OUTPUT_TOKENS, _INT),
         _Rule("cache_read_tokens", c.CACHE_READ_TOKENS, _INT),
+        _Rule("cache_write_tokens", c.CACHE_WRITE_TOKENS, _INT),
         _Rule("reasoning_tokens", c.REASONING_TOKENS, _INT),
         _Rule("total_tokens", c.TOTAL_TOKENS, _INT),
         _Rule("agg_input_tokens", c.AGGREGATED_INPUT_TOKENS, _INT),
         _Rule("agg_output_tokens", c.AGGREGATED_OUTPUT_TOKENS, _INT),
         _Rule("agg_cache_read_tokens", c.AGGREGATED_CACHE_READ_TOKENS, _INT),
+        _Rule("agg_cache_write_tokens", c.AGGREGATED_CACHE_WRITE_TOKENS, _INT),
         _Rule("agg_reasoning_tokens", c.AGGREGATED_REASONING_TOKENS, _INT),
         _Rule("transcript_start", c.TRANSCRIPT_START, _INT),
         _Rule("input", c.INPUT, _TEXT),
@@ -122,7 +128,7 @@ def _rules() -> tuple[_Rule, ...]:
         _Rule("reported_cost", c.REPORTED_COST, _COST),
         _Rule("langfuse_usage", (c.LANGFUSE_USAGE,), _ANY),
         _Rule("langfuse_cost", (c.LANGFUSE_COST,), _ANY),
-        _Rule("agent_messages", (c.GENAI_INPUT_MESSAGES,), _ANY),
+        _Rule("agent_messages", c.AGENT_PROMPTS, _ANY),
     ]
     rules += [_Rule(f"transcript:{key}", (key,), _ANY) for key in c.TRANSCRIPTS]
     return tuple(rules)
@@ -214,6 +220,7 @@ CANONICAL_SCHEMA = pa.schema(
         ("input_tokens", pa.int64()),
         ("output_tokens", pa.int64()),
         ("cache_read_tokens", pa.int64()),
+        ("cache_write_tokens", pa.int64()),
         ("reasoning_tokens", pa.int64()),
         ("total_tokens", pa.int64()),
         ("usage_aggregated", pa.bool_()),
@@ -584,16 +591,13 @@ class _Columns:
     def usage(self) -> None:
         """normalize._usage: direct counts, else aggregated ones, else langfuse details; total."""
         found = self.found
-        tokens = {
-            name: found.int_values(name)
-            for name in ("input_tokens", "output_tokens", "cache_read_tokens", "reasoning_tokens", "total_tokens")
-        }
+        tokens = {name: found.int_values(name) for name in _TOKEN_COLUMNS}
         agg = {name: found.int_values("agg_" + name) for name in ("input_tokens", "output_tokens")}
         direct = tokens["input_tokens"][1] | tokens["output_tokens"][1]
         aggregated = ~direct & (agg["input_tokens"][1] | agg["output_tokens"][1])
         for name in ("input_tokens", "output_tokens"):
             tokens[name] = _pick(~direct, agg[name], tokens[name])
-        for name in ("cache_read_tokens", "reasoning_tokens"):
+        for name in ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens"):
             tokens[name] = _pick(aggregated, found.int_values("agg_" + name), tokens[name])
         tokens, aggregated, from_langfuse = self._langfuse_usage(tokens, aggregated)
         inp, out, total = tokens["input_tokens"], tokens["output_tokens"], tokens["total_tokens"]
@@ -626,7 +630,7 @@ class _Columns:
                 continue
             replaced[span] = True
             aggregated[span] = usage.aggregated
-            for name, value in zip(tokens, usage[:5], strict=True):
+            for name, value in zip(tokens, usage[:6], strict=True):
                 storable = value is not None and value <= _INT64_MAX  # normalize._storable
                 tokens[name][0][span] = value if value is not None and storable else 0
                 tokens[name][1][span] = storable
@@ -689,16 +693,18 @@ class _Columns:
         known[spans] = priced[group_of]
         inp = self.tokens["input_tokens"][0][spans]
         out = self.tokens["output_tokens"][0][spans]
-        cache = np.minimum(self.tokens["cache_read_tokens"][0][spans], inp)
+        cache = np.minimum(self.tokens["cache_read_tokens"][0][spans], inp)  # pricing.cache_counts
+        write = np.minimum(self.tokens["cache_write_tokens"][0][spans], inp - cache)
         linear = [price if isinstance(price, _LinearPrice) else None for price in prices]
-        costs = _linear_costs(linear, group_of, inp, cache, out)
+        costs = _linear_costs(linear, group_of, _Tokens(inp - cache - write, cache, write, out))
         tiered = np.flatnonzero((priced & np.array([p is None for p in linear], bool))[group_of])
         if len(tiered):  # a tiered price: genai-prices' own calculation, per span
             values = []
             for i in tiered.tolist():
                 g = int(group_of[i])
                 start = group_days[g] * _NANOS_PER_DAY
-                value = price_usd(models[g], providers[g], int(inp[i]), int(cache[i]), int(out[i]), start)
+                counts = (int(inp[i]), int(cache[i]), int(write[i]), int(out[i]))
+                value = price_usd(models[g], providers[g], *counts, start)
                 values.append(value.quantize(USD_QUANTUM) if value is not None else None)
             mask = np.zeros(len(spans), bool)
             mask[tiered] = True
@@ -852,8 +858,24 @@ def _nonempty(strings: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(pc.binary_length(strings), _ZERO_I32), _NULL_STR, strings)
 
 
-def _linear_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, inp: Ints, cache: Ints, out: Ints) -> pa.Array:
-    """(input - cache) * p.input + cache * p.cache_read + out * p.output, quantized; null where no linear price.
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    """Each priced span's tokens by what they are charged as (``_LinearPrice``'s fields)."""
+
+    input: Ints  # uncached input: the input less cache reads and writes
+    cache_read: Ints
+    cache_write: Ints
+    output: Ints
+
+    def counts(self) -> tuple[Ints, ...]:
+        return tuple(getattr(self, field) for field in _PRICE_FIELDS)
+
+
+_PRICE_FIELDS = ("input", "cache_read", "cache_write", "output")
+
+
+def _linear_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, tokens: _Tokens) -> pa.Array:
+    """The sum over ``_PRICE_FIELDS`` of tokens x price, quantized; null where no linear price.
 
     Exact, as ``price_usd`` then ``Decimal.quantize`` (half-even to the pico-dollar): each price is
     an integer count of 10^-scale dollars, so the sum is integer arithmetic; in int64 when its
@@ -863,23 +885,21 @@ def _linear_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, inp: In
     linear = [p for p in prices if p is not None]
     if not linear:
         return pa.nulls(len(group_of), COST_TYPE)
-    amounts = [d for p in linear for d in (p.input, p.cache_read, p.output)]
+    amounts = [getattr(p, field) for p in linear for field in _PRICE_FIELDS]
     scale = max(-min(int(d.as_tuple().exponent) for d in amounts), 0)
     if scale > _MAX_PRICE_SCALE or any(d < 0 for d in amounts):
-        return _decimal_costs(prices, group_of, inp, cache, out)
+        return _decimal_costs(prices, group_of, tokens)
     has_price = np.array([p is not None for p in prices], bool)[group_of]
-    units = [
-        [int(getattr(p, field).scaleb(scale)) if p is not None else 0 for p in prices]
-        for field in ("input", "cache_read", "output")
-    ]
-    bound = sum(int(tokens.max(initial=0)) * max(unit) for tokens, unit in zip((inp, cache, out), units, strict=True))
+    units = [[int(getattr(p, field).scaleb(scale)) if p is not None else 0 for p in prices] for field in _PRICE_FIELDS]
+    counts = tokens.counts()
+    bound = sum(int(count.max(initial=0)) * max(unit) for count, unit in zip(counts, units, strict=True))
     if bound * 10 ** max(12 - scale, 0) < 2**63:
-        return _int64_costs(units, scale, group_of, (inp - cache, cache, out), has_price)
-    return _decimal128_costs(prices, scale, group_of, inp, cache, out, has_price)
+        return _int64_costs(units, scale, group_of, counts, has_price)
+    return _decimal128_costs(prices, scale, group_of, tokens, has_price)
 
 
 def _int64_costs(
-    units: list[list[int]], scale: int, group_of: Ints, tokens: tuple[Ints, Ints, Ints], has_price: Bools
+    units: list[list[int]], scale: int, group_of: Ints, tokens: tuple[Ints, ...], has_price: Bools
 ) -> pa.Array:
     """The sum in 10^-scale dollars in int64, rounded half-even to 10^-12, as decimal128(38, 12) buffers."""
     total = np.zeros(len(group_of), np.int64)
@@ -898,34 +918,31 @@ def _int64_costs(
 
 
 def _decimal128_costs(
-    prices: Sequence[_LinearPrice | None],
-    scale: int,
-    group_of: Ints,
-    inp: Ints,
-    cache: Ints,
-    out: Ints,
-    has_price: Bools,
+    prices: Sequence[_LinearPrice | None], scale: int, group_of: Ints, tokens: _Tokens, has_price: Bools
 ) -> pa.Array:
     """The same sum in Arrow decimal128 (tokens 19 digits x prices <= 18 digits fit its 38)."""
     price_type = pa.decimal128(_MAX_PRICE_SCALE, scale)
     total: pa.Array | None = None
-    for tokens, field in ((inp - cache, "input"), (cache, "cache_read"), (out, "output")):
+    for count_of, field in zip(tokens.counts(), _PRICE_FIELDS, strict=True):
         per_group = pa.array([getattr(p, field) if p is not None else None for p in prices], price_type)
-        count = pa.array(tokens, pa.int64()).cast(_TOKEN_TYPE)
+        count = pa.array(count_of, pa.int64()).cast(_TOKEN_TYPE)
         term = pc.multiply(count, per_group.take(pa.array(group_of))).cast(pa.decimal128(36, scale))
-        total = term if total is None else pc.add(total, term)
+        # Four terms below 10^36 sum below 10^37: keep the running total at precision 37 (an add widens it).
+        total = term if total is None else pc.add(total, term).cast(pa.decimal128(37, scale))
     rounded = pc.round(total, ndigits=12, round_mode="half_to_even").cast(COST_TYPE)
     return pc.if_else(pa.array(has_price), rounded, pa.scalar(None, COST_TYPE))
 
 
-def _decimal_costs(
-    prices: Sequence[_LinearPrice | None], group_of: Ints, inp: Ints, cache: Ints, out: Ints
-) -> pa.Array:
+def _decimal_costs(prices: Sequence[_LinearPrice | None], group_of: Ints, tokens: _Tokens) -> pa.Array:
     """Fallback for prices finer than decimal128 can multiply exactly: Decimal per span."""
     result: list[Decimal | None] = [None] * len(group_of)
+    counts = tokens.counts()
     for i, group in enumerate(group_of.tolist()):
         p = prices[group]
         if p is not None:
-            i_, c_, o_ = int(inp[i]), int(cache[i]), int(out[i])
-            result[i] = ((i_ - c_) * p.input + c_ * p.cache_read + o_ * p.output).quantize(USD_QUANTUM)
+            total = sum(
+                (int(count[i]) * getattr(p, field) for count, field in zip(counts, _PRICE_FIELDS, strict=True)),
+                Decimal(0),
+            )
+            result[i] = total.quantize(USD_QUANTUM)
     return pa.array(result, COST_TYPE)

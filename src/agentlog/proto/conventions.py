@@ -3,22 +3,27 @@
 Instrumentations disagree on names for the same thing. For every canonical column the keys below are tried in order and
 the first present value wins. The order is: the OpenTelemetry GenAI semantic
 conventions (current, then deprecated names), OpenInference, OpenLLMetry
-(``traceloop.*``), Langfuse, then Logfire / pydantic-ai specifics.
+(``traceloop.*``), Langfuse, then Logfire / pydantic-ai specifics, then the
+Vercel AI SDK (``ai.*``, with ``experimental_telemetry`` on).
 
 =================  ===========================================================
 column             keys, first match wins
 =================  ===========================================================
 node_type          gen_ai.operation.name, openinference.span.kind,
-                   traceloop.span.kind, langfuse.observation.type
-                   (values mapped by the tables below); then shape: a model
+                   traceloop.span.kind, langfuse.observation.type,
+                   ai.operationId (values mapped by the tables below); then shape: a model
                    and token usage -> llm, a tool name -> tool, an agent name
                    on a span named "invoke_agent ..."/"agent run" -> agent
 agent_name         see AGENT_NAME
 model              see MODEL
-tokens             see INPUT_TOKENS ... TOTAL_TOKENS; AGGREGATED_* mark usage
-                   that sums the children (never added to run totals)
+tokens             see INPUT_TOKENS ... TOTAL_TOKENS; input counts include
+                   cache reads and writes; AGGREGATED_* mark usage that sums
+                   the children (never added to run totals); usage on agent
+                   and chain spans counts only when no other span of the run
+                   reports any (FALLBACK_USAGE_NODE_TYPES)
 cost (USD)         see REPORTED_COST; else priced from model and tokens
-input / output     see INPUT / OUTPUT; an agent span's chat messages and
+                   (uncached input, cache reads, cache writes, output)
+input / output     see INPUT / OUTPUT; an agent span's AGENT_PROMPTS and
                    pydantic-ai's TRANSCRIPTS give its first user message's text
 user / session     see USER_ID / SESSION_ID
 tool name          see TOOL_NAME; an OpenLLMetry/Langfuse tool span's own name
@@ -65,6 +70,26 @@ OPENINFERENCE_KIND = {
 TRACELOOP_KIND = {"workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool"}
 TRACELOOP_REQUEST_TYPE = {"chat": "llm", "completion": "llm", "embedding": "embedding", "rerank": "reranker"}
 
+# ai.operationId (the Vercel AI SDK): a call's root span, its model calls, its tool calls.
+# Generating roots run the SDK's tool loop (an agent); embedding roots only wrap their model calls.
+VERCEL_OPERATION = {
+    "ai.generateText": "agent",
+    "ai.streamText": "agent",
+    "ai.generateObject": "agent",
+    "ai.streamObject": "agent",
+    "ai.generateText.doGenerate": "llm",
+    "ai.streamText.doStream": "llm",
+    "ai.generateObject.doGenerate": "llm",
+    "ai.streamObject.doStream": "llm",
+    "ai.embed": "chain",
+    "ai.embedMany": "chain",
+    "ai.embed.doEmbed": "embedding",
+    "ai.embedMany.doEmbed": "embedding",
+    "ai.rerank": "chain",
+    "ai.rerank.doRerank": "reranker",
+    "ai.toolCall": "tool",
+}
+
 # langfuse.observation.type
 LANGFUSE_TYPE = {
     "generation": "llm",
@@ -85,9 +110,17 @@ NODE_TYPE_KEYS = (
     ("traceloop.span.kind", TRACELOOP_KIND),
     ("llm.request.type", TRACELOOP_REQUEST_TYPE),
     ("langfuse.observation.type", LANGFUSE_TYPE),
+    ("ai.operationId", VERCEL_OPERATION),
 )
 
-AGENT_NAME = ("gen_ai.agent.name", "agent.name", "agent_name", "traceloop.workflow.name", "langfuse.trace.name")
+AGENT_NAME = (
+    "gen_ai.agent.name",
+    "agent.name",
+    "agent_name",
+    "traceloop.workflow.name",
+    "langfuse.trace.name",
+    "ai.telemetry.functionId",  # the name the developer gives a Vercel AI SDK call
+)
 AGENT_ID = ("gen_ai.agent.id", "agent.id")
 MODEL = (
     "gen_ai.response.model",
@@ -98,34 +131,54 @@ MODEL = (
     "langfuse.observation.model.name",
     "llm.response.model",
     "llm.request.model",
+    "ai.response.model",
+    "ai.model.id",
 )
-PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
 
 INPUT_TOKENS = (
     "gen_ai.usage.input_tokens",
     "gen_ai.usage.prompt_tokens",
     "llm.token_count.prompt",
     "llm.usage.prompt_tokens",
+    "ai.usage.inputTokens",  # Vercel AI SDK 5, streamText / streamObject; 6 from 6.0.119
+    "ai.usage.promptTokens",  # Vercel AI SDK generateText before 6.0.119, generateObject
+    "ai.usage.tokens",  # Vercel AI SDK embeddings
 )
 OUTPUT_TOKENS = (
     "gen_ai.usage.output_tokens",
     "gen_ai.usage.completion_tokens",
     "llm.token_count.completion",
     "llm.usage.completion_tokens",
+    "ai.usage.outputTokens",
+    "ai.usage.completionTokens",
 )
 CACHE_READ_TOKENS = (
     "gen_ai.usage.cache_read.input_tokens",
     "gen_ai.usage.cache_read_input_tokens",
     "gen_ai.usage.details.cache_read_tokens",  # pydantic-ai passes provider details through
     "llm.token_count.prompt_details.cache_read",
+    "ai.usage.inputTokenDetails.cacheReadTokens",
+    "ai.usage.cachedInputTokens",
+)
+# Tokens written to a provider's prompt cache (priced apart: Anthropic charges 1.25x input for them).
+CACHE_WRITE_TOKENS = (
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",  # OpenLLMetry before semconv-ai 0.5
+    "gen_ai.usage.details.cache_write_tokens",  # pydantic-ai passes provider details through
+    "gen_ai.usage.details.cache_creation_input_tokens",
+    "llm.token_count.prompt_details.cache_write",
+    "ai.usage.inputTokenDetails.cacheWriteTokens",
 )
 REASONING_TOKENS = (
     "gen_ai.usage.reasoning.output_tokens",
     "gen_ai.usage.reasoning_tokens",
     "gen_ai.usage.details.reasoning_tokens",
     "llm.token_count.completion_details.reasoning",
+    "ai.usage.outputTokenDetails.reasoningTokens",
+    "ai.usage.reasoningTokens",
 )
-TOTAL_TOKENS = ("gen_ai.usage.total_tokens", "llm.token_count.total", "llm.usage.total_tokens")
+TOTAL_TOKENS = ("gen_ai.usage.total_tokens", "llm.token_count.total", "llm.usage.total_tokens", "ai.usage.totalTokens")
 
 # pydantic-ai puts a run's cumulative usage on its agent span under this prefix.
 AGGREGATED_INPUT_TOKENS = ("gen_ai.aggregated_usage.input_tokens",)
@@ -133,6 +186,10 @@ AGGREGATED_OUTPUT_TOKENS = ("gen_ai.aggregated_usage.output_tokens",)
 AGGREGATED_CACHE_READ_TOKENS = (
     "gen_ai.aggregated_usage.cache_read.input_tokens",
     "gen_ai.aggregated_usage.details.cache_read_tokens",
+)
+AGGREGATED_CACHE_WRITE_TOKENS = (
+    "gen_ai.aggregated_usage.cache_creation.input_tokens",
+    "gen_ai.aggregated_usage.details.cache_write_tokens",
 )
 AGGREGATED_REASONING_TOKENS = (
     "gen_ai.aggregated_usage.reasoning.output_tokens",
@@ -152,12 +209,15 @@ FALLBACK_USAGE_NODE_TYPES = ("agent", "chain")
 # (prompt_tokens includes cached ones, details nested).
 LANGFUSE_USAGE = "langfuse.observation.usage_details"
 LANGFUSE_CACHE_READ_BUCKETS = ("input_cache_read", "input_cached_tokens", "cache_read_input_tokens")
+LANGFUSE_CACHE_WRITE_BUCKETS = ("input_cache_write", "input_cache_creation", "cache_creation_input_tokens")
 LANGFUSE_REASONING_BUCKETS = ("output_reasoning", "output_reasoning_tokens")
 OPENAI_USAGE_INPUT = ("prompt_tokens", "input_tokens")
 OPENAI_USAGE_OUTPUT = ("completion_tokens", "output_tokens")
 OPENAI_USAGE_TOTAL = ("total_tokens", "total")
 OPENAI_CACHE_READ = (("prompt_tokens_details", "cached_tokens"), ("input_tokens_details", "cached_tokens"),
                      ("input_token_details", "cache_read"))  # fmt: skip
+# An Anthropic usage object passed through whole counts cache writes at its top level.
+ANTHROPIC_USAGE_CACHE_WRITE = ("cache_creation_input_tokens",)
 OPENAI_REASONING = (("completion_tokens_details", "reasoning_tokens"), ("output_tokens_details", "reasoning_tokens"),
                     ("output_token_details", "reasoning"))  # fmt: skip
 LANGFUSE_COST = "langfuse.observation.cost_details"
@@ -176,6 +236,11 @@ INPUT = (
     "traceloop.entity.input",
     "langfuse.observation.input",
     "tool_arguments",
+    "ai.toolCall.args",  # Vercel AI SDK: a tool call's arguments (JSON text)
+    "ai.prompt.messages",  # Vercel AI SDK: a model call's messages
+    "ai.prompt",  # Vercel AI SDK: a call's prompt ({"system", "prompt", "messages"} as JSON text)
+    "ai.value",  # Vercel AI SDK: what embed embeds
+    "ai.values",
 )
 OUTPUT = (
     "gen_ai.output.messages",
@@ -186,6 +251,10 @@ OUTPUT = (
     "langfuse.observation.output",
     "final_result",
     "tool_response",
+    "ai.toolCall.result",  # Vercel AI SDK (JSON text)
+    "ai.response.text",
+    "ai.response.object",  # generateObject / streamObject
+    "ai.response.toolCalls",  # a step that answered with tool calls only
 )
 
 # A run's prompt when no key above has one, or when an agent span's input is a
@@ -195,18 +264,29 @@ OUTPUT = (
 # "parts": [{"type": "text", "content": ...}]}, formats 2-6), from
 # pydantic_ai.new_message_index on this run's own; earlier releases,
 # all_messages_events ({"role": "user", "content": ...}).
+# The Vercel AI SDK keeps a call's prompt as {"system", "prompt", "messages"}: the
+# prompt string, or the first user message of its messages (parts {"type": "text",
+# "text": ...}). The first of these keys a span has is read.
 GENAI_INPUT_MESSAGES = "gen_ai.input.messages"
+AGENT_PROMPTS = (GENAI_INPUT_MESSAGES, "ai.prompt")
 TRANSCRIPTS = ("pydantic_ai.all_messages", "all_messages_events")
 TRANSCRIPT_START = ("pydantic_ai.new_message_index",)
 
-USER_ID = ("user.id", "enduser.id", "traceloop.association.properties.user_id", "langfuse.user.id")
+USER_ID = (
+    "user.id",
+    "enduser.id",
+    "traceloop.association.properties.user_id",
+    "langfuse.user.id",
+    "ai.telemetry.metadata.userId",  # Vercel AI SDK: the developer's metadata, as Langfuse reads it
+)
 SESSION_ID = (
     "gen_ai.conversation.id",
     "session.id",
     "traceloop.association.properties.session_id",
     "langfuse.session.id",
+    "ai.telemetry.metadata.sessionId",
 )
-TOOL_NAME = ("gen_ai.tool.name", "tool.name", "gen_ai_tool_name")
+TOOL_NAME = ("gen_ai.tool.name", "tool.name", "gen_ai_tool_name", "ai.toolCall.name")
 ERROR_TYPE = ("error.type", "exception.type")
 
 # Live status markers: a span that stands for another span still running.

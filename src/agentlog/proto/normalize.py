@@ -37,6 +37,7 @@ class Canonical(NamedTuple):
     input_tokens: int | None
     output_tokens: int | None
     cache_read_tokens: int | None
+    cache_write_tokens: int | None
     reasoning_tokens: int | None
     total_tokens: int | None
     usage_aggregated: bool
@@ -59,9 +60,10 @@ CANONICAL_COLUMNS: tuple[str, ...] = Canonical._fields
 
 
 class Usage(NamedTuple):
-    input: int | None
+    input: int | None  # cache reads and writes included
     output: int | None
     cache_read: int | None
+    cache_write: int | None
     reasoning: int | None
     total: int | None
     aggregated: bool
@@ -104,6 +106,7 @@ def normalize(
         usage.input,
         usage.output,
         usage.cache_read,
+        usage.cache_write,
         usage.reasoning,
         usage.total,
         usage.aggregated,
@@ -150,6 +153,7 @@ def _usage(attributes: Attributes) -> Usage:
     input_tokens = _first_int(attributes, c.INPUT_TOKENS)
     output_tokens = _first_int(attributes, c.OUTPUT_TOKENS)
     cache_read = _first_int(attributes, c.CACHE_READ_TOKENS)
+    cache_write = _first_int(attributes, c.CACHE_WRITE_TOKENS)
     reasoning = _first_int(attributes, c.REASONING_TOKENS)
     total = _first_int(attributes, c.TOTAL_TOKENS)
     aggregated = False
@@ -159,6 +163,7 @@ def _usage(attributes: Attributes) -> Usage:
         if input_tokens is not None or output_tokens is not None:
             aggregated = True
             cache_read = _first_int(attributes, c.AGGREGATED_CACHE_READ_TOKENS)
+            cache_write = _first_int(attributes, c.AGGREGATED_CACHE_WRITE_TOKENS)
             reasoning = _first_int(attributes, c.AGGREGATED_REASONING_TOKENS)
     if input_tokens is None and output_tokens is None:
         langfuse = _langfuse_usage(attributes.get(c.LANGFUSE_USAGE))
@@ -166,13 +171,15 @@ def _usage(attributes: Attributes) -> Usage:
             return langfuse
     if total is None and (input_tokens is not None or output_tokens is not None):
         total = (input_tokens or 0) + (output_tokens or 0)
-    return Usage(input_tokens, output_tokens, cache_read, reasoning, total, aggregated)
+    return Usage(input_tokens, output_tokens, cache_read, cache_write, reasoning, total, aggregated)
 
 
 def _storable(usage: Usage) -> Usage:
     """``usage`` with each count past INT64_MAX (a sum, or Langfuse's) as no count: no column holds it."""
-    counts = [None if (count or 0) > INT64_MAX else count for count in usage[:5]]
-    return Usage(counts[0], counts[1], counts[2], counts[3], counts[4], usage.aggregated)
+    input_, output, cache_read, cache_write, reasoning, total = (
+        None if (count or 0) > INT64_MAX else count for count in usage[:6]
+    )
+    return Usage(input_, output, cache_read, cache_write, reasoning, total, usage.aggregated)
 
 
 def _langfuse_usage(value: JSONValue) -> Usage | None:
@@ -189,8 +196,9 @@ def _langfuse_usage(value: JSONValue) -> Usage | None:
     if total is None:
         total = (input_tokens or 0) + (output_tokens or 0)
     cache_read = _nested_int(details, c.OPENAI_CACHE_READ)
+    cache_write = _first_int(details, c.ANTHROPIC_USAGE_CACHE_WRITE)
     reasoning = _nested_int(details, c.OPENAI_REASONING)
-    return Usage(input_tokens, output_tokens, cache_read, reasoning, total, False)
+    return Usage(input_tokens, output_tokens, cache_read, cache_write, reasoning, total, False)
 
 
 def _langfuse_buckets(details: Mapping[str, JSONValue]) -> Usage | None:
@@ -203,8 +211,9 @@ def _langfuse_buckets(details: Mapping[str, JSONValue]) -> Usage | None:
     if total is None:
         total = input_tokens + output_tokens
     cache_read = _first_int(details, c.LANGFUSE_CACHE_READ_BUCKETS)
+    cache_write = _first_int(details, c.LANGFUSE_CACHE_WRITE_BUCKETS)
     reasoning = _first_int(details, c.LANGFUSE_REASONING_BUCKETS)
-    return Usage(input_tokens, output_tokens, cache_read, reasoning, total, False)
+    return Usage(input_tokens, output_tokens, cache_read, cache_write, reasoning, total, False)
 
 
 def _sum_buckets(details: Mapping[str, JSONValue], direction: str) -> int:
@@ -238,7 +247,9 @@ def _cost(
         return None, None
     if usage.aggregated or model is None:
         return None, "unknown"
-    computed = price_usd(model, provider, usage.input or 0, usage.cache_read or 0, usage.output or 0, start)
+    computed = price_usd(
+        model, provider, usage.input or 0, usage.cache_read or 0, usage.cache_write or 0, usage.output or 0, start
+    )
     return (computed.quantize(USD_QUANTUM), "computed") if computed is not None else (None, "unknown")
 
 
@@ -322,7 +333,8 @@ def _flattened(attributes: Attributes, prefix: str, max_length: int) -> str | No
 def _input(attributes: Attributes, node_type: str, max_length: int) -> tuple[str | None, str | None]:
     """The span's input and its key (see ``_text``); for an agent, the prompt rather than a transcript."""
     if node_type == "agent":
-        prompt = _prompt(attributes.get(c.GENAI_INPUT_MESSAGES), 0)
+        key = next((key for key in c.AGENT_PROMPTS if key in attributes), None)
+        prompt = _prompt(attributes[key], 0) if key is not None else None
         if prompt is not None:
             return truncate(prompt, max_length), None
     text, key = _text(attributes, c.INPUT, max_length)
@@ -343,8 +355,11 @@ def _prompt(messages: JSONValue, start: int) -> str | None:
     """The text of the first user message from ``start`` on (else from the first) in chat messages or their JSON.
 
     A message is GenAI's ``{"role": "user", "parts": [{"type": "text", "content": ...}]}``
-    (its text parts, joined by newlines) or ``{"role": "user", "content": ...}``. User
-    messages without text (tool results, before GenAI gave those a role) are passed over.
+    (its text parts, joined by newlines) or ``{"role": "user", "content": ...}``, whose
+    content may be a list of parts ``{"type": "text", "text": ...}`` (the Vercel AI SDK's).
+    User messages without text (tool results, before GenAI gave those a role) are passed
+    over. The Vercel AI SDK's prompt object ``{"system", "prompt", "messages"}`` gives its
+    ``prompt`` string, else the first user message of its ``prompt`` or ``messages`` list.
     None when there is no such message, or ``messages`` is not a list of them.
     """
     if isinstance(messages, str):
@@ -352,6 +367,11 @@ def _prompt(messages: JSONValue, start: int) -> str | None:
             messages = orjson.loads(messages)
         except orjson.JSONDecodeError:
             return None  # not JSON (or cut short by the attribute length limit)
+    if isinstance(messages, dict):
+        prompt = messages.get("prompt")
+        if isinstance(prompt, str):
+            return prompt or None
+        messages = prompt if isinstance(prompt, list) else messages.get("messages")
     if not isinstance(messages, list):
         return None
     for first in (start, 0) if start > 0 else (0,):  # a run resumed without a new prompt: the conversation's
@@ -374,8 +394,10 @@ def _message_text(message: Mapping[str, JSONValue]) -> str | None:
     for piece in pieces:
         if isinstance(piece, str) and parts is None:
             texts.append(piece)  # {"content": ["text", ...]}
-        elif isinstance(piece, dict) and piece.get("type") == "text" and isinstance(piece.get("content"), str):
-            texts.append(str(piece["content"]))
+        elif isinstance(piece, dict) and piece.get("type") == "text":
+            text = piece.get("content") if parts is not None else piece.get("text", piece.get("content"))
+            if isinstance(text, str):
+                texts.append(text)
     return "\n".join(texts) if texts else None
 
 

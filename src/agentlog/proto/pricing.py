@@ -29,10 +29,13 @@ _NANOS_PER_DAY = 86_400 * 10**9
 
 @dataclass(frozen=True, slots=True)
 class _LinearPrice:
-    """USD per token of uncached input, cached input, and output."""
+    """USD per token of uncached input, cache reads, cache writes, and output.
+
+    A model without a cache-write price charges cache writes as input (genai-prices does)."""
 
     input: Decimal
     cache_read: Decimal
+    cache_write: Decimal
     output: Decimal
 
 
@@ -50,18 +53,38 @@ def price_usd(
     provider: str | None,
     input_tokens: int,
     cache_read_tokens: int,
+    cache_write_tokens: int,
     output_tokens: int,
     start_time_unix_nano: int,
 ) -> Decimal | None:
-    """USD for one call of ``model`` (``input_tokens`` includes cache reads), or None if unknown."""
+    """USD for one call of ``model`` (``input_tokens`` includes cache reads and writes), or None if unknown.
+
+    Cache counts past the input are cut to it (reads first): genai-prices refuses them."""
     price = _price_for_day(model, provider, start_time_unix_nano // _NANOS_PER_DAY)
     if price is None:
         return None
-    cache_read = min(cache_read_tokens, input_tokens)
+    cache_read, cache_write = cache_counts(input_tokens, cache_read_tokens, cache_write_tokens)
     if isinstance(price, _LinearPrice):
-        return (input_tokens - cache_read) * price.input + cache_read * price.cache_read + output_tokens * price.output
-    usage = Usage(input_tokens=input_tokens, cache_read_tokens=cache_read, output_tokens=output_tokens)
+        uncached = input_tokens - cache_read - cache_write
+        return (
+            uncached * price.input
+            + cache_read * price.cache_read
+            + cache_write * price.cache_write
+            + output_tokens * price.output
+        )
+    usage = Usage(
+        input_tokens=input_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        output_tokens=output_tokens,
+    )
     return price.model.calc_price(usage, price.provider, genai_request_timestamp=price.day).total_price  # type: ignore[no-any-return]
+
+
+def cache_counts(input_tokens: int, cache_read_tokens: int, cache_write_tokens: int) -> tuple[int, int]:
+    """Cache reads and writes as priced: reads at most the input, writes at most what reads leave of it."""
+    cache_read = min(cache_read_tokens, input_tokens)
+    return cache_read, min(cache_write_tokens, input_tokens - cache_read)
 
 
 @lru_cache(maxsize=4096)
@@ -88,6 +111,7 @@ def _price_for_day(model: str, provider: str | None, day: int) -> _LinearPrice |
     return _LinearPrice(
         input=per_token(Usage(input_tokens=_PROBE)),
         cache_read=per_token(Usage(input_tokens=_PROBE, cache_read_tokens=_PROBE)),
+        cache_write=per_token(Usage(input_tokens=_PROBE, cache_write_tokens=_PROBE)),
         output=per_token(Usage(output_tokens=_PROBE)),
     )
 

@@ -107,5 +107,5 @@ def reprice(cursor: Any, tenant_id: str, since_ns: int) -> Repriced:
 
 def _price(row: tuple[Any, ...]) -> Decimal | None:
     _, _, _, model, provider, input_tokens, cache_read, output_tokens, start, _ = row
-    cost = price_usd(model, provider, input_tokens, cache_read, output_tokens, start)
+    cost = price_usd(model, provider, input_tokens, cache_read, 0, output_tokens, start)
     return None if cost is None else cost.quantize(USD_QUANTUM)
