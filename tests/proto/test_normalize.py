@@ -37,9 +37,16 @@ def run(
     return normalize(name, attributes, status_code, status_message, exception, START, max_length)
 
 
-def priced(model: str, provider_id: str | None, input_tokens: int, cache_read: int, output_tokens: int) -> Decimal:
+def priced(
+    model: str, provider_id: str | None, input_tokens: int, cache_read: int, output_tokens: int, cache_write: int = 0
+) -> Decimal:
     """What genai-prices charges for this usage on the span's day, to the pico-dollar."""
-    usage = Usage(input_tokens=input_tokens, cache_read_tokens=cache_read, output_tokens=output_tokens)
+    usage = Usage(
+        input_tokens=input_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        output_tokens=output_tokens,
+    )
     result = calc_price(usage, model, provider_id=provider_id, genai_request_timestamp=START_DAY)
     return result.total_price.quantize(PICO_USD)
 
@@ -142,6 +149,7 @@ def test_genai_chat_span() -> None:
         "input_tokens": 1200,
         "output_tokens": 300,
         "cache_read_tokens": 1000,
+        "cache_write_tokens": 0,
         "reasoning_tokens": 50,
         "total_tokens": 1500,
         "usage_aggregated": False,
@@ -222,6 +230,7 @@ def test_genai_invoke_agent_span() -> None:
         "input_tokens": 420,
         "output_tokens": 80,
         "cache_read_tokens": None,
+        "cache_write_tokens": None,
         "reasoning_tokens": None,
         "total_tokens": 500,
         "usage_aggregated": False,
@@ -259,6 +268,7 @@ def test_genai_execute_tool_span() -> None:
         "input_tokens": None,
         "output_tokens": None,
         "cache_read_tokens": None,
+        "cache_write_tokens": None,
         "reasoning_tokens": None,
         "total_tokens": None,
         "usage_aggregated": False,
@@ -408,6 +418,7 @@ def test_genai_deprecated_keys() -> None:
         "input_tokens": 42,
         "output_tokens": 7,
         "cache_read_tokens": None,
+        "cache_write_tokens": None,
         "reasoning_tokens": None,
         "total_tokens": 49,
         "usage_aggregated": False,
@@ -489,6 +500,7 @@ def test_openinference_langchain_llm_span() -> None:
         "input_tokens": 1200,
         "output_tokens": 300,
         "cache_read_tokens": 1000,
+        "cache_write_tokens": None,
         "reasoning_tokens": 256,
         "total_tokens": 1500,
         "usage_aggregated": False,
@@ -682,6 +694,7 @@ def test_openllmetry_workflow_span() -> None:
         "input_tokens": None,
         "output_tokens": None,
         "cache_read_tokens": None,
+        "cache_write_tokens": None,
         "reasoning_tokens": None,
         "total_tokens": None,
         "usage_aggregated": False,
@@ -768,6 +781,7 @@ def test_openllmetry_openai_chat_span() -> None:
         "input_tokens": 1200,
         "output_tokens": 300,
         "cache_read_tokens": 1000,
+        "cache_write_tokens": None,
         "reasoning_tokens": None,
         "total_tokens": 1500,
         "usage_aggregated": False,
@@ -849,6 +863,7 @@ def test_langfuse_generation() -> None:
         "input_tokens": 1200,
         "output_tokens": 300,
         "cache_read_tokens": None,
+        "cache_write_tokens": None,
         "reasoning_tokens": None,
         "total_tokens": 1500,
         "usage_aggregated": False,
@@ -1047,6 +1062,7 @@ def test_pydantic_ai_agent_run_span(name: str) -> None:
         "input_tokens": 103,
         "output_tokens": 12,
         "cache_read_tokens": 40,
+        "cache_write_tokens": None,
         "reasoning_tokens": None,
         "total_tokens": 115,
         "usage_aggregated": True,
@@ -1252,6 +1268,7 @@ def test_pydantic_ai_chat_span() -> None:
         "input_tokens": 100,
         "output_tokens": 200,
         "cache_read_tokens": 20,
+        "cache_write_tokens": 10,
         "total_tokens": 300,
         "usage_aggregated": False,
         "cost_usd": Decimal("0.002225"),
@@ -1453,6 +1470,7 @@ def test_genai_semconv_keys_win_over_the_other_conventions() -> None:
         "input_tokens": 100,
         "output_tokens": 20,
         "cache_read_tokens": 50,
+        "cache_write_tokens": None,
         "reasoning_tokens": 5,
         "total_tokens": 1887,  # no GenAI total exists, so OpenInference's is the first present
         "usage_aggregated": False,
@@ -1625,3 +1643,299 @@ def test_unknown_kind_values_fall_back_to_the_shape() -> None:
     attributes = {"gen_ai.operation.name": "plan", "openinference.span.kind": "UNKNOWN", "tool.name": "planner"}
     assert run("plan", attributes).node_type == "tool"
     assert run("plan", {"gen_ai.operation.name": "plan"}).node_type == "span"
+
+
+# --------------------------------------------------------------------------- cache writes
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "gen_ai.usage.cache_creation.input_tokens",  # semantic conventions from v1.40
+        "gen_ai.usage.cache_creation_input_tokens",  # OpenLLMetry before semconv-ai 0.5
+        "gen_ai.usage.details.cache_write_tokens",  # pydantic-ai's provider details
+        "llm.token_count.prompt_details.cache_write",  # OpenInference
+        "ai.usage.inputTokenDetails.cacheWriteTokens",  # Vercel AI SDK 6.0.119+
+    ],
+)
+def test_cache_writes_are_counted_and_priced_at_the_cache_write_price(key: str) -> None:
+    # claude-haiku-4-5: $1 input, $0.10 cache read, $1.25 cache write, $5 output a million tokens (linear).
+    attributes = {
+        "gen_ai.request.model": "claude-haiku-4-5",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.usage.input_tokens": 1000,  # cache reads and writes included, as the conventions say
+        "gen_ai.usage.cache_read.input_tokens": 200,
+        key: 300,
+        "gen_ai.usage.output_tokens": 50,
+    }
+    canonical = run("chat claude-haiku-4-5", attributes)
+    assert (canonical.cache_read_tokens, canonical.cache_write_tokens) == (200, 300)
+    assert canonical.cost_usd == priced("claude-haiku-4-5", "anthropic", 1000, 200, 50, cache_write=300)
+    assert canonical.cost_usd == Decimal("0.001145")  # 500 x 1 + 200 x 0.1 + 300 x 1.25 + 50 x 5, per million
+
+
+def test_cache_writes_of_a_model_without_a_cache_write_price_cost_what_input_costs() -> None:
+    attributes = {
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 1000,
+        "gen_ai.usage.cache_creation.input_tokens": 400,
+        "gen_ai.usage.output_tokens": 0,
+    }
+    assert run("chat gpt-4o", attributes).cost_usd == priced("gpt-4o", None, 1000, 0, 0)
+
+
+def test_cache_counts_past_the_input_are_priced_as_at_most_the_input() -> None:
+    # A sender's counts that do not add up (cache reads 80 + writes 50 of 100 input) are stored as sent;
+    # the price reads all the cache reads and what they leave of the input as writes.
+    attributes = {
+        "gen_ai.request.model": "claude-haiku-4-5",
+        "gen_ai.usage.input_tokens": 100,
+        "gen_ai.usage.cache_read.input_tokens": 80,
+        "gen_ai.usage.cache_creation.input_tokens": 50,
+        "gen_ai.usage.output_tokens": 0,
+    }
+    canonical = run("chat", attributes)
+    assert (canonical.cache_read_tokens, canonical.cache_write_tokens) == (80, 50)
+    assert canonical.cost_usd == priced("claude-haiku-4-5", None, 100, 80, 0, cache_write=20)
+
+
+def test_aggregated_cache_writes_go_with_the_aggregated_usage() -> None:
+    attributes = {
+        "gen_ai.agent.name": "support_agent",
+        "gen_ai.aggregated_usage.input_tokens": 500,
+        "gen_ai.aggregated_usage.output_tokens": 20,
+        "gen_ai.aggregated_usage.cache_creation.input_tokens": 100,
+    }
+    canonical = run("invoke_agent support_agent", attributes)
+    assert (canonical.usage_aggregated, canonical.cache_write_tokens) == (True, 100)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"input": 500, "input_cache_creation": 300, "output": 50},  # Langfuse's own buckets
+        {"input": 500, "input_cache_write": 300, "output": 50},
+        {"input_tokens": 800, "cache_creation_input_tokens": 300, "output_tokens": 50},  # Anthropic's usage object
+    ],
+)
+def test_langfuse_usage_details_cache_writes(details: dict[str, int]) -> None:
+    attributes = {
+        "langfuse.observation.type": "generation",
+        "langfuse.observation.model.name": "claude-haiku-4-5",
+        "langfuse.observation.usage_details": json.dumps(details),
+    }
+    assert run("generation", attributes).cache_write_tokens == 300
+
+
+# --------------------------------------------------------------------------- Vercel AI SDK
+
+# Shapes from vercel/ai at ai@6.0.264 (packages/ai/src/telemetry/get-base-telemetry-attributes.ts,
+# generate-text/generate-text.ts, execute-tool-call.ts, embed/embed-many.ts, and the spans in
+# generate-text/__snapshots__/*.snap), with experimental_telemetry { isEnabled: true,
+# functionId: "weather-agent", metadata: { userId, sessionId } }. Usage keys of 6.0.119 on.
+VERCEL_BASE = {
+    "ai.telemetry.functionId": "weather-agent",
+    "resource.name": "weather-agent",
+    "ai.telemetry.metadata.userId": "user-42",
+    "ai.telemetry.metadata.sessionId": "chat-7",
+    "ai.model.id": "claude-haiku-4-5",
+    "ai.model.provider": "anthropic.messages",
+    "ai.settings.maxRetries": 2,
+    "ai.request.headers.user-agent": "ai/6.0.264",
+}
+VERCEL_USAGE = {
+    "ai.usage.inputTokens": 1000,
+    "ai.usage.outputTokens": 50,
+    "ai.usage.totalTokens": 1050,
+    "ai.usage.inputTokenDetails.noCacheTokens": 500,
+    "ai.usage.inputTokenDetails.cacheReadTokens": 200,
+    "ai.usage.inputTokenDetails.cacheWriteTokens": 300,
+    "ai.usage.cachedInputTokens": 200,
+    "ai.usage.outputTokenDetails.textTokens": 50,
+}
+VERCEL_GENERATE_TEXT = {
+    **VERCEL_BASE,
+    "operation.name": "ai.generateText weather-agent",
+    "ai.operationId": "ai.generateText",
+    "ai.prompt": '{"system":"You answer briefly.","prompt":"What is the weather in Paris?"}',
+    "ai.response.finishReason": "stop",
+    "ai.response.text": "Sunny, 21 degrees.",
+    "ai.response.providerMetadata": '{"anthropic":{"cacheCreationInputTokens":300}}',
+    **VERCEL_USAGE,
+}
+VERCEL_DO_GENERATE = {
+    **VERCEL_BASE,
+    "operation.name": "ai.generateText.doGenerate weather-agent",
+    "ai.operationId": "ai.generateText.doGenerate",
+    "ai.prompt.messages": '[{"role":"system","content":"You answer briefly."},'
+    '{"role":"user","content":[{"type":"text","text":"What is the weather in Paris?"}]}]',
+    "ai.prompt.tools": ['{"type":"function","name":"weather","inputSchema":{"type":"object"}}'],
+    "ai.prompt.toolChoice": '{"type":"auto"}',
+    "gen_ai.system": "anthropic.messages",
+    "gen_ai.request.model": "claude-haiku-4-5",
+    "ai.response.finishReason": "tool-calls",
+    "ai.response.toolCalls": '[{"toolCallId":"call-1","toolName":"weather","input":"{\\"city\\":\\"Paris\\"}"}]',
+    "ai.response.id": "msg_01",
+    "ai.response.model": "claude-haiku-4-5-20251001",
+    "ai.response.timestamp": "2025-06-01T12:00:00.000Z",
+    "gen_ai.response.finish_reasons": ["tool-calls"],
+    "gen_ai.response.id": "msg_01",
+    "gen_ai.response.model": "claude-haiku-4-5-20251001",
+    "gen_ai.usage.input_tokens": 1000,
+    "gen_ai.usage.output_tokens": 50,
+    **VERCEL_USAGE,
+}
+VERCEL_TOOL_CALL = {
+    "operation.name": "ai.toolCall weather-agent",
+    "ai.operationId": "ai.toolCall",
+    "resource.name": "weather-agent",
+    "ai.telemetry.functionId": "weather-agent",
+    "ai.toolCall.name": "weather",
+    "ai.toolCall.id": "call-1",
+    "ai.toolCall.args": '{"city":"Paris"}',
+    "ai.toolCall.result": '"sunny"',
+}
+
+
+def test_vercel_generate_text_root_is_the_agent_named_by_its_function_id() -> None:
+    canonical = run("ai.generateText", VERCEL_GENERATE_TEXT)
+    assert columns(
+        canonical, "node_type", "agent_name", "user_id", "session_id", "model", "provider", "input", "output"
+    ) == {
+        "node_type": "agent",
+        "agent_name": "weather-agent",
+        "user_id": "user-42",
+        "session_id": "chat-7",
+        "model": "claude-haiku-4-5",
+        "provider": "anthropic.messages",
+        "input": "What is the weather in Paris?",  # the prompt, not the JSON around it
+        "output": "Sunny, 21 degrees.",
+    }
+    # The root's usage is the whole call's: an agent's usage counts only when no model call reports any.
+    assert (canonical.input_tokens, canonical.cache_read_tokens, canonical.cache_write_tokens) == (1000, 200, 300)
+
+
+def test_vercel_model_call_is_an_llm_node_priced_with_its_cache_tokens() -> None:
+    assert columns(run("ai.generateText.doGenerate", VERCEL_DO_GENERATE)) == {
+        "node_type": "llm",
+        "agent_name": "weather-agent",
+        "agent_id": None,
+        "model": "claude-haiku-4-5-20251001",
+        "provider": "anthropic.messages",
+        "input_tokens": 1000,
+        "output_tokens": 50,
+        "cache_read_tokens": 200,
+        "cache_write_tokens": 300,
+        "reasoning_tokens": None,
+        "total_tokens": 1050,
+        "usage_aggregated": False,
+        "cost_usd": priced("claude-haiku-4-5-20251001", "anthropic", 1000, 200, 50, cache_write=300),
+        "cost_source": "computed",
+        "input": VERCEL_DO_GENERATE["ai.prompt.messages"],
+        "output": VERCEL_DO_GENERATE["ai.response.toolCalls"],  # no text: the step asked for a tool
+        "user_id": "user-42",
+        "session_id": "chat-7",
+        "tool_name": None,
+        **NO_ERROR,
+    }
+
+
+def test_vercel_tool_call_is_a_tool_node_with_its_arguments_and_result() -> None:
+    canonical = run("ai.toolCall", VERCEL_TOOL_CALL)
+    assert columns(canonical, "node_type", "tool_name", "input", "output", "agent_name", "input_tokens") == {
+        "node_type": "tool",
+        "tool_name": "weather",
+        "input": '{"city":"Paris"}',
+        "output": '"sunny"',
+        "agent_name": "weather-agent",
+        "input_tokens": None,
+    }
+
+
+def test_vercel_tool_call_that_failed_is_an_error() -> None:
+    exception = {"exception.type": "Error", "exception.message": "weather service down"}
+    failed = {k: v for k, v in VERCEL_TOOL_CALL.items() if k != "ai.toolCall.result"}
+    canonical = run("ai.toolCall", failed, status_code=STATUS_ERROR, status_message="weather service down",
+                    exception=exception)  # fmt: skip
+    assert (canonical.node_type, canonical.error_type, canonical.error_message) == (
+        "tool",
+        "Error",
+        "weather service down",
+    )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "text"),
+    [
+        ('{"prompt":"Hello"}', "Hello"),
+        ('{"system":"s","messages":[{"role":"user","content":[{"type":"text","text":"Hi there"}]}]}', "Hi there"),
+        ('{"messages":[{"role":"assistant","content":"earlier"},{"role":"user","content":"Next?"}]}', "Next?"),
+        ('{"prompt":[{"role":"user","content":[{"type":"text","text":"v6 list"}]}]}', "v6 list"),  # ai 6: a list
+        ('{"system":"only a system prompt"}', '{"system":"only a system prompt"}'),  # no user text: as sent
+    ],
+)
+def test_vercel_prompt_shapes_give_the_agent_its_input(prompt: str, text: str) -> None:
+    attributes = {"ai.operationId": "ai.streamText", "ai.telemetry.functionId": "f", "ai.prompt": prompt}
+    assert run("ai.streamText", attributes).input == text
+
+
+@pytest.mark.parametrize(
+    ("operation", "node_type"),
+    [
+        ("ai.generateText", "agent"),
+        ("ai.streamText", "agent"),
+        ("ai.generateObject", "agent"),
+        ("ai.streamObject", "agent"),
+        ("ai.generateText.doGenerate", "llm"),
+        ("ai.streamText.doStream", "llm"),
+        ("ai.generateObject.doGenerate", "llm"),
+        ("ai.streamObject.doStream", "llm"),
+        ("ai.embed", "chain"),
+        ("ai.embedMany", "chain"),
+        ("ai.embed.doEmbed", "embedding"),
+        ("ai.embedMany.doEmbed", "embedding"),
+        ("ai.toolCall", "tool"),
+    ],
+)
+def test_vercel_operation_ids(operation: str, node_type: str) -> None:
+    assert run(operation, {"ai.operationId": operation}).node_type == node_type
+
+
+def test_vercel_v5_usage_keys() -> None:
+    # ai 5 and 6 before 6.0.119: generateText and generateObject count prompt/completion tokens.
+    attributes = {
+        "ai.operationId": "ai.generateObject.doGenerate",
+        "ai.model.id": "gpt-4o-mini",
+        "ai.model.provider": "openai.chat",
+        "ai.usage.promptTokens": 10,
+        "ai.usage.completionTokens": 5,
+        "ai.response.object": '{"city":"Paris"}',
+    }
+    canonical = run("ai.generateObject.doGenerate", attributes)
+    assert columns(canonical, "input_tokens", "output_tokens", "total_tokens", "output", "model") == {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 15,
+        "output": '{"city":"Paris"}',
+        "model": "gpt-4o-mini",
+    }
+    assert canonical.cost_usd == priced("gpt-4o-mini", None, 10, 0, 5)
+
+
+def test_vercel_embedding_call() -> None:
+    attributes = {
+        **VERCEL_BASE,
+        "ai.operationId": "ai.embedMany.doEmbed",
+        "ai.model.id": "text-embedding-3-small",
+        "ai.model.provider": "openai.embedding",
+        "ai.values": ["sunny day", "rainy day"],
+        "ai.embeddings": ["[0.1,0.2]", "[0.3,0.4]"],
+        "ai.usage.tokens": 8,
+    }
+    canonical = run("ai.embedMany.doEmbed", attributes)
+    assert columns(canonical, "node_type", "input_tokens", "input", "model") == {
+        "node_type": "embedding",
+        "input_tokens": 8,
+        "input": '["sunny day","rainy day"]',
+        "model": "text-embedding-3-small",
+    }
