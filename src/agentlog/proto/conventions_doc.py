@@ -1,0 +1,105 @@
+"""docs/conventions.md, written from ``conventions``: which keys fill which column, in which order.
+
+``python -m agentlog.proto.conventions_doc > docs/conventions.md`` rewrites it; a test checks
+that the file in the repository is what this module writes, so the document cannot drift
+from the table the normaliser reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from agentlog.proto import conventions as c
+
+_INTRO = """\
+# Conventions: which attribute keys agentlog reads
+
+<!-- Written by `python -m agentlog.proto.conventions_doc > docs/conventions.md`; do not edit by hand. -->
+
+Instrumentations name the same thing differently. For each column agentlog
+stores, the keys below are tried in order and the **first present value wins**
+(a value of the wrong type, such as a non-numeric token count, is passed over).
+The order is the same for every column: the OpenTelemetry GenAI semantic
+conventions (current names, then deprecated ones), OpenInference, OpenLLMetry
+(`traceloop.*`), Langfuse, Logfire / pydantic-ai, then the Vercel AI SDK
+(`ai.*`). The table is `src/agentlog/proto/conventions.py`.
+
+Token counts follow the GenAI conventions: `input_tokens` includes cache reads
+and cache writes. Cost is the sender's reported cost when there is one,
+otherwise priced with [genai-prices](https://github.com/pydantic/genai-prices)
+from the model and the uncached input, cache reads, cache writes and output
+tokens; an unknown model has no cost (never zero). Usage on `agent` and `chain`
+spans counts toward a run only when no other span of the run reports usage,
+so a framework that repeats its model calls' total on the root span (the
+Vercel AI SDK, pydantic-ai) is never counted twice.
+"""
+
+_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("agent_name", c.AGENT_NAME, "the agent of a node, and of a run (its earliest span that has one)"),
+    ("agent_id", c.AGENT_ID, ""),
+    ("model", c.MODEL, ""),
+    ("provider", c.PROVIDER, ""),
+    ("input_tokens", c.INPUT_TOKENS, "cache reads and writes included"),
+    ("output_tokens", c.OUTPUT_TOKENS, ""),
+    ("cache_read_tokens", c.CACHE_READ_TOKENS, ""),
+    ("cache_write_tokens", c.CACHE_WRITE_TOKENS, "tokens written to the provider's prompt cache"),
+    ("reasoning_tokens", c.REASONING_TOKENS, ""),
+    ("total_tokens", c.TOTAL_TOKENS, "else input + output"),
+    ("aggregated input tokens", c.AGGREGATED_INPUT_TOKENS, "a run's usage summed on its agent span: never added"),
+    ("aggregated output tokens", c.AGGREGATED_OUTPUT_TOKENS, ""),
+    ("aggregated cache reads", c.AGGREGATED_CACHE_READ_TOKENS, ""),
+    ("aggregated cache writes", c.AGGREGATED_CACHE_WRITE_TOKENS, ""),
+    ("aggregated reasoning tokens", c.AGGREGATED_REASONING_TOKENS, ""),
+    ("cost_usd (reported)", c.REPORTED_COST, f"then `{c.LANGFUSE_COST}` (total, else the sum of its parts)"),
+    ("input", c.INPUT, f"then OpenLLMetry's flattened `{c.FLATTENED_INPUT_PREFIX}N.*` messages"),
+    ("output", c.OUTPUT, f"then OpenLLMetry's flattened `{c.FLATTENED_OUTPUT_PREFIX}N.*` messages"),
+    ("agent input (prompt)", c.AGENT_PROMPTS, "an agent span's first user message's text, before `input`"),
+    ("run transcript", c.TRANSCRIPTS, "the first user message when a span has no input (pydantic-ai)"),
+    ("transcript start", c.TRANSCRIPT_START, "where this run's own messages start in the transcript"),
+    ("user_id", c.USER_ID, ""),
+    ("session_id", c.SESSION_ID, ""),
+    ("tool_name", c.TOOL_NAME, "a tool span without one: `traceloop.entity.name`, else its span name"),
+    ("error_type", c.ERROR_TYPE, "only on spans whose status is ERROR; else the exception event's"),
+)
+
+
+def render() -> str:
+    """The whole document, Markdown."""
+    parts = [_INTRO, "## Columns\n", "| column | keys, first present wins | note |", "|---|---|---|"]
+    parts += [f"| {name} | {_keys(keys)} | {note} |" for name, keys, note in _COLUMNS]
+    parts += [
+        "",
+        "## Node types\n",
+        "The first of these keys whose value one of its tables maps decides the node type (values match",
+        "in any case). A span none of them types is typed by its shape: a tool name makes it a `tool`,",
+        "a model with token counts an `llm`, a name starting `invoke_agent` (or `agent run`) an `agent`;",
+        "anything else is a `span`.\n",
+    ]
+    for key, table in c.NODE_TYPE_KEYS:
+        parts += [f"### `{key}`\n", *_mapping(table), ""]
+    parts += [
+        "## Usage reported as JSON\n",
+        f"Langfuse's `{c.LANGFUSE_USAGE}` is read when a span has no input or output count of its own: its",
+        "own disjoint buckets (`input`, `output`, `input_*`, `output_*`; cache reads from "
+        f"{_keys(c.LANGFUSE_CACHE_READ_BUCKETS)}, cache writes from {_keys(c.LANGFUSE_CACHE_WRITE_BUCKETS)})",
+        "or a provider's usage object passed through whole (OpenAI's `prompt_tokens_details.cached_tokens`,",
+        f"Anthropic's {_keys(c.ANTHROPIC_USAGE_CACHE_WRITE)}).",
+        "",
+        "## Live status\n",
+        f"A span with `{c.AGENTLOG_SPAN_TYPE}` = `pending` announces the span with its own ids, still running;",
+        f"one with `{c.LOGFIRE_SPAN_TYPE}` = `pending_span` (Logfire) announces its parent.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _keys(keys: Iterable[str]) -> str:
+    return ", ".join(f"`{key}`" for key in keys)
+
+
+def _mapping(table: Mapping[str, str]) -> list[str]:
+    return ["| value | node type |", "|---|---|", *(f"| `{value}` | {kind} |" for value, kind in table.items())]
+
+
+if __name__ == "__main__":
+    print(render(), end="")
