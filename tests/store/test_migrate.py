@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -65,19 +67,36 @@ def test_a_database_from_a_newer_agentlog_is_refused(db_path: Path) -> None:
         Database.open(db_path)
 
 
-def _insert_as_version_14(connection: duckdb.DuckDBPyConnection, spans: list[Any], commit_seq: int) -> None:
-    """What agentlog wrote up to schema 14 for a batch of new runs: spans, and run_rollups rows in place."""
+# What agentlog wrote before schema 16: no cache writes (today's statements, less them).
+_CACHE_WRITES = ("cache_write_tokens", "fallback_cache_write_tokens")
+INSERT_SPANS_15 = re.sub(r", cache_write_tokens\b", "", INSERT_SPANS)
+
+
+def _register_batch(connection: duckdb.DuckDBPyConnection, spans: list[Any]) -> None:
     connection.register(
         "span_batch",
         span_rows(make_request(spans), "default").append_column("row", pa.array(range(len(spans)), pa.int64())),
     )
+
+
+def _fold_before_16(connection: duckdb.DuckDBPyConnection, commit_seq: int, into: str) -> None:
+    """Today's fold of span_batch, appended to ``into`` (a roll-up table of schema 14 or 15) as it was then."""
+    # Today's fold appends to run_partials, cache writes included: a temporary table stands in for it.
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE folded AS SELECT * FROM {into} LIMIT 0")
+    for column in _CACHE_WRITES:
+        connection.execute(f"ALTER TABLE folded ADD COLUMN {column} BIGINT")
+    connection.execute(FOLD_RUNS.replace("INSERT INTO run_partials", "INSERT INTO folded"), [commit_seq])
+    left_out = ", ".join((*_CACHE_WRITES, "partial_id") if into == "run_partials" else _CACHE_WRITES)
+    connection.execute(f"INSERT INTO {into} BY NAME SELECT * EXCLUDE ({left_out}) FROM folded")
+    connection.execute("DROP TABLE folded")
+
+
+def _insert_as_version_14(connection: duckdb.DuckDBPyConnection, spans: list[Any], commit_seq: int) -> None:
+    """What agentlog wrote up to schema 14 for a batch of new runs: spans, and run_rollups rows in place."""
+    _register_batch(connection, spans)
     connection.execute("BEGIN")
-    connection.execute(INSERT_SPANS, [commit_seq])
-    # Today's fold appends to run_partials: a temporary one stands in for it under schema 14.
-    connection.execute("CREATE OR REPLACE TEMP TABLE run_partials AS SELECT * FROM run_rollups LIMIT 0")
-    connection.execute(FOLD_RUNS, [commit_seq])
-    connection.execute("INSERT INTO run_rollups BY NAME SELECT * FROM temp.run_partials")
-    connection.execute("DROP TABLE temp.run_partials")
+    connection.execute(INSERT_SPANS_15, [commit_seq])
+    _fold_before_16(connection, commit_seq, "run_rollups")
     connection.execute("COMMIT")
     connection.unregister("span_batch")
 
@@ -98,8 +117,9 @@ def test_migration_15_keeps_the_stored_roll_ups_as_compacted_rows(tmp_path: Path
 
     database = Database.open(path)
     cursor = database.cursor()
-    assert cursor.execute("SELECT * FROM run_compacted ORDER BY trace_id").fetchall() == before
-    assert cursor.execute("SELECT * FROM run_rollups ORDER BY trace_id").fetchall() == before
+    as_14 = f"SELECT * EXCLUDE ({', '.join(_CACHE_WRITES)}) FROM {{}} ORDER BY trace_id"  # 0016 added them
+    assert cursor.execute(as_14.format("run_compacted")).fetchall() == before
+    assert cursor.execute(as_14.format("run_rollups")).fetchall() == before
     assert last_commit_seq(cursor) == 2
     commit_spans(cursor, [span_rows(make_request([later]), "default")], 3)
     runs = cursor.execute("SELECT agent, node_count FROM run_summaries ORDER BY node_count DESC").fetchall()
@@ -109,4 +129,83 @@ def test_migration_15_keeps_the_stored_roll_ups_as_compacted_rows(tmp_path: Path
     assert cursor.execute("SELECT count(*), count(DISTINCT trace_id) FROM run_compacted").fetchone() == (2, 2)
     assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)
     assert cursor.execute("SELECT * FROM run_rollups ORDER BY trace_id").fetchall() == merged
+    database.close()
+
+
+def _insert_as_version_15(connection: duckdb.DuckDBPyConnection, spans: list[Any], commit_seq: int, into: str) -> None:
+    """What agentlog wrote under schema 15: spans, and a roll-up row in ``into`` (run_partials, or
+    run_compacted as a compaction left it), with no cache writes."""
+    _register_batch(connection, spans)
+    connection.execute("BEGIN")
+    connection.execute(INSERT_SPANS_15, [commit_seq])
+    _fold_before_16(connection, commit_seq, into)
+    connection.execute("COMMIT")
+    connection.unregister("span_batch")
+
+
+def _cached_call(trace_id: bytes, parent: bytes, start: int, cache_write: int | None) -> Any:
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": "claude-haiku-4-5",
+        "gen_ai.usage.input_tokens": 1000,
+        "gen_ai.usage.cache_read.input_tokens": 200,
+        "gen_ai.usage.output_tokens": 50,
+    }
+    if cache_write is not None:
+        attributes["gen_ai.usage.cache_creation.input_tokens"] = cache_write
+    return make_span(trace_id=trace_id, parent_span_id=parent, name="chat claude-haiku-4-5", start=start,
+                     attributes=attributes)  # fmt: skip
+
+
+def test_migration_16_adds_cache_writes_to_stored_spans_and_every_roll_up(tmp_path: Path) -> None:
+    """0016 adds cache_write_tokens: spans stored under 0015 have none (NULL), runs' sums start at 0
+    (compacted and partial rows alike), and later spans' cache writes add up, through the view and
+    after compaction."""
+    path = tmp_path / "v15.duckdb"
+    connection = duckdb.connect(str(path))
+    migrate(connection, [m for m in load_migrations() if m.version <= 15])
+    compacted, partial = new_trace_id(), new_trace_id()
+    agent = {"gen_ai.agent.name": "triage"}
+    start = 1_760_000_000_000_000_000  # a day genai-prices has prices for
+    roots = {
+        t: make_span(trace_id=t, name="invoke_agent triage", start=start, attributes=agent)
+        for t in (compacted, partial)
+    }
+    for seq, (trace_id, into) in enumerate(((compacted, "run_compacted"), (partial, "run_partials")), 1):
+        root = roots[trace_id]
+        call = _cached_call(trace_id, root.span_id, root.start_time_unix_nano + 1, None)
+        _insert_as_version_15(connection, [root, call], seq, into)
+    before = {
+        table: connection.execute(f"SELECT * FROM {table} ORDER BY trace_id").fetchall()
+        for table in ("run_compacted", "run_partials")
+    }
+    assert [len(rows) for rows in before.values()] == [1, 1]
+    connection.close()
+
+    database = Database.open(path)
+    cursor = database.cursor()
+    assert database.schema_version == load_migrations()[-1].version >= 16
+    # The new columns come last, as 0016 added them (the view run_rollups unions the tables by position).
+    after = {table: cursor.execute(f"SELECT * FROM {table} ORDER BY trace_id").fetchall() for table in before}
+    assert after == {table: [(*row, 0, 0) for row in rows] for table, rows in before.items()}
+    columns = [row[0] for row in cursor.execute("DESCRIBE run_compacted").fetchall()]
+    assert columns[-2:] == ["cache_write_tokens", "fallback_cache_write_tokens"]
+    assert cursor.execute("SELECT count(*), count(cache_write_tokens) FROM stored_spans").fetchone() == (4, 0)
+    assert cursor.execute("SELECT cache_write_tokens FROM spans WHERE node_type = 'llm'").fetchall() == [(None,)] * 2
+    runs = "SELECT cache_read_tokens, cache_write_tokens, cost_usd FROM run_summaries ORDER BY run_id"
+    old_cost = Decimal("0.00107")  # 800 x $1 + 200 x $0.10 + 50 x $5 per million
+    assert cursor.execute(runs).fetchall() == [(200, 0, old_cost)] * 2
+
+    for seq, trace_id in enumerate((compacted, partial), 3):
+        root = roots[trace_id]
+        call = _cached_call(trace_id, root.span_id, root.start_time_unix_nano + 2, 300)
+        commit_spans(cursor, [span_rows(make_request([call]), "default")], seq)
+    new_cost = Decimal("0.001145")  # 500 x $1 + 200 x $0.10 + 300 x $1.25 + 50 x $5 per million
+    merged = [(400, 300, old_cost + new_cost)] * 2
+    assert cursor.execute(runs).fetchall() == merged
+    assert compact_runs(cursor) == 3
+    assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)
+    assert cursor.execute(runs).fetchall() == merged
+    assert cursor.execute("SELECT cache_write_tokens FROM runs").fetchall() == [(300,)] * 2
     database.close()

@@ -20,8 +20,8 @@ from agentlog.store.rollups import fold_partials
 
 CANDIDATES = """
 SELECT (trace_id >> 64)::UBIGINT, (trace_id & 18446744073709551615)::UBIGINT, span_id, model, provider,
-       coalesce(input_tokens, 0), coalesce(cache_read_tokens, 0), coalesce(output_tokens, 0), start_time_unix_nano,
-       cost_usd
+       coalesce(input_tokens, 0), coalesce(cache_read_tokens, 0), coalesce(cache_write_tokens, 0),
+       coalesce(output_tokens, 0), start_time_unix_nano, cost_usd
 FROM stored_spans
 WHERE tenant_id = $tenant AND start_time_unix_nano >= $since::UBIGINT
   AND cost_source IN ('computed', 'unknown') AND model IS NOT NULL AND NOT coalesce(usage_aggregated, false)
@@ -106,6 +106,6 @@ def reprice(cursor: Any, tenant_id: str, since_ns: int) -> Repriced:
 
 
 def _price(row: tuple[Any, ...]) -> Decimal | None:
-    _, _, _, model, provider, input_tokens, cache_read, output_tokens, start, _ = row
-    cost = price_usd(model, provider, input_tokens, cache_read, 0, output_tokens, start)
+    _, _, _, model, provider, input_tokens, cache_read, cache_write, output_tokens, start, _ = row
+    cost = price_usd(model, provider, input_tokens, cache_read, cache_write, output_tokens, start)
     return None if cost is None else cost.quantize(USD_QUANTUM)

@@ -21,7 +21,7 @@ WITH source AS (
     SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
            start_time_unix_nano, end_time_unix_nano,
            status_code, status_message, service_name, node_type, agent_name, agent_id, model,
-           input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
+           input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
            usage_aggregated, cost_usd, cost_source, input, output, user_id, session_id,
            error_type, error_message, false AS is_marker
     FROM span_batch
@@ -29,7 +29,7 @@ WITH source AS (
     UNION ALL
     SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
            start_time_unix_nano, NULL, 0, NULL, service_name, node_type, agent_name, agent_id, NULL,
-           NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL,
            false, NULL, NULL, input, NULL, user_id, session_id,
            NULL, NULL, true
     FROM span_batch
@@ -67,6 +67,7 @@ SELECT
     coalesce(sum(CASE WHEN own_usage THEN input_tokens END), 0) AS input_tokens,
     coalesce(sum(CASE WHEN own_usage THEN output_tokens END), 0) AS output_tokens,
     coalesce(sum(CASE WHEN own_usage THEN cache_read_tokens END), 0) AS cache_read_tokens,
+    coalesce(sum(CASE WHEN own_usage THEN cache_write_tokens END), 0) AS cache_write_tokens,
     coalesce(sum(CASE WHEN own_usage THEN reasoning_tokens END), 0) AS reasoning_tokens,
     coalesce(sum(CASE WHEN own_usage THEN total_tokens END), 0) AS total_tokens,
     coalesce(sum(CASE WHEN own_usage THEN cost_usd END), 0) AS cost_usd,
@@ -80,6 +81,7 @@ SELECT
     coalesce(sum(CASE WHEN fallback_usage THEN input_tokens END), 0) AS fallback_input_tokens,
     coalesce(sum(CASE WHEN fallback_usage THEN output_tokens END), 0) AS fallback_output_tokens,
     coalesce(sum(CASE WHEN fallback_usage THEN cache_read_tokens END), 0) AS fallback_cache_read_tokens,
+    coalesce(sum(CASE WHEN fallback_usage THEN cache_write_tokens END), 0) AS fallback_cache_write_tokens,
     coalesce(sum(CASE WHEN fallback_usage THEN reasoning_tokens END), 0) AS fallback_reasoning_tokens,
     coalesce(sum(CASE WHEN fallback_usage THEN total_tokens END), 0) AS fallback_total_tokens,
     coalesce(sum(CASE WHEN fallback_usage THEN cost_usd END), 0) AS fallback_cost_usd,

@@ -53,7 +53,10 @@ SELECT
     sum(fallback_cost_usd)::DECIMAL(38, 12) AS fallback_cost_usd,
     sum(fallback_reported_cost_nodes)::BIGINT AS fallback_reported_cost_nodes,
     sum(fallback_computed_cost_nodes)::BIGINT AS fallback_computed_cost_nodes,
-    sum(fallback_unknown_cost_nodes)::BIGINT AS fallback_unknown_cost_nodes
+    sum(fallback_unknown_cost_nodes)::BIGINT AS fallback_unknown_cost_nodes,
+    -- Last, as migration 0016 added them to the tables (the view run_rollups unions by position).
+    sum(cache_write_tokens)::BIGINT AS cache_write_tokens,
+    sum(fallback_cache_write_tokens)::BIGINT AS fallback_cache_write_tokens
 FROM run_starts s
 JOIN run_rows r ON r.tenant_id = s.tenant_id AND r.trace_id = s.trace_id AND r.started_ns >= s.started_ns
 GROUP BY s.tenant_id, s.trace_id, s.started_ns

@@ -16,8 +16,8 @@
 -- NULL (it has no usage, cost, output or error while it runs).
 CREATE OR REPLACE MACRO node_document(
     running, name, node_type, input, output, status_code, span_id, parent_span_id, model, tool_name,
-    input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, cost_usd, cost_source,
-    usage_aggregated, error_type, error_message, attributes
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
+    cost_source, usage_aggregated, error_type, error_message, attributes
 ) AS to_json({
     id: name,
     type: coalesce(nullif(node_type, ''), 'span'),
@@ -29,7 +29,7 @@ CREATE OR REPLACE MACRO node_document(
     model: model,
     tool: tool_name,
     tokens: {input: input_tokens, output: output_tokens, cache_read: cache_read_tokens,
-             reasoning: reasoning_tokens, total: total_tokens},
+             cache_write: cache_write_tokens, reasoning: reasoning_tokens, total: total_tokens},
     cost: {usd: cost_usd::DOUBLE, cents: (cost_usd * 100)::DOUBLE, source: cost_source},
     usage_aggregated: coalesce(usage_aggregated, false),
     error: CASE WHEN status_code = 2 THEN {type: error_type, message: error_message} END,
@@ -41,8 +41,9 @@ SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, end_t
        false AS running, status_code, name, error_type, error_message, status_message, events,
        node_document(false, name, node_type, span_text(input, input_key, attributes),
                      span_text(output, output_key, attributes), status_code, span_id, parent_span_id, model,
-                     tool_name, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens,
-                     cost_usd, cost_source, usage_aggregated, error_type, error_message, attributes) AS document
+                     tool_name, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+                     total_tokens, cost_usd, cost_source, usage_aggregated, error_type, error_message,
+                     attributes) AS document
 FROM stored_spans;
 
 CREATE OR REPLACE VIEW marker_documents AS
@@ -51,8 +52,8 @@ SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano,
        true AS running, 0::UTINYINT AS status_code, name, NULL::VARCHAR AS error_type,
        NULL::VARCHAR AS error_message, NULL::VARCHAR AS status_message, NULL::JSON AS events,
        node_document(true, name, node_type, input, NULL::VARCHAR, 0, span_id, parent_span_id, model, tool_name,
-                     NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::DOUBLE,
-                     NULL::VARCHAR, false, NULL::VARCHAR, NULL::VARCHAR, attributes) AS document
+                     NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT,
+                     NULL::DOUBLE, NULL::VARCHAR, false, NULL::VARCHAR, NULL::VARCHAR, attributes) AS document
 FROM pending_spans;
 
 CREATE OR REPLACE VIEW node_documents AS

@@ -18,6 +18,7 @@
     run_usage(usage_spans, input_tokens, fallback_input_tokens) AS input_tokens,
     run_usage(usage_spans, output_tokens, fallback_output_tokens) AS output_tokens,
     run_usage(usage_spans, cache_read_tokens, fallback_cache_read_tokens) AS cache_read_tokens,
+    run_usage(usage_spans, cache_write_tokens, fallback_cache_write_tokens) AS cache_write_tokens,
     run_usage(usage_spans, reasoning_tokens, fallback_reasoning_tokens) AS reasoning_tokens,
     run_usage(usage_spans, total_tokens, fallback_total_tokens) AS total_tokens,
     run_cost(

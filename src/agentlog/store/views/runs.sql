@@ -20,6 +20,7 @@ SELECT
     input_tokens,
     output_tokens,
     cache_read_tokens,
+    cache_write_tokens,
     reasoning_tokens,
     total_tokens,
     cost_usd,

@@ -24,6 +24,7 @@ SELECT
     input_tokens,
     output_tokens,
     cache_read_tokens,
+    cache_write_tokens,
     reasoning_tokens,
     total_tokens,
     usage_aggregated,
