@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,7 +30,7 @@ from tests.proto.test_columnar import requests
 def assert_canonical_as_decode_spans(body: bytes, max_length: int = 128 * 1024) -> None:
     flat = flatten_request(body, max_length)
     expected = [row._asdict() for row in decode_spans(parse_protobuf(body), max_length).canonical]
-    assert canonical_table(flat.spans, flat.attributes, flat.exceptions, max_length).to_pylist() == expected
+    assert canonical_table(flat.spans, flat.attributes, flat.exceptions, max_length, flat.lent).to_pylist() == expected
 
 
 def any_value(value: Any) -> AnyValue:
@@ -91,9 +92,9 @@ def test_random_conventions_attributes(inputs: list[SpanInput], max_length: int)
     flat = flatten_request(body, max_length)
     if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for row in expected for v in row):
         with pytest.raises(OverflowError):  # a count normalize returns beyond int64
-            canonical_table(flat.spans, flat.attributes, flat.exceptions, max_length)
+            canonical_table(flat.spans, flat.attributes, flat.exceptions, max_length, flat.lent)
         return
-    got = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_length).to_pylist()
+    got = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_length, flat.lent).to_pylist()
     assert got == [row._asdict() for row in expected]
 
 
@@ -116,3 +117,98 @@ def test_value_type_codes_are_the_decoders() -> None:
         columnar.TYPE_BYTES,
         columnar.TYPE_EMPTY,
     )
+
+
+# --------------------------------------------------------------------------- messages sent as span events
+
+MESSAGES = [{"role": "user", "parts": [{"type": "text", "content": "What is the weather in Paris?"}]}]
+ANSWER = [{"role": "assistant", "parts": [{"type": "text", "content": "Sunny."}], "finish_reason": "stop"}]
+EVENT_NAMES = ["gen_ai.client.inference.operation.details", "gen_ai.content.prompt", "gen_ai.content.completion",
+               "exception", "other"]  # fmt: skip
+EVENT_KEYS = ["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.prompt", "gen_ai.completion", "x"]
+VALUES = st.one_of(
+    st.none(), st.text(max_size=8), st.integers(-3, 3), st.just(MESSAGES), st.just(ANSWER), st.just(""),
+    st.just('[{"role":"user","content":"as JSON text"}]'),
+)  # fmt: skip
+
+
+def span_with_events(
+    name: str, attributes: dict[str, Any], events: list[tuple[str, dict[str, Any]]], status_code: int = 0
+) -> Span:
+    span = Span(trace_id=new_trace_id(), span_id=new_span_id(), name=name, start_time_unix_nano=10**18,
+                end_time_unix_nano=10**18 + 1)  # fmt: skip
+    for key, value in attributes.items():
+        span.attributes.add(key=key).value.CopyFrom(any_value(value))
+    for event_name, event_attributes in events:
+        event = span.events.add(name=event_name)
+        for key, value in event_attributes.items():
+            event.attributes.add(key=key).value.CopyFrom(any_value(value))
+    span.status.code = status_code
+    return span
+
+
+def canonical_rows(spans: list[Span], max_length: int = 128 * 1024) -> list[dict[str, Any]]:
+    request = ExportTraceServiceRequest()
+    request.resource_spans.add().scope_spans.add().spans.extend(spans)
+    body = request.SerializeToString()
+    assert_canonical_as_decode_spans(body, max_length)
+    flat = flatten_request(body, max_length)
+    rows: list[dict[str, Any]] = canonical_table(
+        flat.spans, flat.attributes, flat.exceptions, max_length, flat.lent
+    ).to_pylist()
+    return rows
+
+
+def test_a_chat_span_reads_its_messages_from_the_inference_details_event() -> None:
+    details = {"gen_ai.operation.name": "chat", "gen_ai.input.messages": MESSAGES, "gen_ai.output.messages": ANSWER}
+    chat = span_with_events("chat gpt-4o", {"gen_ai.operation.name": "chat"},
+                            [("gen_ai.client.inference.operation.details", details)])  # fmt: skip
+    (row,) = canonical_rows([chat])
+    assert (row["input"], row["output"]) == (json_text(MESSAGES), json_text(ANSWER))
+    assert (row["input_key"], row["output_key"]) == (None, None)  # the text is not in the span's attributes
+
+
+def test_an_agent_span_takes_the_first_user_message_from_the_event_and_its_own_keys_win() -> None:
+    details = {"gen_ai.input.messages": MESSAGES, "gen_ai.output.messages": ANSWER}
+    own = {"gen_ai.operation.name": "invoke_agent", "gen_ai.output.messages": "own answer"}
+    agent = span_with_events("invoke_agent a", own, [("gen_ai.client.inference.operation.details", details)])
+    (row,) = canonical_rows([agent])
+    assert (row["input"], row["output"], row["output_key"]) == (
+        "What is the weather in Paris?",
+        "own answer",
+        "gen_ai.output.messages",
+    )
+
+
+def test_the_older_prompt_and_completion_events_lend_their_text() -> None:
+    span = span_with_events("chat", {}, [("gen_ai.content.prompt", {"gen_ai.prompt": "hi"}),
+                                          ("gen_ai.content.completion", {"gen_ai.completion": "hello"}),
+                                          ("gen_ai.content.prompt", {"gen_ai.prompt": "second"})])  # fmt: skip
+    (row,) = canonical_rows([span])
+    assert (row["input"], row["output"], row["input_key"]) == ("hi", "hello", None)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["chat", "invoke_agent x", "tool"]),
+            st.dictionaries(st.sampled_from(["gen_ai.input.messages", "input.value", "gen_ai.output.messages"]),
+                            VALUES, max_size=2),
+            st.lists(st.tuples(st.sampled_from(EVENT_NAMES), st.dictionaries(st.sampled_from(EVENT_KEYS), VALUES,
+                                                                            max_size=3)), max_size=4),
+            st.sampled_from([0, 2]),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from([4, 40, 128 * 1024]),
+)  # fmt: skip
+def test_random_message_events_read_as_decode_spans_reads_them(
+    spans: list[tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]], int]], max_length: int
+) -> None:
+    canonical_rows([span_with_events(*span) for span in spans], max_length)
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -139,6 +139,7 @@ _RULE = {rule.name: index for index, rule in enumerate(_RULES)}
 _STRING_RULES = tuple(rule.name for rule in _RULES if rule.accepts in (_STR, _TEXT))
 _KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for rule in _RULES for key in rule.keys))
 _KEY_SET = pa.array(_KEYS, pa.string())
+_EVENT_KEY_INDEX = np.array([_KEYS.index(key) for key in c.EVENT_KEYS], np.int64)  # an event's text: no key
 _KIND_KEYS = _RULES[_RULE["kind"]].keys
 _KIND_TABLES = tuple(table for _, table in c.NODE_TYPE_KEYS)
 _NODE_TYPES: tuple[str, ...] = c.NODE_TYPES
@@ -188,17 +189,21 @@ _NULL_STR = pa.scalar(None, pa.string())
 _STATUS_ERROR = pa.scalar(STATUS_ERROR, pa.uint8())
 
 
-def canonical_table(spans: pa.Table, attributes: pa.Table, exceptions: pa.Table, max_length: int) -> pa.Table:
+def canonical_table(
+    spans: pa.Table, attributes: pa.Table, exceptions: pa.Table, max_length: int, lent: pa.Table | None = None
+) -> pa.Table:
     """The canonical columns (``normalize.CANONICAL_COLUMNS``, typed as in ``rows.SPAN_ROWS``).
 
     One row per row of ``spans`` (columns name, status_code, status_message,
     start_time_unix_nano are read), equal to ``normalize`` span by span given the
     span's attributes (``attributes``: ATTRIBUTE_SCHEMA rows, ``span`` = row of
-    ``spans``, in request order) and first exception event (``exceptions``).
+    ``spans``, in request order), what its message events lend it (``lent``,
+    ``FlatSpans.lent``: read after its own attributes, as normalize gets
+    ``{**attributes, **message_events(...)}``) and first exception event (``exceptions``).
     """
     n = spans.num_rows
     span_batch = _batch(spans.select(_SPAN_COLUMNS))  # FlatSpans.spans has many more, unread here
-    attribute_batch = _batch(attributes)
+    attribute_batch = _batch(attributes if lent is None or not lent.num_rows else pa.concat_tables([attributes, lent]))
     found = _Found.of(attribute_batch, n)
     columns = _Columns(n, found, span_batch.column("name"), max_length)
     columns.node_type()
@@ -779,7 +784,7 @@ class _Columns:
                 overrides[span] = (text, None)
         # Every span not verbatim has no winner (its string is null) or is in overrides.
         text = found.strings(column)
-        key = found.keys(column, verbatim)
+        key = found.keys(column, verbatim & ~np.isin(found.key_index[rows], _EVENT_KEY_INDEX))
         if overrides:
             mask = _mask(overrides, self.n)
             values = [overrides[span][0] for span in sorted(overrides)]

@@ -44,6 +44,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cache
 from typing import Any
 
@@ -57,7 +58,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from agentlog.errors import InvalidRequest
 from agentlog.proto.anyvalue import TRUNCATION_MARK
-from agentlog.proto.conventions import AGENTLOG_SPAN_TYPE, LOGFIRE_PENDING_PARENT, LOGFIRE_SPAN_TYPE
+from agentlog.proto.conventions import (
+    AGENTLOG_SPAN_TYPE,
+    EVENT_KEYS,
+    LOGFIRE_PENDING_PARENT,
+    LOGFIRE_SPAN_TYPE,
+    MESSAGE_EVENTS,
+)
 from agentlog.proto.ids import (
     InvalidId,
     parent_span_id_to_int,
@@ -133,6 +140,9 @@ class FlatSpans:
     reasons: list[str]
     parts: tuple[RequestPart, ...] = ()
     """From ``flatten_requests``: each request's share, in order (its kept spans are consecutive rows)."""
+    lent: pa.Table = dataclass_field(default_factory=ATTRIBUTE_SCHEMA.empty_table)
+    """``ATTRIBUTE_SCHEMA``: what each span's message events lend it (``normalize.message_events``), under the
+    keys ``EVENT_INPUT`` / ``EVENT_OUTPUT``: read by the normaliser after the span's own, never stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,9 +291,10 @@ def _flatten_spans(
     }
     table = pa.table(columns, schema=SPAN_SCHEMA)
     exceptions = _exceptions(owners, status["code"], attributes)
+    lent = _lent(owners, attributes)
     if keep.all():
-        return FlatSpans(table, _attribute_table(span_rows), exceptions, rejected, reasons, parts)
-    return _kept(table, span_rows, exceptions, keep, rejected, reasons, parts)
+        return FlatSpans(table, _attribute_table(span_rows), exceptions, rejected, reasons, parts, lent)
+    return _kept(table, span_rows, exceptions, keep, rejected, reasons, parts, lent)
 
 
 def _code_ok(codes: pa.Array) -> np.ndarray:
@@ -359,17 +370,22 @@ def _kept(
     rejected: int,
     reasons: list[str],
     parts: tuple[RequestPart, ...],
+    lent: pa.Table,
 ) -> FlatSpans:
     """The FlatSpans of the kept spans only, their rows renumbered."""
     new_row = (np.cumsum(keep) - 1).astype(np.int32)
     kept_rows = np.flatnonzero(keep[attributes.owner])
     rows = attributes.take(kept_rows, new_row[attributes.owner[kept_rows]])
-    exc_span = exceptions.column("span").to_numpy()
-    keep_exc = keep[exc_span]
-    exceptions = exceptions.filter(pa.array(keep_exc)).set_column(
-        0, "span", pa.array(new_row[exc_span[keep_exc]], pa.int32())
-    )
-    return FlatSpans(table.filter(pa.array(keep)), _attribute_table(rows), exceptions, rejected, reasons, parts)
+    exceptions, lent = (_kept_spans(side, keep, new_row) for side in (exceptions, lent))
+    flat = FlatSpans(table.filter(pa.array(keep)), _attribute_table(rows), exceptions, rejected, reasons, parts, lent)
+    return flat
+
+
+def _kept_spans(table: pa.Table, keep: np.ndarray, new_row: np.ndarray) -> pa.Table:
+    """A per-span side table's rows of kept spans, their ``span`` renumbered."""
+    span = table.column("span").to_numpy()
+    kept = keep[span]
+    return table.filter(pa.array(kept)).set_column(0, "span", pa.array(new_row[span[kept]], pa.int32()))
 
 
 def _fields(struct: pa.Array) -> dict[str, pa.Array]:
@@ -1087,6 +1103,42 @@ def _hex(binary: pa.Array) -> pa.Array:
     digits[1::2] = _HEX_DIGITS[raw & 15]
     hex_offsets = ((offsets - offsets[0]) * 2).astype(np.int32)
     return pa.StringArray.from_buffers(len(binary), pa.py_buffer(hex_offsets), pa.py_buffer(digits))
+
+
+_MESSAGE_EVENT_NAMES = pa.array(list(MESSAGE_EVENTS), pa.string())
+
+
+def _lent(owners: _Owners, attributes: _Rows) -> pa.Table:
+    """``FlatSpans.lent``: per span and lent key, the value of the first of its ``MESSAGE_EVENTS`` events that
+    has the key (whatever its type), as ``normalize.message_events`` picks it."""
+    events = owners.events
+    if not len(events["name"]) or not pc.any(pc.is_in(events["name"], value_set=_MESSAGE_EVENT_NAMES)).as_py():
+        return ATTRIBUTE_SCHEMA.empty_table()  # one kernel call for a request without such events
+    event_span = pc.list_parent_indices(owners.event_lists).to_numpy()
+    first_event, count = owners.base["event"], len(owners.lists["event"])
+    picked: list[tuple[np.ndarray, np.ndarray, str]] = []
+    for lent_as in EVENT_KEYS:
+        hits, of_event = [], []
+        for name, pairs in MESSAGE_EVENTS.items():
+            for key in (key for key, as_ in pairs if as_ == lent_as):
+                rows = np.flatnonzero(attributes.codes == attributes.keys.code(key))
+                event = attributes.owner[rows] - first_event
+                rows, event = rows[(event >= 0) & (event < count)], event[(event >= 0) & (event < count)]
+                named = pc.fill_null(pc.equal(events["name"].take(pa.array(event)), _lit(name)), False)
+                is_named = named.to_numpy(zero_copy_only=False)
+                hits.append(rows[is_named])
+                of_event.append(event[is_named])
+        row, event = np.concatenate(hits), np.concatenate(of_event)
+        order = np.argsort(event, kind="stable")  # events are numbered span by span, in each span's order
+        spans, first = np.unique(event_span[event[order]], return_index=True)
+        picked.append((row[order][first], spans, lent_as))
+    rows = np.concatenate([row for row, _, _ in picked])
+    values = attributes.table.take(pa.array(rows, pa.int64()))
+    columns = [
+        pa.array(np.concatenate([spans for _, spans, _ in picked]), pa.int32()),
+        pa.array([lent_as for _, spans, lent_as in picked for _ in range(len(spans))], pa.string()),
+    ] + [values.column(name) for name in ATTRIBUTE_SCHEMA.names[2:]]
+    return pa.Table.from_arrays(columns, schema=ATTRIBUTE_SCHEMA)
 
 
 def _exceptions(owners: _Owners, status_code: pa.Array, attributes: _Rows) -> pa.Table:

@@ -228,6 +228,23 @@ REPORTED_COST = ("gen_ai.usage.cost", "llm.cost.total", "operation.cost")
 FLATTENED_INPUT_PREFIX = "gen_ai.prompt."
 FLATTENED_OUTPUT_PREFIX = "gen_ai.completion."
 
+# Chat messages sent as span events rather than attributes: GenAI's
+# gen_ai.client.inference.operation.details (semantic conventions 1.37 on) and the older
+# gen_ai.content.prompt / .completion. The first such event of a span that has the key
+# lends its value to the span under EVENT_INPUT / EVENT_OUTPUT, read last of all keys
+# below (a span's own attributes win). These two keys are never stored.
+EVENT_INPUT = "agentlog.event.input_messages"
+EVENT_OUTPUT = "agentlog.event.output_messages"
+MESSAGE_EVENTS = {
+    "gen_ai.client.inference.operation.details": (
+        ("gen_ai.input.messages", EVENT_INPUT),
+        ("gen_ai.output.messages", EVENT_OUTPUT),
+    ),
+    "gen_ai.content.prompt": (("gen_ai.prompt", EVENT_INPUT),),
+    "gen_ai.content.completion": (("gen_ai.completion", EVENT_OUTPUT),),
+}
+EVENT_KEYS = (EVENT_INPUT, EVENT_OUTPUT)
+
 INPUT = (
     "gen_ai.input.messages",
     "gen_ai.tool.call.arguments",
@@ -241,6 +258,7 @@ INPUT = (
     "ai.prompt",  # Vercel AI SDK: a call's prompt ({"system", "prompt", "messages"} as JSON text)
     "ai.value",  # Vercel AI SDK: what embed embeds
     "ai.values",
+    EVENT_INPUT,
 )
 OUTPUT = (
     "gen_ai.output.messages",
@@ -255,6 +273,7 @@ OUTPUT = (
     "ai.response.text",
     "ai.response.object",  # generateObject / streamObject
     "ai.response.toolCalls",  # a step that answered with tool calls only
+    EVENT_OUTPUT,
 )
 
 # A run's prompt when no key above has one, or when an agent span's input is a
@@ -268,7 +287,7 @@ OUTPUT = (
 # prompt string, or the first user message of its messages (parts {"type": "text",
 # "text": ...}). The first of these keys a span has is read.
 GENAI_INPUT_MESSAGES = "gen_ai.input.messages"
-AGENT_PROMPTS = (GENAI_INPUT_MESSAGES, "ai.prompt")
+AGENT_PROMPTS = (GENAI_INPUT_MESSAGES, "ai.prompt", EVENT_INPUT)
 TRANSCRIPTS = ("pydantic_ai.all_messages", "all_messages_events")
 TRANSCRIPT_START = ("pydantic_ai.new_message_index",)
 

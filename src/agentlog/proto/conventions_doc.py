@@ -85,6 +85,17 @@ def render() -> str:
         "or a provider's usage object passed through whole (OpenAI's `prompt_tokens_details.cached_tokens`,",
         f"Anthropic's {_keys(c.ANTHROPIC_USAGE_CACHE_WRITE)}).",
         "",
+        "## Messages sent as span events\n",
+        f"`{c.EVENT_INPUT}` and `{c.EVENT_OUTPUT}` in the table above stand for what the first of a span's",
+        "events below carries (never stored as attributes): a span's own keys win over them.\n",
+        "| event | key | lends |",
+        "|---|---|---|",
+        *(
+            f"| `{name}` | `{key}` | {'input' if lent_as == c.EVENT_INPUT else 'output'} |"
+            for name, pairs in c.MESSAGE_EVENTS.items()
+            for key, lent_as in pairs
+        ),
+        "",
         "## Live status\n",
         f"A span with `{c.AGENTLOG_SPAN_TYPE}` = `pending` announces the span with its own ids, still running;",
         f"one with `{c.LOGFIRE_SPAN_TYPE}` = `pending_span` (Logfire) announces its parent.",

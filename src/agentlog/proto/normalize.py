@@ -124,6 +124,17 @@ def normalize(
     )
 
 
+def message_events(events: Sequence[tuple[str, Attributes]]) -> dict[str, JSONValue]:
+    """What a span's (name, attributes) events lend to ``normalize``: ``{EVENT_INPUT: ..., EVENT_OUTPUT: ...}``,
+    each from the first event of ``MESSAGE_EVENTS`` that has its key; pass ``{**attributes, **this}``."""
+    lent: dict[str, JSONValue] = {}
+    for name, attributes in events:
+        for key, lent_as in c.MESSAGE_EVENTS.get(name, ()):
+            if key in attributes and lent_as not in lent:
+                lent[lent_as] = attributes[key]
+    return lent
+
+
 def pending_target(attributes: Attributes) -> str | None:
     """For a live-status marker: ``"self"`` (agentlog's) or ``"parent"`` (logfire's); else None."""
     if attributes.get(c.AGENTLOG_SPAN_TYPE) == "pending":
@@ -408,6 +419,6 @@ def _text(attributes: Attributes, keys: Sequence[str], max_length: int) -> tuple
         if value is None or value == "":
             continue
         if isinstance(value, str):
-            return value, key
+            return value, (None if key in c.EVENT_KEYS else key)  # an event's text is not in the attributes
         return truncate(orjson.dumps(value).decode(), max_length), None
     return None, None

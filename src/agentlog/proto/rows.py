@@ -50,7 +50,7 @@ def decode_request(body: bytes, encoding: Encoding, tenant_id: str, max_attribut
     message = rejection_message(flat.rejected, flat.reasons)
     if not flat.spans.num_rows:
         return Decoded(None, flat.rejected, message)
-    canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
+    canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length, flat.lent)
     return Decoded(_assemble(tenant_id, flat.spans, canonical), flat.rejected, message)
 
 
@@ -75,7 +75,7 @@ def _decode_together(
     flat = flatten_requests(bodies, max_attribute_length)
     canonical = None
     if flat.spans.num_rows:
-        canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length)
+        canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length, flat.lent)
     decoded: list[Decoded | InvalidRequest] = []
     offset = 0
     for (_, _, tenant_id), part in zip(requests, flat.parts, strict=True):

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from agentlog.proto.anyvalue import JSONValue, attributes_to_python
-from agentlog.proto.conventions import LOGFIRE_PENDING_PARENT
+from agentlog.proto.conventions import LOGFIRE_PENDING_PARENT, MESSAGE_EVENTS
 from agentlog.proto.ids import (
     InvalidId,
     parent_span_id_to_int,
@@ -26,7 +26,14 @@ from agentlog.proto.ids import (
     span_id_to_int,
     trace_id_to_int,
 )
-from agentlog.proto.normalize import CANONICAL_COLUMNS, STATUS_ERROR, Canonical, normalize, pending_target
+from agentlog.proto.normalize import (
+    CANONICAL_COLUMNS,
+    STATUS_ERROR,
+    Canonical,
+    message_events,
+    normalize,
+    pending_target,
+)
 from agentlog.proto.times import SENT_END_TIME, InvalidTime, span_times
 
 # How many rejection reasons a response repeats; the count is always exact.
@@ -173,7 +180,7 @@ def _append_span(
     batch.canonical.append(
         normalize(
             pb_span.name,
-            attributes,
+            {**attributes, **_message_events(pb_span.events, max_length)} if pb_span.events else attributes,
             status.code,
             status.message,
             _exception(pb_span.events, max_length) if status.code == STATUS_ERROR and pb_span.events else None,
@@ -243,6 +250,16 @@ def _logfire_marked_span(marker_parent: int | None, pending_parent: JSONValue) -
     if isinstance(pending_parent, str) and pending_parent.strip("0"):
         parent = parse_span_id_hex(pending_parent)
     return marker_parent, parent
+
+
+def _message_events(pb_events: Any, max_length: int) -> dict[str, JSONValue]:
+    """normalize.message_events of the span's events whose name lends messages (their attributes read only then)."""
+    named = [
+        (event.name, attributes_to_python(event.attributes, max_length))
+        for event in pb_events
+        if event.name in MESSAGE_EVENTS
+    ]
+    return message_events(named)
 
 
 def _exception(pb_events: Any, max_length: int) -> dict[str, JSONValue] | None:
