@@ -29,7 +29,7 @@ from agentlog.api.live import LiveFeed
 from agentlog.collector.admission import MIN_RETRY_AFTER_SECONDS, Admission
 from agentlog.collector.decoding import Decoder
 from agentlog.collector.grpc_receiver import build_grpc_server
-from agentlog.collector.http_receiver import TracesEndpoint, build_http_app
+from agentlog.collector.http_receiver import ExportEndpoint, build_http_app
 from agentlog.collector.intake import Intake
 from agentlog.collector.retention import RetentionScheduler
 from agentlog.collector.writer import SpanWriter
@@ -132,7 +132,12 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         writer.close()
         decoder.close()
         database.close(checkpoint=writer.failure is None)
-        log.info("stopped: %d spans committed in %d transactions", writer.committed_spans, writer.transactions)
+        log.info(
+            "stopped: %d spans and %d log records committed in %d transactions",
+            writer.committed_spans,
+            writer.committed_log_records,
+            writer.transactions,
+        )
     if writer.failure is not None:
         raise DatabaseFailed(
             f"the database failed and agentlog stopped: {writer.failure}. Everything acknowledged is in "
@@ -166,7 +171,7 @@ async def _serve_listeners(
     )
     grpc_port = grpc_server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
     http_socket = listening_socket(settings.host, settings.http_port)
-    endpoint = TracesEndpoint(
+    endpoint = ExportEndpoint(
         intake,
         max_body_bytes=settings.max_http_body_bytes,
         max_decompressed_bytes=settings.max_decompressed_bytes,

@@ -13,7 +13,9 @@ hand back the rows as Arrow IPC bytes that the server maps without copying:
 for a machine with cores to spare.
 
 The function that does the work, ``agentlog.proto.decode_request``, is the
-same in both cases: one decoder for both transports and both modes.
+same in both cases: one decoder for both transports and both modes. Log
+requests (``signal="logs"``) take the same thread or workers, and
+``agentlog.proto.decode_log_request``, one request at a time.
 """
 
 from __future__ import annotations
@@ -34,16 +36,30 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from agentlog.collector.priority import lower_ingest_priority
-from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, Decoded, Encoding, decode_request, decode_requests
+from agentlog.proto import (
+    DEFAULT_MAX_ATTRIBUTE_LENGTH,
+    Decoded,
+    Encoding,
+    Signal,
+    decode_log_request,
+    decode_request,
+    decode_requests,
+)
 
 log = logging.getLogger(__name__)
 
 
+def _decode_one(body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int, signal: Signal) -> Decoded:
+    """One request of ``signal``, decoded by its decoder; InvalidRequest when the body is not one."""
+    decode = decode_log_request if signal == "logs" else decode_request
+    return decode(body, encoding, tenant_id, max_attribute_length)
+
+
 def _decode_to_ipc(
-    body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int
+    body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int, signal: Signal = "traces"
 ) -> tuple[bytes | None, int, str]:
-    """In a worker: ``decode_request`` with the table as Arrow IPC bytes (cheap to send back)."""
-    decoded = decode_request(body, encoding, tenant_id, max_attribute_length)
+    """In a worker: ``_decode_one`` with the table as Arrow IPC bytes (cheap to send back)."""
+    decoded = _decode_one(body, encoding, tenant_id, max_attribute_length, signal)
     if decoded.table is None:
         return None, decoded.rejected, decoded.message
     sink = pa.BufferOutputStream()
@@ -104,12 +120,14 @@ class Decoder:
         else:
             self._thread = _DecodeThread(max_attribute_length)
 
-    async def decode(self, body: bytes, encoding: Encoding, tenant_id: str) -> Decoded:
+    async def decode(self, body: bytes, encoding: Encoding, tenant_id: str, signal: Signal = "traces") -> Decoded:
+        """The rows of one request of ``signal`` (span rows, or log record rows); InvalidRequest when the
+        body is not such a request."""
         if self._thread is not None:
-            return await self._thread.decode(body, encoding, tenant_id)
+            return await self._thread.decode(body, encoding, tenant_id, signal)
         loop = asyncio.get_running_loop()
         ipc, rejected, message = await loop.run_in_executor(
-            self._pool, _decode_to_ipc, body, encoding, tenant_id, self._max_attribute_length
+            self._pool, _decode_to_ipc, body, encoding, tenant_id, self._max_attribute_length, signal
         )
         table = pa.ipc.open_stream(ipc).read_all() if ipc is not None else None
         return Decoded(table, rejected, message)
@@ -128,6 +146,7 @@ class _Job:
     tenant_id: str
     future: asyncio.Future[Decoded]
     loop: asyncio.AbstractEventLoop
+    signal: Signal = "traces"
 
 
 class _DecodeThread:
@@ -141,9 +160,9 @@ class _DecodeThread:
         self._thread = threading.Thread(target=self._run, name="agentlog-decode", daemon=True)
         self._thread.start()
 
-    async def decode(self, body: bytes, encoding: Encoding, tenant_id: str) -> Decoded:
+    async def decode(self, body: bytes, encoding: Encoding, tenant_id: str, signal: Signal) -> Decoded:
         loop = asyncio.get_running_loop()
-        job = _Job(body, encoding, tenant_id, loop.create_future(), loop)
+        job = _Job(body, encoding, tenant_id, loop.create_future(), loop, signal)
         with self._condition:
             if self._closing:
                 raise RuntimeError("the decoder is closed")
@@ -161,20 +180,29 @@ class _DecodeThread:
     def _run(self) -> None:
         lower_ingest_priority()
         while jobs := self._take():
-            requests = [(job.body, job.encoding, job.tenant_id) for job in jobs]
-            try:
-                results: list[Decoded | Exception] = [*decode_requests(requests, self._max_attribute_length)]
-            except Exception:
-                # Not a bad body (decode_requests answers those one by one): a defect. It must not end this
-                # thread, nor fail the other requests: each is decoded again alone, with its own answer.
-                log.exception("decoding %d request(s) together failed; decoding them one by one", len(jobs))
-                results = [self._decode_alone(job) for job in jobs]
-            for job, result in zip(jobs, results, strict=True):
-                job.loop.call_soon_threadsafe(_settle, job.future, result)
+            # Log requests are decoded one by one; trace requests together, in one pass.
+            for job in jobs:
+                if job.signal == "logs":
+                    job.loop.call_soon_threadsafe(_settle, job.future, self._decode_alone(job))
+            self._decode_traces([job for job in jobs if job.signal == "traces"])
+
+    def _decode_traces(self, jobs: list[_Job]) -> None:
+        if not jobs:
+            return
+        requests = [(job.body, job.encoding, job.tenant_id) for job in jobs]
+        try:
+            results: list[Decoded | Exception] = [*decode_requests(requests, self._max_attribute_length)]
+        except Exception:
+            # Not a bad body (decode_requests answers those one by one): a defect. It must not end this
+            # thread, nor fail the other requests: each is decoded again alone, with its own answer.
+            log.exception("decoding %d request(s) together failed; decoding them one by one", len(jobs))
+            results = [self._decode_alone(job) for job in jobs]
+        for job, result in zip(jobs, results, strict=True):
+            job.loop.call_soon_threadsafe(_settle, job.future, result)
 
     def _decode_alone(self, job: _Job) -> Decoded | Exception:
         try:
-            return decode_request(job.body, job.encoding, job.tenant_id, self._max_attribute_length)
+            return _decode_one(job.body, job.encoding, job.tenant_id, self._max_attribute_length, job.signal)
         except Exception as error:  # noqa: BLE001 - this request's answer, whatever it is (see _run)
             return error
 

@@ -1,9 +1,11 @@
-"""OTLP/gRPC: ``opentelemetry.proto.collector.trace.v1.TraceService/Export``.
+"""OTLP/gRPC: ``opentelemetry.proto.collector.trace.v1.TraceService/Export`` and
+``opentelemetry.proto.collector.logs.v1.LogsService/Export``, on one server.
 
 The handler takes the raw request bytes (no deserializer in the method
 handler) so that a malformed message is answered INVALID_ARGUMENT with the
 decoder's own words rather than gRPC's generic INTERNAL. Errors become gRPC
-codes here and only here.
+codes here and only here. Both services are one ``ExportService`` each, over
+the same ``Intake``: the same limits, answers and tenant rule.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from agentlog.collector.intake import Intake
 from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, Overloaded, PayloadTooLarge, Unauthenticated
-from agentlog.proto import response_protobuf
+from agentlog.proto import Signal, response_protobuf
 
 log = logging.getLogger(__name__)
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
+SERVICES: dict[Signal, str] = {"traces": SERVICE, "logs": LOGS_SERVICE}
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """gRPC's own default receive limit, which OTel SDKs also assume."""
 
@@ -58,11 +62,12 @@ def _authorization(context: Any) -> str | None:
     return None
 
 
-class TraceService:
-    """The Export method, over an ``Intake``."""
+class ExportService:
+    """The Export method of one signal's service, over an ``Intake``."""
 
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, signal: Signal = "traces") -> None:
         self._intake = intake
+        self._signal = signal
 
     async def export(self, body: bytes, context: Any) -> bytes:
         try:
@@ -71,7 +76,7 @@ class TraceService:
             # its bytes count from here until the answer.
             with self._intake.hold() as hold:
                 hold.take(len(body))
-                result = await self._intake.export(body, "protobuf", tenant, hold)
+                result = await self._intake.export(body, "protobuf", tenant, hold, self._signal)
         except AgentlogError as error:
             if isinstance(error, Overloaded):
                 context.set_trailing_metadata(_retry_info(error.message, error.retry_after))
@@ -79,12 +84,12 @@ class TraceService:
                 log.info("OTLP/gRPC export refused: %s", error.message)
             await context.abort(grpc_code(error), error.message)
             raise  # abort() raises; this line keeps type checkers honest
-        return response_protobuf(result.rejected, result.message)
+        return response_protobuf(result.rejected, result.message, self._signal)
 
     def handler(self) -> grpc.GenericRpcHandler:
         """A generic handler serving the Export method with raw bytes in and out."""
         method = grpc.unary_unary_rpc_method_handler(self.export)
-        return grpc.method_handlers_generic_handler(SERVICE, {"Export": method})
+        return grpc.method_handlers_generic_handler(SERVICES[self._signal], {"Export": method})
 
 
 DEFAULT_MAX_CONCURRENT_RPCS = 1000
@@ -97,7 +102,7 @@ def build_grpc_server(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS,
 ) -> Any:
-    """A grpc.aio server with the trace service; the caller adds ports and starts it."""
+    """A grpc.aio server with the trace and logs services; the caller adds ports and starts it."""
     server = grpc.aio.server(
         maximum_concurrent_rpcs=max_concurrent_rpcs,
         options=[
@@ -105,5 +110,5 @@ def build_grpc_server(
             ("grpc.max_send_message_length", max_message_bytes),
         ],
     )
-    server.add_generic_rpc_handlers((TraceService(intake).handler(),))
+    server.add_generic_rpc_handlers(tuple(ExportService(intake, signal).handler() for signal in SERVICES))
     return server

@@ -1,5 +1,8 @@
 """What both receivers do with a request's body: authenticate, admit, decode, queue, wait for the commit.
 
+Traces and logs take the same way (``signal`` names which): one byte budget,
+one decoder, one writer, one tenant rule.
+
 A receiver opens ``intake.hold()`` as a request starts, adds the request's
 bytes to it as they arrive (``Hold.take``, which refuses past the limit), and
 keeps it open until the request is answered (its bytes stay counted until its
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from agentlog.collector.admission import Admission, Hold
 from agentlog.collector.decoding import Decoder
 from agentlog.collector.writer import SpanWriter
-from agentlog.proto import Encoding
+from agentlog.proto import Encoding, Signal
 from agentlog.store import DEFAULT_TENANT, Keyring
 from agentlog.store.keys import require
 
@@ -56,28 +59,34 @@ class Intake:
         return principal.tenant_id if principal else DEFAULT_TENANT
 
     async def export(
-        self, body: bytes, encoding: Encoding, tenant_id: str = DEFAULT_TENANT, hold: Hold | None = None
+        self,
+        body: bytes,
+        encoding: Encoding,
+        tenant_id: str = DEFAULT_TENANT,
+        hold: Hold | None = None,
+        signal: Signal = "traces",
     ) -> ExportResult:
-        """Store the spans of an export request's body; returns once they are committed.
+        """Store the spans (or, for ``signal="logs"``, the log records) of an export request's body;
+        returns once they are committed.
         The time this takes is what intake's rate, and so its time bound, is measured on.
 
         Should the caller be cancelled (a gRPC deadline), the work still runs to its end, as a
         decode worker and the writer would go on with it anyway: the request counts as at work,
         and ``hold`` keeps its bytes, until then."""
-        work = asyncio.ensure_future(self._export(body, encoding, tenant_id))
+        work = asyncio.ensure_future(self._export(body, encoding, tenant_id, signal))
         work.add_done_callback(_retrieve)
         if hold is not None:
             hold.keep_until(work)
         return await asyncio.shield(work)
 
-    async def _export(self, body: bytes, encoding: Encoding, tenant_id: str) -> ExportResult:
+    async def _export(self, body: bytes, encoding: Encoding, tenant_id: str, signal: Signal) -> ExportResult:
         started = self.admission.work_started()
         try:
-            decoded = await self._decoder.decode(body, encoding, tenant_id)
+            decoded = await self._decoder.decode(body, encoding, tenant_id, signal)
             accepted = 0
             if decoded.table is not None:
                 accepted = decoded.table.num_rows
-                await self._writer.write(decoded.table)
+                await self._writer.write(decoded.table, signal)
         finally:
             self.admission.work_ended(len(body), started)
         return ExportResult(accepted, decoded.rejected, decoded.message)

@@ -1,9 +1,11 @@
 """The group-commit writer: many requests, one transaction, each answered on commit.
 
-Receivers call ``await writer.write(table)``. The call returns only after the
-transaction holding those spans has committed (acknowledged means committed),
-and raises ``Overloaded`` at once when the queue already holds
-``max_queued_spans``: intake is bounded, memory with it.
+Receivers call ``await writer.write(table)`` (``write(table, "logs")`` for a
+table of log records). The call returns only after the transaction holding
+those rows has committed (acknowledged means committed), and raises
+``Overloaded`` at once when the queue already holds ``max_queued_spans`` rows
+(spans and log records alike): intake is bounded, memory with it. Spans and
+log records queued together commit in one transaction, under one commit_seq.
 
 One thread owns the write cursor. While it commits one group, new requests
 queue up; its next transaction takes all of them (up to ``max_batch_spans``).
@@ -46,7 +48,8 @@ import pyarrow as pa
 
 from agentlog.collector.priority import lower_ingest_priority
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
-from agentlog.store import ROW_GROUP_SIZE, Database, commit_spans, database_failed, last_commit_seq
+from agentlog.proto import Signal
+from agentlog.store import ROW_GROUP_SIZE, Database, commit_rows, database_failed, last_commit_seq, last_log_commit_seq
 from agentlog.store.rollups import DEFAULT_COMPACT_EVERY, compact_runs, has_partials
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,8 @@ class _Pending:
     table: pa.Table
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
+    signal: Signal = "traces"
+    """What the table's rows are: spans (``proto.SPAN_ROWS``) or log records (``proto.LOG_ROWS``)."""
 
 
 @dataclass(slots=True)
@@ -119,6 +124,7 @@ class SpanWriter:
         self._condition = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="agentlog-writer", daemon=True)
         self.committed_spans = 0
+        self.committed_log_records = 0
         self.transactions = 0
         self._commit_seq = 0
         self._compact_every = compact_every
@@ -129,10 +135,11 @@ class SpanWriter:
     def start(self) -> None:
         self._thread.start()
 
-    async def write(self, table: pa.Table) -> None:
-        """Queue ``table`` and wait until it is committed. Overloaded when the queue is full."""
+    async def write(self, table: pa.Table, signal: Signal = "traces") -> None:
+        """Queue ``table`` (span rows, or log record rows for ``signal="logs"``) and wait until it is
+        committed. Overloaded when the queue is full."""
         loop = asyncio.get_running_loop()
-        pending = _Pending(table, loop.create_future(), loop)
+        pending = _Pending(table, loop.create_future(), loop, signal)
         with self._condition:
             self._refuse_if_stopping()
             rows = table.num_rows
@@ -186,7 +193,7 @@ class SpanWriter:
     def _run(self) -> None:
         lower_ingest_priority()
         cursor = self._database.cursor()
-        self._commit_seq = last_commit_seq(cursor)
+        self._commit_seq = max(last_commit_seq(cursor), last_log_commit_seq(cursor))
         self._uncompacted = int(has_partials(cursor))
         try:
             while True:
@@ -252,32 +259,35 @@ class SpanWriter:
             queued = self._queued_spans
 
     def _commit_group(self, cursor: Any, group: list[_Pending]) -> None:
-        error = self._commit(cursor, [item.table for item in group])
+        error = self._commit(cursor, group)
         if error is None:
             self._finish(group, None)
         elif len(group) == 1:
             self._finish(group, error)
         else:
             for item in group:
-                self._finish([item], self._commit(cursor, [item.table]))
+                self._finish([item], self._commit(cursor, [item]))
         if self._uncompacted >= self._compact_every:
             self._compact(cursor)  # once the group is answered: its senders do not wait for it
 
-    def _commit(self, cursor: Any, tables: list[pa.Table]) -> StoreError | ShuttingDown | None:
+    def _commit(self, cursor: Any, group: list[_Pending]) -> StoreError | ShuttingDown | None:
         if self.failure is not None:
             return _stopping(self.failure)
+        spans = [item.table for item in group if item.signal == "traces"]
+        logs = [item.table for item in group if item.signal == "logs"]
         try:
-            new_spans = commit_spans(cursor, tables, self._commit_seq + 1)
+            new_spans, new_log_records = commit_rows(cursor, spans, logs, self._commit_seq + 1)
         except Exception as error:  # any other database failure fails these requests, not the writer
             if database_failed(error):
                 self._fail(error)
                 return _stopping(error)
-            log.exception("commit of %d span table(s) failed", len(tables))
-            return StoreError(f"the database refused the spans: {error}")
+            log.exception("commit of %d span and %d log record table(s) failed", len(spans), len(logs))
+            return StoreError(f"the database refused the {'spans' if spans else 'log records'}: {error}")
         self._commit_seq += 1
-        self._uncompacted += 1
+        self._uncompacted += bool(spans)  # only spans add partial roll-ups
         self.transactions += 1
         self.committed_spans += new_spans
+        self.committed_log_records += new_log_records
         if self._on_commit is not None:
             self._on_commit(self._commit_seq)
         return None

@@ -6,6 +6,7 @@ so that moving to DuckLake later is a change of this one package.
 
 from agentlog.store.database import MEMORY, ROW_GROUP_SIZE, Database, database_failed
 from agentlog.store.keys import Keyring
+from agentlog.store.log_records import commit_rows, insert_log_records, last_log_commit_seq
 from agentlog.store.rollups import compact_runs
 from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq
 
@@ -18,9 +19,12 @@ __all__ = [
     "ROW_GROUP_SIZE",
     "Database",
     "Keyring",
+    "commit_rows",
     "commit_spans",
     "compact_runs",
     "database_failed",
+    "insert_log_records",
     "insert_spans",
     "last_commit_seq",
+    "last_log_commit_seq",
 ]

@@ -29,6 +29,7 @@ VIEWS = (
     "runs",
     "agents",
     "node_documents",
+    "log_records",
 )
 """Views (and the macros they share) are not data: each open re-creates them from
 ``views/<name>.sql``, in this order (a view may read the ones before it), so changing
