@@ -1,9 +1,14 @@
 """Retention: deleting whole runs that ended before a cutoff, in batches.
 
-Only whole runs go: a run's spans, markers and roll-up in one transaction, so
-no reader ever sees half a run. A running run (no root span yet) is kept
-unless it started more than ``ABANDONED_AFTER_NS`` before the cutoff: an
-agent that crashed never sends its root, and its run must not live forever.
+Only whole runs go: a run's spans, markers, log records and roll-up in one
+transaction, so no reader ever sees half a run. A running run (no root span
+yet) is kept unless it started more than ``ABANDONED_AFTER_NS`` before the
+cutoff: an agent that crashed never sends its root, and its run must not live
+forever.
+
+A log record goes with its run. One that belongs to no stored run (no trace
+id, or a trace whose spans never came) goes once its time (else its observed
+time) is before the cutoff; one sent with neither time counts as old.
 
 Each batch is its own transaction; the caller decides where it runs (the
 server runs batches on its writer thread, between ingest commits, so the
@@ -61,6 +66,30 @@ DELETE_MARKERS = """
 DELETE FROM pending_spans USING expired_runs e
 WHERE pending_spans.tenant_id = e.tenant_id AND pending_spans.trace_id = e.trace_id
 """
+DELETE_LOG_RECORDS = """
+DELETE FROM stored_log_records USING expired_runs e
+WHERE stored_log_records.tenant_id = e.tenant_id AND stored_log_records.trace_id = e.trace_id
+"""
+# Records of no run, from before the cutoff: without a trace, or of a trace with no roll-up (its spans never
+# came, or went before this record arrived). Zone maps on the time skip the recent row groups.
+ORPHAN_LOG_RECORDS = """
+FROM stored_log_records l
+WHERE l.tenant_id = $tenant
+  AND l.effective_time_unix_nano < $cutoff::UBIGINT
+  AND (l.trace_id IS NULL
+       OR (NOT EXISTS (SELECT 1 FROM run_compacted r WHERE r.tenant_id = l.tenant_id AND r.trace_id = l.trace_id)
+           AND NOT EXISTS (SELECT 1 FROM run_partials r WHERE r.tenant_id = l.tenant_id AND r.trace_id = l.trace_id)))
+"""
+DELETE_ORPHAN_LOG_RECORDS = f"""
+DELETE FROM stored_log_records WHERE rowid IN (SELECT l.rowid {ORPHAN_LOG_RECORDS})
+"""
+COUNT_ORPHAN_LOG_RECORDS = f"SELECT count(*) {ORPHAN_LOG_RECORDS}"
+COUNT_RUN_LOG_RECORDS = f"""
+SELECT count(*)
+FROM stored_log_records l
+SEMI JOIN (SELECT tenant_id, trace_id FROM run_rollups WHERE {EXPIRED}) e
+  ON e.tenant_id = l.tenant_id AND e.trace_id = l.trace_id
+"""
 # A run's roll-up is its compacted row and its partials (store/rollups.py): both go.
 DELETE_RUNS = """
 DELETE FROM run_compacted USING expired_runs e
@@ -76,12 +105,13 @@ WHERE run_partials.tenant_id = e.tenant_id AND run_partials.trace_id = e.trace_i
 class Deleted:
     runs: int
     spans: int
+    log_records: int = 0
 
     def __add__(self, other: Deleted) -> Deleted:
-        return Deleted(self.runs + other.runs, self.spans + other.spans)
+        return Deleted(self.runs + other.runs, self.spans + other.spans, self.log_records + other.log_records)
 
     def to_json(self) -> dict[str, int]:
-        return {"runs": self.runs, "spans": self.spans}
+        return {"runs": self.runs, "spans": self.spans, "log_records": self.log_records}
 
 
 def _params(tenant_id: str, cutoff_ns: int) -> dict[str, Any]:
@@ -89,9 +119,12 @@ def _params(tenant_id: str, cutoff_ns: int) -> dict[str, Any]:
 
 
 def count_expired(cursor: Any, tenant_id: str, cutoff_ns: int) -> Deleted:
-    """What ``delete_batch`` would delete, all batches together (a dry run)."""
-    runs, spans = cursor.execute(COUNT_EXPIRED, _params(tenant_id, cutoff_ns)).fetchone()
-    return Deleted(int(runs), int(spans))
+    """What ``delete_batch`` and ``delete_orphan_log_records`` would delete, all batches together (a dry run)."""
+    params = _params(tenant_id, cutoff_ns)
+    runs, spans = cursor.execute(COUNT_EXPIRED, params).fetchone()
+    (of_runs,) = cursor.execute(COUNT_RUN_LOG_RECORDS, params).fetchone()
+    (orphans,) = cursor.execute(COUNT_ORPHAN_LOG_RECORDS, {"tenant": tenant_id, "cutoff": cutoff_ns}).fetchone()
+    return Deleted(int(runs), int(spans), int(of_runs) + int(orphans))
 
 
 def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = DEFAULT_BATCH_RUNS) -> Deleted:
@@ -102,9 +135,10 @@ def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = 
         runs, low, high = cursor.execute(
             "SELECT count(*), min(first_seq), max(commit_seq) FROM expired_runs"
         ).fetchone()
-        spans = 0
+        spans = log_records = 0
         if runs:
             spans = int(cursor.execute(DELETE_SPANS, {"low": low, "high": high}).fetchone()[0])
+            log_records = int(cursor.execute(DELETE_LOG_RECORDS).fetchone()[0])
             cursor.execute(DELETE_MARKERS)
             cursor.execute(DELETE_RUNS)
             cursor.execute(DELETE_PARTIALS)
@@ -113,7 +147,19 @@ def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = 
     except BaseException:
         cursor.execute("ROLLBACK")
         raise
-    return Deleted(int(runs), spans)
+    return Deleted(int(runs), spans, log_records)
+
+
+def delete_orphan_log_records(cursor: Any, tenant_id: str, cutoff_ns: int) -> Deleted:
+    """Delete, in one transaction, the tenant's log records of no stored run from before the cutoff."""
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        (deleted,) = cursor.execute(DELETE_ORPHAN_LOG_RECORDS, {"tenant": tenant_id, "cutoff": cutoff_ns}).fetchone()
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    return Deleted(0, 0, int(deleted))
 
 
 Execute = Callable[[Callable[[Any], Deleted]], Awaitable[Deleted]]
@@ -123,13 +169,13 @@ async def delete_expired(
     execute: Execute, tenant_id: str, cutoff_ns: int, batch_runs: int = DEFAULT_BATCH_RUNS
 ) -> Deleted:
     """Delete every expired run, one batch per ``execute`` call (the server's writer thread runs each
-    between ingest commits, so ingest waits at most one batch)."""
+    between ingest commits, so ingest waits at most one batch); then the log records of no run."""
     total = Deleted(0, 0)
     while True:
         deleted = await execute(lambda cursor: delete_batch(cursor, tenant_id, cutoff_ns, batch_runs))
         total += deleted
         if deleted.runs < batch_runs:
-            return total
+            return total + await execute(lambda cursor: delete_orphan_log_records(cursor, tenant_id, cutoff_ns))
 
 
 def delete_expired_now(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = DEFAULT_BATCH_RUNS) -> Deleted:
@@ -139,4 +185,4 @@ def delete_expired_now(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: 
         deleted = delete_batch(cursor, tenant_id, cutoff_ns, batch_runs)
         total += deleted
         if deleted.runs < batch_runs:
-            return total
+            return total + delete_orphan_log_records(cursor, tenant_id, cutoff_ns)
