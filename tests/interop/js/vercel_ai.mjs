@@ -7,18 +7,19 @@
 // proto: OTLP/HTTP+protobuf (@opentelemetry/exporter-trace-otlp-proto), URL like http://127.0.0.1:4318/v1/traces
 // --sdk: which lines of the SDK to run, in order: v6 (package `ai`), v5 (package `ai5`, an npm alias of ai@5).
 //
-// Each line runs the same scenarios, every one its own trace (its own run in agentlog):
+// Each line runs the same scenarios, each its own trace (its own run in agentlog; stream_text_tool two):
 //   generate_text_tool   generateText, one tool, two steps (tool call, then text); cache read + write tokens
 //   stream_text_tool     streamText from messages, one tool, two steps
 //   generate_object      generateObject with a zod schema
 //   embed / embed_many   embed one value; embedMany three values (two doEmbed calls)
 //   tool_error           generateText whose tool throws; the model then answers anyway
 //   model_error          generateText whose model call throws (caught here)
-// Every call has experimental_telemetry { isEnabled, functionId, metadata: { userId, sessionId, runTag, scenario } }
+// Every call has experimental_telemetry { isEnabled, functionId, metadata: { userId, sessionId, runTag, scenario, sdkLine } }
 // with userId `user-<run tag>` and sessionId `session-<run tag>-<line>`, so a test can find its runs.
 //
 // On success prints one JSON line to stdout: the protocol, the number of spans exported, and per line the
-// package version and each scenario's trace ids; exits 0. On any export failure it says why on stderr
+// package version and each scenario's traces as [{trace_id, root: the root span's name}] (streamText's tool
+// span is a trace of its own: see stream_text_tool below); exits 0. On any export failure it says why on stderr
 // and exits non-zero.
 
 import { createRequire } from 'node:module';
@@ -119,11 +120,11 @@ class RecordingExporter {
   }
 }
 
-/** Counts the spans that end, and notes each trace's id under the scenario its root span names. */
+/** Counts the spans that end, and notes each trace (its id and root span) under the scenario its root names. */
 class ScenarioRecorder {
   constructor() {
     this.endedSpans = 0;
-    this.traces = {}; // sdk line -> scenario -> [trace id]
+    this.traces = {}; // sdk line -> scenario -> [{ trace_id, root }]
   }
 
   onStart() {}
@@ -134,7 +135,7 @@ class ScenarioRecorder {
     const line = span.attributes['ai.telemetry.metadata.sdkLine'];
     const scenario = span.attributes['ai.telemetry.metadata.scenario'];
     const scenarios = (this.traces[line] ??= {});
-    (scenarios[scenario] ??= []).push(span.spanContext().traceId);
+    (scenarios[scenario] ??= []).push({ trace_id: span.spanContext().traceId, root: span.name });
   }
 
   forceFlush() {
@@ -255,7 +256,8 @@ async function runLine(line) {
     experimental_telemetry: telemetry('weather-agent', 'generate_text_tool'),
   });
 
-  // (b) streamText from messages: a tool call, then the answer.
+  // (b) streamText from messages: a tool call, then the answer. The SDK runs the tool while the stream is
+  // consumed, in the consumer's context: consumed here outside any span, its ai.toolCall span is a trace of its own.
   const stream = streamText({
     model: model({
       doStream: [
