@@ -57,7 +57,14 @@ def test_history_item_has_every_essential_field_right(server: ServerHandle) -> N
     assert run["cost_usd"] == pytest.approx(0.0009)
     assert (run["agent_id"], run["user_id"], run["session_id"]) == ("bug-triager", "alice", "s-1")
     assert run["ended_at"] == "2025-11-23T12:13:23.200Z"
-    assert run["tokens"] == {"input": 200, "output": 40, "cache_read": 0, "reasoning": 0, "total": 240}
+    assert run["tokens"] == {
+        "input": 200,
+        "output": 40,
+        "cache_read": 0,
+        "cache_write": 0,
+        "reasoning": 0,
+        "total": 240,
+    }
     assert run["error"] is None
 
 

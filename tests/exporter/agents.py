@@ -12,7 +12,13 @@ from agentlog.proto.pricing import price_usd
 
 FAST_EXPORT_MS = 20  # tests flush explicitly; a short delay keeps the rest quick too
 PLANNER_USAGE = {"input_tokens": 1000, "output_tokens": 100}
-WRITER_USAGE = {"input_tokens": 2000, "output_tokens": 300, "cache_read_tokens": 1000, "reasoning_tokens": 120}
+WRITER_USAGE = {
+    "input_tokens": 2000,  # cache reads and writes included
+    "output_tokens": 300,
+    "cache_read_tokens": 1000,
+    "cache_write_tokens": 500,
+    "reasoning_tokens": 120,
+}
 
 
 class SearchTimeout(TimeoutError):
@@ -76,7 +82,7 @@ async def pr_reviewer(pr: int) -> str:
 def expected_triage_cost(start_ns: int) -> Decimal:
     """What agentlog should price a triage run at: its two LLM calls, priced the day it ran."""
     planner = price_usd("gpt-4o", "openai", 1000, 0, 0, 100, start_ns)
-    writer = price_usd("claude-sonnet-4", "anthropic", 2000, 1000, 0, 300, start_ns)
+    writer = price_usd("claude-sonnet-4", "anthropic", 2000, 1000, 500, 300, start_ns)
     assert planner is not None and writer is not None
     return planner + writer
 

@@ -55,7 +55,7 @@ def test_a_run_rolls_up_its_nodes_tokens_and_cost(embedded: agentlog.Pipeline) -
         output_tokens,
         input_tokens + output_tokens,
     )
-    assert (run["cache_read_tokens"], run["reasoning_tokens"]) == (1000, 120)
+    assert (run["cache_read_tokens"], run["cache_write_tokens"], run["reasoning_tokens"]) == (1000, 500, 120)
     assert run["cost_usd"] == expected_triage_cost(run["started_ns"])
     assert run["cost_source"] == "computed"
     assert run["models"] == ["claude-sonnet-4", "gpt-4o"]

@@ -70,12 +70,12 @@ def test_inputs_and_outputs_go_under_their_conventions_key(node_type: str, value
 
 def test_usage_and_cost_are_read_as_written() -> None:
     usage = a.usage_attributes(
-        {}, input_tokens=1200, output_tokens=80, cache_read_tokens=1000, reasoning_tokens=30, cost_usd=Decimal("0.012")
-    )
-    row = canonical("planner", {**a.start_attributes("llm", "planner", model="gpt-4o"), **usage})
-    assert (row.input_tokens, row.output_tokens, row.cache_read_tokens, row.reasoning_tokens, row.total_tokens) == (
-        1200, 80, 1000, 30, 1280,
+        {}, input_tokens=1200, output_tokens=80, cache_read_tokens=1000, cache_write_tokens=150, reasoning_tokens=30,
+        cost_usd=Decimal("0.012"),
     )  # fmt: skip
+    row = canonical("planner", {**a.start_attributes("llm", "planner", model="gpt-4o"), **usage})
+    assert (row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens) == (1200, 80, 1000, 150)
+    assert (row.reasoning_tokens, row.total_tokens) == (30, 1280)
     assert (row.cost_usd, row.cost_source) == (Decimal("0.012"), "reported")
     priced = canonical("planner", {**a.start_attributes("llm", "planner", model="gpt-4o"), k.INPUT_TOKENS: 1000})
     assert priced.cost_source == "computed"

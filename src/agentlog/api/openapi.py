@@ -19,7 +19,46 @@ _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _TOKENS = {
     "type": "object",
-    "properties": {k: {"type": ["integer", "null"]} for k in ("input", "output", "cache_read", "reasoning", "total")},
+    "description": "input includes cache_read (read from the provider's prompt cache) and cache_write (written to it)",
+    "properties": {
+        k: {"type": ["integer", "null"]} for k in ("input", "output", "cache_read", "cache_write", "reasoning", "total")
+    },
+}
+_STATS_TOKENS = {
+    "type": "object",
+    "description": "sums over the runs; input includes cache_read and cache_write",
+    "properties": {k: {"type": "integer"} for k in ("input", "output", "cache_read", "cache_write", "total")},
+}
+_STATS = {
+    "type": "object",
+    "required": ["runs", "success_rate", "per_day"],
+    "properties": {
+        "tokens": _STATS_TOKENS,
+        "per_day": {"type": "array", "items": {"type": "object", "properties": {"tokens": _STATS_TOKENS}}},
+    },
+}
+_FACETS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            k: {"type": "integer"}
+            for k in ("calls", "errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        },
+    },
+}
+_METRICS = {
+    "type": "object",
+    "required": ["agents"],
+    "properties": {
+        "agents": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"by_node_type": _FACETS, "by_model": _FACETS, "tools": _FACETS},
+            },
+        }
+    },
 }
 _ERROR_BODY = {
     "type": "object",
@@ -191,7 +230,9 @@ _LOGS = {
         "summary": {
             "type": "object",
             "required": ["total_nodes", "successful_nodes", "failed_nodes", "total_duration"],
+            "properties": {"tokens": _TOKENS},
         },
+        "run": _RUN,
         "next_cursor": _NULLABLE_STRING,
     },
 }
@@ -251,7 +292,7 @@ def _reads() -> dict[str, Any]:
             "get": _operation(
                 "stats",
                 "Run statistics per user over the last N days",
-                _responses(_json({"type": "object", "required": ["runs", "success_rate", "per_day"]})),
+                _responses(_json(_STATS)),
                 parameters=[
                     _param("user_id", "The user (all users when absent)", _TEXT),
                     _param("agent_id", "Only this agent's runs", _TEXT),
@@ -264,7 +305,7 @@ def _reads() -> dict[str, Any]:
                 "metrics",
                 "Per-agent performance over the last N days. Counts, sums and averages are exact; duration "
                 "quantiles (p50/p95/p99, and p95 per facet) are within 2 % of the exact ones (merged histograms).",
-                _responses(_json({"type": "object", "required": ["agents"]})),
+                _responses(_json(_METRICS)),
                 parameters=[
                     _param("agent_id", "The agent (all agents when absent)", _TEXT),
                     _param("flow_id", "Another name for agent_id", _TEXT),

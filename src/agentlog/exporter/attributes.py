@@ -110,6 +110,7 @@ def usage_attributes(
     input_tokens: int | None,
     output_tokens: int | None,
     cache_read_tokens: int | None,
+    cache_write_tokens: int | None,
     reasoning_tokens: int | None,
     cost_usd: float | Decimal | str | None,
 ) -> Attributes:
@@ -118,6 +119,7 @@ def usage_attributes(
     _add_tokens(updated, current, k.INPUT_TOKENS, input_tokens)
     _add_tokens(updated, current, k.OUTPUT_TOKENS, output_tokens)
     _add_tokens(updated, current, k.CACHE_READ_TOKENS, cache_read_tokens)
+    _add_tokens(updated, current, k.CACHE_WRITE_TOKENS, cache_write_tokens)
     _add_tokens(updated, current, k.REASONING_TOKENS, reasoning_tokens)
     if cost_usd is not None:
         # Summed as decimals, so that 0.1 + 0.2 is stored as 0.3, as the money it is.

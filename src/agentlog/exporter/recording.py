@@ -94,11 +94,12 @@ class Node:
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
         reasoning_tokens: int | None = None,
         cost_usd: float | Decimal | str | None = None,
         model: str | None = None,
     ) -> None:
-        """Add a model call's usage: tokens (input includes cache reads) and, if known, its cost in USD.
+        """Add a model call's usage: tokens (input includes cache reads and writes) and, if known, its cost in USD.
 
         Each call adds to what the node already reports, so a node that calls a
         model twice records both (call it from one thread at a time). Without
@@ -112,6 +113,7 @@ class Node:
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
             cost_usd=cost_usd,
         )

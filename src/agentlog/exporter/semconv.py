@@ -25,6 +25,7 @@ TOOL_NAME = "gen_ai.tool.name"
 INPUT_TOKENS = "gen_ai.usage.input_tokens"  # includes cache reads, as GenAI semconv counts them
 OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 CACHE_READ_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+CACHE_WRITE_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
 REASONING_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 INPUT_MESSAGES = "gen_ai.input.messages"
 OUTPUT_MESSAGES = "gen_ai.output.messages"

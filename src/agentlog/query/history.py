@@ -220,6 +220,7 @@ def tokens(row: dict[str, Any]) -> dict[str, int | None]:
         "input": row["input_tokens"],
         "output": row["output_tokens"],
         "cache_read": row["cache_read_tokens"],
+        "cache_write": row["cache_write_tokens"],
         "reasoning": row["reasoning_tokens"],
         "total": row["total_tokens"],
     }

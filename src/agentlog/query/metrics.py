@@ -106,5 +106,7 @@ def _facet(row: dict[str, Any], p95: float | None) -> dict[str, Any]:
         "p95_duration_ms": p95,
         "input_tokens": int(row["input_tokens"]),
         "output_tokens": int(row["output_tokens"]),
+        "cache_read_tokens": int(row["cache_read_tokens"]),
+        "cache_write_tokens": int(row["cache_write_tokens"]),
         "cost_usd": usd(row["cost_usd"]),
     }

@@ -49,7 +49,8 @@ def _figures(row: dict[str, Any] | None) -> dict[str, Any]:
     if row is None or not row["runs"]:
         return {"runs": 0, "successful_runs": 0, "failed_runs": 0, "running_runs": 0, "success_rate": None,
                 "avg_duration_ms": None, "p95_duration_ms": None,
-                "tokens": {"input": 0, "output": 0, "total": 0}, "cost_usd": 0.0, "cost_cents": 0.0}  # fmt: skip
+                "tokens": {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0, "total": 0},
+                "cost_usd": 0.0, "cost_cents": 0.0}  # fmt: skip
     finished = row["successful_runs"] + row["failed_runs"]
     return {
         "runs": row["runs"],
@@ -62,6 +63,8 @@ def _figures(row: dict[str, Any] | None) -> dict[str, Any]:
         "tokens": {
             "input": int(row["input_tokens"]),
             "output": int(row["output_tokens"]),
+            "cache_read": int(row["cache_read_tokens"]),
+            "cache_write": int(row["cache_write_tokens"]),
             "total": int(row["total_tokens"]),
         },
         "cost_usd": usd(row["cost_usd"]),

@@ -10,6 +10,8 @@ sums AS (
            sum(duration_ms) AS duration_ms,
            sum(input_tokens)::HUGEINT AS input_tokens,
            sum(output_tokens)::HUGEINT AS output_tokens,
+           sum(cache_read_tokens)::HUGEINT AS cache_read_tokens,
+           sum(cache_write_tokens)::HUGEINT AS cache_write_tokens,
            sum(cost_usd)::DECIMAL(38, 12) AS cost_usd
     FROM keyed
     GROUP BY k
@@ -22,6 +24,7 @@ buckets AS (
 histograms AS (
     SELECT k, list({'bucket': bucket, 'n': n}) AS histogram FROM buckets GROUP BY k
 )
-SELECT facet, agent, agent_id, name, calls, errors, duration_ms, input_tokens, output_tokens, cost_usd,
+SELECT facet, agent, agent_id, name, calls, errors, duration_ms, input_tokens, output_tokens, cache_read_tokens,
+       cache_write_tokens, cost_usd,
        h.histogram AS histogram
 FROM sums LEFT JOIN histograms h USING (k)
