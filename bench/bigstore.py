@@ -265,6 +265,7 @@ SELECT
     CASE role WHEN 'root' THEN nodes * 210 WHEN 'subagent' THEN 630 WHEN 'llm' THEN llm_out END::BIGINT
         AS output_tokens,
     cache_read::BIGINT AS cache_read_tokens,
+    NULL::BIGINT AS cache_write_tokens,  -- the generated calls report no cache writes
     reasoning::BIGINT AS reasoning_tokens,
     CASE role WHEN 'root' THEN nodes * 2310 WHEN 'subagent' THEN 6930 WHEN 'llm' THEN llm_in + llm_out END::BIGINT
         AS total_tokens,
@@ -293,8 +294,8 @@ STORED_COLUMNS = """tenant_id, trace_id, span_id, parent_span_id, trace_state, f
     start_time_unix_nano, end_time_unix_nano, status_code, status_message, service_name, resource_attributes,
     scope_name, scope_version, attributes, events, links, dropped_attributes_count, dropped_events_count,
     dropped_links_count, node_type, agent_name, agent_id, model, provider, input_tokens, output_tokens,
-    cache_read_tokens, reasoning_tokens, total_tokens, usage_aggregated, cost_usd, cost_source, input, output,
-    user_id, session_id, tool_name, error_type, error_message, input_key, output_key"""
+    cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, usage_aggregated, cost_usd, cost_source,
+    input, output, user_id, session_id, tool_name, error_type, error_message, input_key, output_key"""
 
 _STORED_VALUES = STORED_COLUMNS.replace("trace_id,", "(trace_id_hi::UHUGEINT << 64) | trace_id_lo,", 1).replace(
     " input, output,",
@@ -311,8 +312,9 @@ SPAN_BATCH_SQL = """
 CREATE OR REPLACE TEMP TABLE span_batch AS
 SELECT tenant_id, trace_id_hi, trace_id_lo, span_id, parent_span_id, name, start_time_unix_nano,
        end_time_unix_nano, status_code, status_message, service_name, node_type, agent_name, agent_id, model,
-       input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, usage_aggregated, cost_usd,
-       cost_source, input, output, user_id, session_id, error_type, error_message, false AS is_pending,
+       input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
+       usage_aggregated, cost_usd, cost_source, input, output, user_id, session_id, error_type, error_message,
+       false AS is_pending,
        row_number() OVER () AS "row"
 FROM bench_spans
 """

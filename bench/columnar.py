@@ -80,6 +80,7 @@ INT_COLUMNS = {
     "input_tokens": conventions.INPUT_TOKENS,
     "output_tokens": conventions.OUTPUT_TOKENS,
     "cache_read_tokens": conventions.CACHE_READ_TOKENS,
+    "cache_write_tokens": conventions.CACHE_WRITE_TOKENS,
     "reasoning_tokens": conventions.REASONING_TOKENS,
     "total_tokens": conventions.TOTAL_TOKENS,
     "aggregated_input_tokens": conventions.AGGREGATED_INPUT_TOKENS,

@@ -43,7 +43,8 @@ SELECT * REPLACE (
     0 AS reported_cost_nodes, 0 AS computed_cost_nodes, 0 AS unknown_cost_nodes, [] AS models,
     0 AS usage_spans, 0 AS fallback_input_tokens, 0 AS fallback_output_tokens, 0 AS fallback_cache_read_tokens,
     0 AS fallback_reasoning_tokens, 0 AS fallback_total_tokens, 0 AS fallback_cost_usd,
-    0 AS fallback_reported_cost_nodes, 0 AS fallback_computed_cost_nodes, 0 AS fallback_unknown_cost_nodes
+    0 AS fallback_reported_cost_nodes, 0 AS fallback_computed_cost_nodes, 0 AS fallback_unknown_cost_nodes,
+    0 AS cache_write_tokens, 0 AS fallback_cache_write_tokens
 )
 FROM run_compacted
 ORDER BY started_ns DESC
