@@ -322,22 +322,31 @@ async function runLine(line) {
   });
 
   // (e) generateText whose tool throws: the SDK turns the error into a tool result and goes on.
+  // The answering model call takes a few milliseconds, as a real one does: the JS SDK dates a span's
+  // start in whole milliseconds, so an instant mock answer could seem to end before the failed tool
+  // it follows (agentlog then reads the run as ending on that failure; see the closing notes).
+  const toolErrorSteps = [
+    generated(line, {
+      toolCalls: [{ id: 'call-weather-3', name: 'weather', input: { city: 'Atlantis' } }],
+      reason: 'tool-calls',
+      tokens: { input: 10, output: 5 },
+      id: 'resp-e1',
+    }),
+    generated(line, {
+      text: 'Sorry, the weather service is unavailable.',
+      reason: 'stop',
+      tokens: { input: 14, output: 6 },
+      id: 'resp-e2',
+    }),
+  ];
+  let toolErrorStep = 0;
   await generateText({
     model: model({
-      doGenerate: [
-        generated(line, {
-          toolCalls: [{ id: 'call-weather-3', name: 'weather', input: { city: 'Atlantis' } }],
-          reason: 'tool-calls',
-          tokens: { input: 10, output: 5 },
-          id: 'resp-e1',
-        }),
-        generated(line, {
-          text: 'Sorry, the weather service is unavailable.',
-          reason: 'stop',
-          tokens: { input: 14, output: 6 },
-          id: 'resp-e2',
-        }),
-      ],
+      doGenerate: async () => {
+        const result = toolErrorSteps[toolErrorStep++];
+        if (toolErrorStep > 1) await new Promise((resolve) => setTimeout(resolve, 5));
+        return result;
+      },
     }),
     prompt: 'What is the weather in Atlantis?',
     tools: {
