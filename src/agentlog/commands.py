@@ -138,7 +138,9 @@ def logs(
 
 
 def sql(
-    query: Annotated[str, typer.Argument(help="One SELECT over the views spans, nodes, runs, agents (and tables).")],
+    query: Annotated[
+        str, typer.Argument(help="One SELECT over the views spans, nodes, runs, agents, log_records (and tables).")
+    ],
     max_rows: Annotated[int, typer.Option(min=1, max=1_000_000, help="Most rows returned.")] = DEFAULT_MAX_ROWS,
     db: DbOption = None,
     url: UrlOption = None,
@@ -157,7 +159,7 @@ def sql(
 def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     since: Annotated[str, typer.Option(help="Rows started at or after this ISO 8601 date/time.")] = "1970-01-01",
-    table: Annotated[str, typer.Option(help="spans, nodes or runs.")] = "spans",
+    table: Annotated[str, typer.Option(help="spans, nodes, runs or log_records.")] = "spans",
     fmt: Annotated[str, typer.Option("--format", help="parquet, csv or json (one object per line).")] = "parquet",
     db: DbOption = None,
     url: UrlOption = None,

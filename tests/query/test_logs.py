@@ -93,6 +93,7 @@ def test_a_node_document_says_everything_the_api_promises(tmp_path: Path) -> Non
         "attributes": attributes,
         "events": [{"name": "exception", "attributes": {}, "dropped_attributes_count": 0,
                     "time": "2026-09-21T14:13:22.000Z"}],
+        "log_records": [],
     }  # fmt: skip
     assert nodes[1] == {
         "id": "execute_tool search", "type": "tool", "input": None, "output": None, "time": None,
@@ -105,6 +106,7 @@ def test_a_node_document_says_everything_the_api_promises(tmp_path: Path) -> Non
         "usage_aggregated": False, "error": None,
         "attributes": {"agentlog.span_type": "pending", "gen_ai.tool.name": "search"},
         "events": [],
+        "log_records": [],
     }  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from agentlog import __version__
 from agentlog.api import operations
-from agentlog.query import export, history, logs, sql_console, stats
+from agentlog.query import export, history, logs, node_logs, sql_console, stats
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -118,6 +118,22 @@ _RUN = {
         },
     },
 }
+_LOG_RECORD = {
+    "type": "object",
+    "required": ["time", "severity_text", "severity_number", "event_name", "body", "attributes"],
+    "properties": {
+        "time": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "the record's time, else its observed time; null when it was sent with neither",
+        },
+        "severity_text": _NULLABLE_STRING,
+        "severity_number": {"type": "integer", "description": "OTLP SeverityNumber: 0 unset, 1-4 TRACE, 21-24 FATAL"},
+        "event_name": {**_NULLABLE_STRING, "description": "LogRecord.event_name, else its event.name attribute"},
+        "body": {"description": "the record's body as a JSON value (bytes as {bytesValue: base64}); null when unset"},
+        "attributes": {"type": "object"},
+    },
+}
 _NODE = {
     "type": "object",
     "required": ["id", "type", "input", "output", "time", "status"],
@@ -140,6 +156,17 @@ _NODE = {
         "cost": {"type": "object"},
         "attributes": {"type": "object"},
         "events": {"type": "array", "items": {"type": "object"}},
+        "log_records": {
+            "type": "array",
+            "items": _LOG_RECORD,
+            "description": (
+                "The OTLP log records of this node's span (same trace id and span id), oldest first, at most "
+                f"{node_logs.MAX_PER_NODE}. A node with no input (output) of its own takes it from them: the "
+                "gen_ai.input.messages (gen_ai.output.messages) attribute of a "
+                "gen_ai.client.inference.operation.details event, else the bodies of the older per-message events "
+                "(gen_ai.system/user/assistant/tool.message; gen_ai.choice)."
+            ),
+        },
     },
 }
 
@@ -379,7 +406,7 @@ def _operations() -> dict[str, Any]:
             "post": _operation(
                 "cleanup",
                 "Delete the runs that ended over N days ago (or count them: dry_run)",
-                _responses(_json({"type": "object", "required": ["dry_run", "days", "runs", "spans"]})),
+                _responses(_json({"type": "object", "required": ["dry_run", "days", "runs", "spans", "log_records"]})),
                 description=admin,
                 requestBody=_body({"days": _RETENTION_DAYS, "dry_run": {"type": "boolean", "default": False}}),
             )

@@ -18,11 +18,15 @@ EXPORTS = {
                 AND (started_at IS NULL OR started_at >= ns_timestamp($since::UBIGINT))""",
     "runs": """SELECT * FROM runs WHERE tenant_id = $tenant
                 AND (started_at IS NULL OR started_at >= ns_timestamp($since::UBIGINT))""",
+    # A record sent with no time at all (NULL) is in every export, as a view's NULL start is.
+    "log_records": """SELECT * FROM log_records WHERE tenant_id = $tenant
+                       AND (time IS NULL OR time >= ns_timestamp($since::UBIGINT))""",
 }
 
 
 def export_table(cursor: Any, scope: Scope, table: str, since_ns: int) -> pa.Table:
-    """Rows of the ``table`` view (spans, nodes or runs) that started at or after ``since_ns``.
+    """Rows of the ``table`` view (spans, nodes, runs or log_records) that started (were logged) at or after
+    ``since_ns``.
 
     ``since_ns`` is Unix nanoseconds, 0 to 2**64 - 1 (``timefmt.parse_time`` keeps it there)."""
     if table not in EXPORTS:

@@ -1,4 +1,6 @@
-"""Execution logs: one run's nodes in tree order, page by page, with its errors and summary."""
+"""Execution logs: one run's nodes in tree order, page by page, with its errors and summary.
+
+Each node also carries the OTLP log records of its span (``node_logs``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import orjson
 from agentlog.errors import InvalidRequest, NotFound
 from agentlog.proto.ids import InvalidId, parse_trace_id_hex
 from agentlog.query.history import run_item
+from agentlog.query.node_logs import node_log_records, with_log_records
 from agentlog.query.pages import decode_cursor, encode_cursor
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
@@ -124,9 +127,10 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
     page = order[offset : offset + query.limit]
     documents = _documents(rows if whole else _page_rows(cursor, PAGE_NODES_SQL[markers], where, page))
+    records = node_log_records(cursor, scope.tenant_id, trace, [node.span_id for node, _ in page])
     # A page's node can be missing only if retention deleted its run between the two statements.
     nodes = [
-        orjson.Fragment(node_document(documents[node.span_id], depth))
+        orjson.Fragment(with_log_records(node_document(documents[node.span_id], depth), records.get(node.span_id, [])))
         for node, depth in page
         if node.span_id in documents
     ]

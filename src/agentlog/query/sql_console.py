@@ -15,7 +15,7 @@ The database itself runs with external access off, so no query reaches a
 file or URL or loads an extension even if a check missed it.
 
 For a tenant's admin key (``tenant`` given) the query sees only the views
-``spans``, ``nodes``, ``runs`` and ``agents``, redefined on its cursor as
+``spans``, ``nodes``, ``runs``, ``agents`` and ``log_records``, redefined on its cursor as
 temporary views filtered to that tenant; the tables behind them, any
 qualified name, SHOW, and functions that reveal settings or the catalog are
 refused. Without keys (the local operator) it sees the whole database.
@@ -65,7 +65,7 @@ class SqlResult:
 _TEXT_TYPES = frozenset({"time with time zone"})
 _NESTED_TYPES = frozenset({"list", "array", "struct", "map", "union"})
 
-TENANT_VIEWS = ("spans", "nodes", "runs", "agents")
+TENANT_VIEWS = ("spans", "nodes", "runs", "agents", "log_records")
 # Qualified by the database's catalog: temp views live in a schema also named "main".
 _SCOPED_VIEW = (
     "CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM \"{catalog}\".main.{name} WHERE tenant_id = '{tenant}'"
