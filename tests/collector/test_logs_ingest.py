@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import grpc
 import httpx
 import orjson
 import pytest
+import uvicorn
 from google.rpc import status_pb2
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
@@ -25,7 +28,13 @@ from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
+from agentlog.collector.admission import Admission
+from agentlog.collector.grpc_receiver import build_grpc_server
+from agentlog.collector.http_receiver import ExportEndpoint, build_http_app
+from agentlog.collector.intake import Intake
+from agentlog.collector.writer import SpanWriter
 from agentlog.proto.times import MAX_TIME_NS
+from agentlog.server import listening_socket
 from agentlog.store import Database
 from tests.conftest import ServerHandle, start_server
 from tests.factories import any_value, key_values, new_span_id, new_trace_id
@@ -297,3 +306,73 @@ def test_a_restarted_server_numbers_its_commits_past_its_log_records(db_path: Pa
     rows = database.cursor().execute("SELECT body, commit_seq FROM log_records ORDER BY commit_seq").fetchall()
     database.close()
     assert rows == [('"before"', 1), ('"after"', 2)]
+
+
+def test_log_requests_have_the_traces_limits_and_decode_in_worker_processes_too(db_path: Path) -> None:
+    server = start_server(db=str(db_path), max_http_body_bytes=2000, max_grpc_message_bytes=2000, decode_workers=1)
+    try:
+        big = make_logs_request([make_record(body="x" * 5000)]).SerializeToString()
+        too_large = httpx.post(logs_url(server), content=big, headers=PROTOBUF)
+        assert too_large.status_code == 413
+        with pytest.raises(grpc.RpcError) as caught:
+            export_logs_raw(server.grpc_endpoint, big)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        small = make_logs_request([make_record(body="decoded by a worker")]).SerializeToString()
+        export_logs_raw(server.grpc_endpoint, small)
+        assert stored(server, "body") == [('"decoded by a worker"',)]
+    finally:
+        server.stop()
+
+
+def test_a_full_intake_refuses_log_requests_retryably_as_trace_requests(db_path: Path) -> None:
+    """With the writer stalled and intake's bytes taken by a first request, the next log request is
+    UNAVAILABLE with RetryInfo over gRPC and 503 with Retry-After over HTTP, and stored once let in."""
+    database = Database.open(db_path)
+    writer = SpanWriter(database)
+    writer.start()
+    first = make_logs_request([make_record(body="first")]).SerializeToString()
+    second = make_logs_request([make_record(body="second")]).SerializeToString()
+    intake = Intake(writer, admission=Admission(max_bytes=len(first) + 10))
+    stall = threading.Event()
+
+    async def main() -> None:
+        grpc_server = build_grpc_server(intake)
+        port = grpc_server.add_insecure_port("127.0.0.1:0")
+        await grpc_server.start()
+        sock = listening_socket("127.0.0.1", 0)
+        http = uvicorn.Server(uvicorn.Config(build_http_app(ExportEndpoint(intake)), log_level="warning"))
+        http_task = asyncio.create_task(http.serve(sockets=[sock]))
+        stalled = asyncio.ensure_future(writer.run_task(lambda cursor: stall.wait(30)))
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                export = channel.unary_unary(LOGS_EXPORT)
+                waiting = asyncio.ensure_future(export(first, timeout=30))
+                while intake.admission.in_flight == 0:
+                    await asyncio.sleep(0.01)
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await export(second, timeout=10)
+                assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+                details = dict(caught.value.trailing_metadata() or ())["grpc-status-details-bin"]
+                assert status_pb2.Status.FromString(details).details[0].type_url.endswith("RetryInfo")
+                async with httpx.AsyncClient() as client:
+                    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1/logs"
+                    refused = await client.post(url, content=second, headers=PROTOBUF)
+                    assert refused.status_code == 503
+                    assert int(refused.headers["retry-after"]) >= 1
+                    stall.set()
+                    await stalled
+                    await waiting
+                    assert (await client.post(url, content=second, headers=PROTOBUF)).status_code == 200
+        finally:
+            stall.set()
+            http.should_exit = True
+            await http_task
+            await grpc_server.stop(None)
+
+    try:
+        asyncio.run(main())
+    finally:
+        writer.close()
+    rows = database.cursor().execute("SELECT body FROM log_records ORDER BY commit_seq").fetchall()
+    database.close()
+    assert rows == [('"first"',), ('"second"',)]
