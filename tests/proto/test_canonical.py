@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentlog.proto import conventions as c
-from agentlog.proto.canonical import _KEYS, CANONICAL_SCHEMA, canonical_table
+from agentlog.proto.canonical import CANONICAL_SCHEMA, canonical_table, keys_read
 from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical
 from agentlog.proto.rows import SPAN_ROWS
 from agentlog.proto.spans import decode_spans
@@ -144,7 +144,7 @@ def test_no_spans() -> None:
 # --------------------------------------------------------------------------- random inputs
 
 KEYS = [
-    *_KEYS,
+    *keys_read(),
     "gen_ai.prompt.0.role",
     "gen_ai.prompt.0.content",
     "gen_ai.prompt.1.content",

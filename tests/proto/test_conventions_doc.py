@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentlog.proto import conventions as c
-from agentlog.proto.canonical import _KEYS
+from agentlog.proto.canonical import keys_read
 from agentlog.proto.conventions_doc import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conventions.md"
@@ -17,7 +17,7 @@ def test_the_document_in_the_repository_is_current() -> None:
 
 def test_every_key_the_normaliser_reads_is_documented() -> None:
     text = render()
-    missing = [key for key in _KEYS if f"`{key}`" not in text]
+    missing = [key for key in keys_read() if f"`{key}`" not in text]
     assert not missing, f"keys read but not in docs/conventions.md: {missing}"
 
 

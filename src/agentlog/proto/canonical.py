@@ -5,7 +5,7 @@ gets every attribute of every span of a request as one Arrow table (one row per
 attribute, see ``columnar.ATTRIBUTE_SCHEMA``) and works on whole columns:
 
 1. Each attribute row's key is looked up once among the keys of the precedence
-   table (``conventions``, read through ``_RULES``; nothing is copied from it).
+   table (a ``conventions.Conventions``, read through ``_tables``; nothing is copied from it).
 2. A repeated key of a span keeps its last row (``attributes_to_python`` does).
 3. Every (row, rule that reads its key) pair whose value has the rule's type is
    a candidate; per (span, rule) the candidate of the lowest rank (position in
@@ -38,7 +38,8 @@ A token count no int64 column can hold is no count, in both (``normalize._storab
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -51,6 +52,7 @@ import pyarrow.compute as pc
 
 from agentlog.proto import conventions as c
 from agentlog.proto.anyvalue import JSONValue, truncate
+from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.proto.normalize import (
     CANONICAL_COLUMNS,
     STATUS_ERROR,
@@ -98,34 +100,34 @@ class _Rule:
     accepts: int
 
 
-def _rules() -> tuple[_Rule, ...]:
-    """Every key list normalize reads, from ``conventions``, with the type it accepts."""
+def _rules(k: Conventions) -> tuple[_Rule, ...]:
+    """Every key list normalize reads, from ``k`` and ``conventions``, with the type it accepts."""
     rules = [
-        _Rule("kind", tuple(key for key, _ in c.NODE_TYPE_KEYS), _KIND),
-        _Rule("agent_name", c.AGENT_NAME, _STR),
-        _Rule("agent_id", c.AGENT_ID, _STR),
-        _Rule("model", c.MODEL, _STR),
-        _Rule("provider", c.PROVIDER, _STR),
-        _Rule("user_id", c.USER_ID, _STR),
-        _Rule("session_id", c.SESSION_ID, _STR),
-        _Rule("tool_name", c.TOOL_NAME, _STR),
+        _Rule("kind", tuple(key for key, _ in k.node_type_keys), _KIND),
+        _Rule("agent_name", k.agent_name, _STR),
+        _Rule("agent_id", k.agent_id, _STR),
+        _Rule("model", k.model, _STR),
+        _Rule("provider", k.provider, _STR),
+        _Rule("user_id", k.user_id, _STR),
+        _Rule("session_id", k.session_id, _STR),
+        _Rule("tool_name", k.tool_name, _STR),
         _Rule("entity_name", ("traceloop.entity.name",), _STR),  # normalize's own fallback for tool names
-        _Rule("error_type", c.ERROR_TYPE, _STR),
-        _Rule("input_tokens", c.INPUT_TOKENS, _INT),
-        _Rule("output_tokens", c.OUTPUT_TOKENS, _INT),
-        _Rule("cache_read_tokens", c.CACHE_READ_TOKENS, _INT),
-        _Rule("cache_write_tokens", c.CACHE_WRITE_TOKENS, _INT),
-        _Rule("reasoning_tokens", c.REASONING_TOKENS, _INT),
-        _Rule("total_tokens", c.TOTAL_TOKENS, _INT),
+        _Rule("error_type", k.error_type, _STR),
+        _Rule("input_tokens", k.input_tokens, _INT),
+        _Rule("output_tokens", k.output_tokens, _INT),
+        _Rule("cache_read_tokens", k.cache_read_tokens, _INT),
+        _Rule("cache_write_tokens", k.cache_write_tokens, _INT),
+        _Rule("reasoning_tokens", k.reasoning_tokens, _INT),
+        _Rule("total_tokens", k.total_tokens, _INT),
         _Rule("agg_input_tokens", c.AGGREGATED_INPUT_TOKENS, _INT),
         _Rule("agg_output_tokens", c.AGGREGATED_OUTPUT_TOKENS, _INT),
         _Rule("agg_cache_read_tokens", c.AGGREGATED_CACHE_READ_TOKENS, _INT),
         _Rule("agg_cache_write_tokens", c.AGGREGATED_CACHE_WRITE_TOKENS, _INT),
         _Rule("agg_reasoning_tokens", c.AGGREGATED_REASONING_TOKENS, _INT),
         _Rule("transcript_start", c.TRANSCRIPT_START, _INT),
-        _Rule("input", c.INPUT, _TEXT),
-        _Rule("output", c.OUTPUT, _TEXT),
-        _Rule("reported_cost", c.REPORTED_COST, _COST),
+        _Rule("input", k.input, _TEXT),
+        _Rule("output", k.output, _TEXT),
+        _Rule("reported_cost", k.cost_usd, _COST),
         _Rule("langfuse_usage", (c.LANGFUSE_USAGE,), _ANY),
         _Rule("langfuse_cost", (c.LANGFUSE_COST,), _ANY),
         _Rule("agent_messages", c.AGENT_PROMPTS, _ANY),
@@ -134,14 +136,6 @@ def _rules() -> tuple[_Rule, ...]:
     return tuple(rules)
 
 
-_RULES = _rules()
-_RULE = {rule.name: index for index, rule in enumerate(_RULES)}
-_STRING_RULES = tuple(rule.name for rule in _RULES if rule.accepts in (_STR, _TEXT))
-_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for rule in _RULES for key in rule.keys))
-_KEY_SET = pa.array(_KEYS, pa.string())
-_EVENT_KEY_INDEX = np.array([_KEYS.index(key) for key in c.EVENT_KEYS], np.int64)  # an event's text: no key
-_KIND_KEYS = _RULES[_RULE["kind"]].keys
-_KIND_TABLES = tuple(table for _, table in c.NODE_TYPE_KEYS)
 _NODE_TYPES: tuple[str, ...] = c.NODE_TYPES
 _NODE_TYPE_CODE = {name: code for code, name in enumerate(_NODE_TYPES)}
 _NODE_TYPE_NAMES = pa.array(_NODE_TYPES, pa.string())
@@ -149,35 +143,70 @@ _AGGREGATED_NAMES = pa.array(sorted(c.AGGREGATED_USAGE_SPAN_NAMES), pa.string())
 _AGENT_SPAN_NAMES = pa.array(["agent run", "agent_run"], pa.string())  # normalize._node_type's
 
 
-def _pair_table() -> tuple[Ints, Ints, Ints, Ints]:
-    """For key index k: rules ``rule[start[k]:start[k]+count[k]]`` read it, at ranks ``rank[...]``."""
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    """The lookup tables of one ``Conventions``: every key read, which rules read it, at which rank."""
+
+    rules: tuple[_Rule, ...]
+    rule: dict[str, int]  # rule name -> its index in ``rules``
+    string_rules: tuple[str, ...]
+    keys: tuple[str, ...]  # every key some rule reads, once
+    key_set: pa.Array
+    event_key_index: Ints  # an event's text: no key
+    kind_tables: tuple[Mapping[str, str], ...]
+    # For key index k: rules ``pair_rule[pair_start[k]:pair_start[k]+pair_count[k]]`` read it, at ranks ``pair_rank``.
+    pair_start: Ints
+    pair_count: Ints
+    pair_rule: Ints
+    pair_rank: Ints
+    rule_accepts: Ints
+    key_reads: Bools  # key_reads[kind][k]: some rule of that kind reads key k
+    kind_table_of_key: Ints
+    kind_values: pa.Array  # the node-type tables' keys in every case they match in
+    kind_value_codes: Ints  # each table's code for each of kind_values (-1 last)
+
+
+@functools.cache
+def _tables(k: Conventions) -> _Tables:
+    """``k``'s tables, built once per ``Conventions`` (compared by identity)."""
+    rules = _rules(k)
+    keys = tuple(dict.fromkeys(key for rule in rules for key in rule.keys))
+    kind_keys = rules[0].keys
+    kind_tables = tuple(table for _, table in k.node_type_keys)
     rule_of: list[int] = []
     rank_of: list[int] = []
-    count = np.zeros(len(_KEYS), np.int64)
-    for k, key in enumerate(_KEYS):
-        for r, rule in enumerate(_RULES):
+    count = np.zeros(len(keys), np.int64)
+    for index, key in enumerate(keys):
+        for r, rule in enumerate(rules):
             if key in rule.keys:
                 rule_of.append(r)
                 rank_of.append(rule.keys.index(key))
-                count[k] += 1
-    start = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
-    return start, count, np.array(rule_of, np.int64), np.array(rank_of, np.int64)
+                count[index] += 1
+    values = sorted({v for table in kind_tables for key in table for v in (key, key.upper(), key.lower())})
+    codes = [[_mapped_kind(v, table) for v in values] + [-1] for table in kind_tables]
+    return _Tables(
+        rules=rules,
+        rule={rule.name: index for index, rule in enumerate(rules)},
+        string_rules=tuple(rule.name for rule in rules if rule.accepts in (_STR, _TEXT)),
+        keys=keys,
+        key_set=pa.array(keys, pa.string()),
+        event_key_index=np.array([keys.index(key) for key in c.EVENT_KEYS], np.int64),
+        kind_tables=kind_tables,
+        pair_start=np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64),
+        pair_count=count,
+        pair_rule=np.array(rule_of, np.int64),
+        pair_rank=np.array(rank_of, np.int64),
+        rule_accepts=np.array([rule.accepts for rule in rules], np.int64),
+        key_reads=np.array([[any(r.accepts == a and key in r.keys for r in rules) for key in keys] for a in range(6)]),
+        kind_table_of_key=np.array([kind_keys.index(key) if key in kind_keys else -1 for key in keys], np.int64),
+        kind_values=pa.array(values, pa.string()),
+        kind_value_codes=np.array(codes, np.int64),
+    )
 
 
-_PAIR_START, _PAIR_COUNT, _PAIR_RULE, _PAIR_RANK = _pair_table()
-_RULE_ACCEPTS = np.array([rule.accepts for rule in _RULES], np.int64)
-# _KEY_READS[kind][k]: some rule of that kind reads key k.
-_KEY_READS = np.array(
-    [[any(r.accepts == kind and key in r.keys for r in _RULES) for key in _KEYS] for kind in range(6)]
-)
-_KIND_TABLE_OF_KEY = np.array([_KIND_KEYS.index(key) if key in _KIND_KEYS else -1 for key in _KEYS], np.int64)
-
-
-def _kind_values() -> tuple[pa.Array, Ints]:
-    """The node-type tables' keys in every case they match in, and each table's code for each (-1 last)."""
-    values = sorted({v for table in _KIND_TABLES for key in table for v in (key, key.upper(), key.lower())})
-    codes = [[_mapped_kind(v, table) for v in values] + [-1] for table in _KIND_TABLES]
-    return pa.array(values, pa.string()), np.array(codes, np.int64)
+def keys_read(conventions: Conventions = BUILT_IN) -> tuple[str, ...]:
+    """Every attribute key the canonical columns of ``conventions`` read, once each."""
+    return _tables(conventions).keys
 
 
 # pyarrow.compute arguments as Arrow scalars: converting a Python value costs ~20-60 µs a call.
@@ -190,7 +219,12 @@ _STATUS_ERROR = pa.scalar(STATUS_ERROR, pa.uint8())
 
 
 def canonical_table(
-    spans: pa.Table, attributes: pa.Table, exceptions: pa.Table, max_length: int, lent: pa.Table | None = None
+    spans: pa.Table,
+    attributes: pa.Table,
+    exceptions: pa.Table,
+    max_length: int,
+    lent: pa.Table | None = None,
+    conventions: Conventions = BUILT_IN,
 ) -> pa.Table:
     """The canonical columns (``normalize.CANONICAL_COLUMNS``, typed as in ``rows.SPAN_ROWS``).
 
@@ -199,12 +233,13 @@ def canonical_table(
     span's attributes (``attributes``: ATTRIBUTE_SCHEMA rows, ``span`` = row of
     ``spans``, in request order), what its message events lend it (``lent``,
     ``FlatSpans.lent``: read after its own attributes, as normalize gets
-    ``{**attributes, **message_events(...)}``) and first exception event (``exceptions``).
+    ``{**attributes, **message_events(...)}``) and first exception event (``exceptions``), with the
+    same ``conventions``.
     """
     n = spans.num_rows
     span_batch = _batch(spans.select(_SPAN_COLUMNS))  # FlatSpans.spans has many more, unread here
     attribute_batch = _batch(attributes if lent is None or not lent.num_rows else pa.concat_tables([attributes, lent]))
-    found = _Found.of(attribute_batch, n)
+    found = _Found.of(attribute_batch, n, _tables(conventions))
     columns = _Columns(n, found, span_batch.column("name"), max_length)
     columns.node_type()
     columns.usage()
@@ -264,15 +299,16 @@ class _Found:
     kinds: Ints  # NODE_TYPES code of each row's mapped node type, -1 for none; then -1
     types: npt.NDArray[np.int8]  # each row's value type; then -1
     costs: dict[int, Decimal]  # row -> _decimal of its value, for the rows of cost keys it reads
-    key_index: Ints  # each row's key in _KEYS; then -1
+    key_index: Ints  # each row's key in tables.keys; then -1
+    tables: _Tables
     _strings: dict[str, pa.Array] | None = None
 
     @classmethod
-    def of(cls, attributes: pa.RecordBatch, n_spans: int) -> _Found:
-        keep, key_index = _last_rows(attributes)
+    def of(cls, attributes: pa.RecordBatch, n_spans: int, tables: _Tables) -> _Found:
+        keep, key_index = _last_rows(attributes, tables)
         types = _np(attributes.column("type"), np.int8)[keep]
-        accepts, ints, kinds, costs = _accepted(attributes, keep, key_index, types)
-        winner = _winners(_np(attributes.column("span"), np.int64)[keep], key_index, accepts, n_spans)
+        accepts, ints, kinds, costs = _accepted(attributes, keep, key_index, types, tables)
+        winner = _winners(_np(attributes.column("span"), np.int64)[keep], key_index, accepts, n_spans, tables)
         # A sentinel last element: indexing with winner -1 reads "none" without a mask.
         return cls(
             attributes,
@@ -283,29 +319,31 @@ class _Found:
             np.append(types, -1),
             costs,
             np.append(key_index, -1),
+            tables,
         )
 
     def row(self, rule: str) -> Ints:
-        row: Ints = self.winner[_RULE[rule]]
+        row: Ints = self.winner[self.tables.rule[rule]]
         return row
 
     def has(self, rule: str) -> Bools:
-        found: Bools = self.winner[_RULE[rule]] >= 0
+        found: Bools = self.winner[self.tables.rule[rule]] >= 0
         return found
 
     def strings(self, rule: str) -> pa.Array:
-        """The string value of each span's winning row for ``rule`` (a ``_STRING_RULES`` one); null where none."""
+        """The string value of each span's winning row for ``rule`` (a ``string_rules`` one); null where none."""
         if self._strings is None:  # one take for all of them: each pyarrow call costs ~10 µs
             n = self.winner.shape[1]
-            index = self.keep[self.winner[[_RULE[name] for name in _STRING_RULES]]].ravel()
+            names = self.tables.string_rules
+            index = self.keep[self.winner[[self.tables.rule[name] for name in names]]].ravel()
             taken = _take(self.attributes.column("str"), index)
-            self._strings = {name: taken.slice(i * n, n) for i, name in enumerate(_STRING_RULES)}
+            self._strings = {name: taken.slice(i * n, n) for i, name in enumerate(names)}
         return self._strings[rule]
 
     def keys(self, rule: str, where: Bools) -> pa.Array:
         """The key of each span's winning row for ``rule`` where ``where``; null elsewhere and where none."""
         index = np.where(where, self.key_index[self.row(rule)], -1)
-        return _KEY_SET.take(pa.array(np.maximum(index, 0), pa.int32(), mask=index < 0))
+        return self.tables.key_set.take(pa.array(np.maximum(index, 0), pa.int32(), mask=index < 0))
 
     def int_values(self, rule: str) -> _Counts:
         """Each span's ``_first_int`` for ``rule``: value, present."""
@@ -353,14 +391,14 @@ def _take(column: pa.ChunkedArray | pa.Array, index: Ints) -> pa.Array:
     return column.take(pa.array(np.where(missing, 0, index), mask=missing))
 
 
-def _last_rows(attributes: pa.RecordBatch) -> tuple[Ints, Ints]:
-    """Rows whose key a rule reads, the last of each (span, key), in row order; each one's index in ``_KEYS``."""
-    index = pc.fill_null(pc.index_in(attributes.column("key"), value_set=_KEY_SET), _MINUS_ONE_I32)
+def _last_rows(attributes: pa.RecordBatch, tables: _Tables) -> tuple[Ints, Ints]:
+    """Rows whose key a rule reads, the last of each (span, key), in row order; each one's index in ``keys``."""
+    index = pc.fill_null(pc.index_in(attributes.column("key"), value_set=tables.key_set), _MINUS_ONE_I32)
     key_index = _np(index, np.int64)
     relevant = np.flatnonzero(key_index >= 0)
     if not len(relevant):
         return relevant, relevant
-    code = _np(attributes.column("span"), np.int64)[relevant] * len(_KEYS) + key_index[relevant]
+    code = _np(attributes.column("span"), np.int64)[relevant] * len(tables.keys) + key_index[relevant]
     last = np.full(int(code.max()) + 1, -1, np.int64)
     np.maximum.at(last, code, np.arange(len(code), dtype=np.int64))
     keep = relevant[last[code] == np.arange(len(code))]
@@ -368,15 +406,15 @@ def _last_rows(attributes: pa.RecordBatch) -> tuple[Ints, Ints]:
 
 
 def _accepted(
-    attributes: pa.RecordBatch, keep: Ints, key_index: Ints, types: npt.NDArray[np.int8]
+    attributes: pa.RecordBatch, keep: Ints, key_index: Ints, types: npt.NDArray[np.int8], tables: _Tables
 ) -> tuple[Bools, Ints, Ints, dict[int, Decimal]]:
     """Which rows each kind of rule accepts (``accepts[kind, row]``), and their int, node type and cost."""
     is_str = types == T_STR
     lengths = _byte_lengths(attributes.column("str"), keep)
     nonempty = is_str & (lengths > 0)
-    ints, is_int = _int_values(attributes, keep, _KEY_READS[_INT][key_index], types)
-    kinds = _kind_codes(attributes, keep, key_index, is_str)
-    costs = _cost_values(attributes, keep, _KEY_READS[_COST][key_index])
+    ints, is_int = _int_values(attributes, keep, tables.key_reads[_INT][key_index], types)
+    kinds = _kind_codes(attributes, keep, key_index, is_str, tables)
+    costs = _cost_values(attributes, keep, tables.key_reads[_COST][key_index])
     accepts = np.zeros((6, len(keep)), bool)
     accepts[_STR] = nonempty
     accepts[_INT] = is_int
@@ -447,38 +485,35 @@ def _decimal_strings(strings: pa.Array, ok: Bools) -> tuple[Ints, Bools]:
     return ints, big
 
 
-def _kind_codes(attributes: pa.RecordBatch, keep: Ints, key_index: Ints, is_str: Bools) -> Ints:
+def _kind_codes(attributes: pa.RecordBatch, keep: Ints, key_index: Ints, is_str: Bools, tables: _Tables) -> Ints:
     """NODE_TYPES code each node-type key's string maps to, or -1.
 
     The tables' own keys (and their upper/lower case) are looked up in a precomputed table;
     any other string goes through ``_mapped_kind`` once per distinct value.
     """
     codes = np.full(len(keep), -1, np.int64)
-    table = _KIND_TABLE_OF_KEY[key_index]
+    table = tables.kind_table_of_key[key_index]
     chosen = np.flatnonzero((table >= 0) & is_str)
     if not len(chosen):
         return codes
     values = attributes.column("str").take(pa.array(keep[chosen]))
-    known = _np(pc.fill_null(pc.index_in(values, value_set=_KIND_VALUES), _MINUS_ONE_I32), np.int64)
-    codes[chosen] = _KIND_VALUE_CODES[table[chosen], known]
+    known = _np(pc.fill_null(pc.index_in(values, value_set=tables.kind_values), _MINUS_ONE_I32), np.int64)
+    codes[chosen] = tables.kind_value_codes[table[chosen], known]
     other = np.flatnonzero(known < 0)
     if len(other):
         encoded = values.take(pa.array(other)).dictionary_encode()
         distinct = encoded.dictionary.to_pylist()
-        mapped = np.array([[_mapped_kind(v, kinds) for v in distinct] for kinds in _KIND_TABLES], np.int64)
-        codes[chosen[other]] = mapped.reshape(len(_KIND_TABLES), -1)[
+        mapped = np.array([[_mapped_kind(v, kinds) for v in distinct] for kinds in tables.kind_tables], np.int64)
+        codes[chosen[other]] = mapped.reshape(len(tables.kind_tables), -1)[
             table[chosen[other]], _np(encoded.indices, np.int64)
         ]
     return codes
 
 
-def _mapped_kind(value: str, table: dict[str, str]) -> int:
+def _mapped_kind(value: str, table: Mapping[str, str]) -> int:
     """normalize._node_type's lookup of one value: as is, upper case, lower case."""
     found = table.get(value) or table.get(value.upper()) or table.get(value.lower())
     return _NODE_TYPE_CODE[found] if found else -1
-
-
-_KIND_VALUES, _KIND_VALUE_CODES = _kind_values()
 
 
 def _cost_values(attributes: pa.RecordBatch, keep: Ints, read: Bools) -> dict[int, Decimal]:
@@ -496,22 +531,22 @@ def _cost_values(attributes: pa.RecordBatch, keep: Ints, read: Bools) -> dict[in
     return costs
 
 
-def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int) -> Ints:
+def _winners(spans: Ints, key_index: Ints, accepts: Bools, n_spans: int, t: _Tables) -> Ints:
     """``winner[rule, span]``: the accepted row of the lowest rank among the rule's keys, or -1."""
     none = np.iinfo(np.int64).max
-    best = np.full(len(_RULES) * n_spans, none, np.int64)
+    best = np.full(len(t.rules) * n_spans, none, np.int64)
     rows = np.arange(len(spans), dtype=np.int64)
-    count = _PAIR_COUNT[key_index]
+    count = t.pair_count[key_index]
     for slot in range(int(count.max(initial=0))):  # most keys feed one rule; a few feed two or three
         row = rows if slot == 0 else rows[count > slot]
-        pair = _PAIR_START[key_index[row]] + slot
-        rule = _PAIR_RULE[pair]
-        ok = accepts[_RULE_ACCEPTS[rule], row]
+        pair = t.pair_start[key_index[row]] + slot
+        rule = t.pair_rule[pair]
+        ok = accepts[t.rule_accepts[rule], row]
         row, rule = row[ok], rule[ok]
-        np.minimum.at(best, rule * n_spans + spans[row], (_PAIR_RANK[pair[ok]] << 32) | row)  # lowest rank first
+        np.minimum.at(best, rule * n_spans + spans[row], (t.pair_rank[pair[ok]] << 32) | row)  # lowest rank first
     winner = best & 0xFFFFFFFF  # the row of that rank
     winner[best == none] = -1
-    return winner.reshape(len(_RULES), n_spans)
+    return winner.reshape(len(t.rules), n_spans)
 
 
 def _py_values(attributes: pa.RecordBatch, rows: Ints) -> list[JSONValue]:
@@ -784,7 +819,7 @@ class _Columns:
                 overrides[span] = (text, None)
         # Every span not verbatim has no winner (its string is null) or is in overrides.
         text = found.strings(column)
-        key = found.keys(column, verbatim & ~np.isin(found.key_index[rows], _EVENT_KEY_INDEX))
+        key = found.keys(column, verbatim & ~np.isin(found.key_index[rows], found.tables.event_key_index))
         if overrides:
             mask = _mask(overrides, self.n)
             values = [overrides[span][0] for span in sorted(overrides)]

@@ -33,6 +33,9 @@ error              status ERROR; ERROR_TYPE, exception event, status message
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 NODE_TYPES = (
     "agent", "llm", "tool", "retriever", "embedding", "chain",
     "reranker", "guardrail", "evaluator", "prompt", "span",
@@ -312,3 +315,69 @@ ERROR_TYPE = ("error.type", "exception.type")
 AGENTLOG_SPAN_TYPE = "agentlog.span_type"  # "pending": same ids as the span it announces
 LOGFIRE_SPAN_TYPE = "logfire.span_type"  # "pending_span": child of the span it announces
 LOGFIRE_PENDING_PARENT = "logfire.pending_parent_id"
+
+
+@dataclass(frozen=True, eq=False)
+class Conventions:
+    """The key lists an organisation can extend (``agentlog serve --conventions FILE``): the table
+    above, each list with the organisation's keys first (proto/conventions_file.py reads the file).
+
+    Field names are the canonical columns the keys fill. ``normalize`` and ``canonical_table`` take
+    one; both read the module constants above through ``BUILT_IN`` when given none. Compared by
+    identity: a process builds each once, and the columnar decoder caches its lookup tables per object.
+    """
+
+    node_type_keys: tuple[tuple[str, Mapping[str, str]], ...]
+    agent_name: tuple[str, ...]
+    agent_id: tuple[str, ...]
+    model: tuple[str, ...]
+    provider: tuple[str, ...]
+    user_id: tuple[str, ...]
+    session_id: tuple[str, ...]
+    tool_name: tuple[str, ...]
+    error_type: tuple[str, ...]
+    input_tokens: tuple[str, ...]
+    output_tokens: tuple[str, ...]
+    cache_read_tokens: tuple[str, ...]
+    cache_write_tokens: tuple[str, ...]
+    reasoning_tokens: tuple[str, ...]
+    total_tokens: tuple[str, ...]
+    cost_usd: tuple[str, ...]
+    input: tuple[str, ...]
+    output: tuple[str, ...]
+    source: str = "built-in"
+    """Where the organisation's keys came from (a file's path), for messages."""
+
+
+# What each extensible column reads its keys' values as: "string" (a non-empty string), "count" (a whole
+# number >= 0: an integer, a double or a decimal string), "text" (any value, JSON unless a string),
+# "cost" (a number >= 0 in USD, or its decimal string).
+COLUMN_KINDS = {
+    "agent_name": "string", "agent_id": "string", "model": "string", "provider": "string",
+    "user_id": "string", "session_id": "string", "tool_name": "string", "error_type": "string",
+    "input_tokens": "count", "output_tokens": "count", "cache_read_tokens": "count",
+    "cache_write_tokens": "count", "reasoning_tokens": "count", "total_tokens": "count",
+    "cost_usd": "cost", "input": "text", "output": "text",
+}  # fmt: skip
+
+BUILT_IN = Conventions(
+    node_type_keys=NODE_TYPE_KEYS,
+    agent_name=AGENT_NAME,
+    agent_id=AGENT_ID,
+    model=MODEL,
+    provider=PROVIDER,
+    user_id=USER_ID,
+    session_id=SESSION_ID,
+    tool_name=TOOL_NAME,
+    error_type=ERROR_TYPE,
+    input_tokens=INPUT_TOKENS,
+    output_tokens=OUTPUT_TOKENS,
+    cache_read_tokens=CACHE_READ_TOKENS,
+    cache_write_tokens=CACHE_WRITE_TOKENS,
+    reasoning_tokens=REASONING_TOKENS,
+    total_tokens=TOTAL_TOKENS,
+    cost_usd=REPORTED_COST,
+    input=INPUT,
+    output=OUTPUT,
+)
+"""The table above, as it ships."""

@@ -14,6 +14,7 @@ import orjson
 
 from agentlog.proto import conventions as c
 from agentlog.proto.anyvalue import JSONValue, truncate
+from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.proto.pricing import price_usd
 
 STATUS_ERROR = 2
@@ -77,30 +78,33 @@ def normalize(
     exception: Attributes | None,
     start_time_unix_nano: int,
     max_length: int,
+    conventions: Conventions = BUILT_IN,
 ) -> Canonical:
-    """Canonical columns of one span. ``exception`` is its first exception event's attributes."""
-    node_type = _node_type(name, attributes)
-    model = _first_str(attributes, c.MODEL)
-    provider = _first_str(attributes, c.PROVIDER)
-    usage = _storable(_usage(attributes))
+    """Canonical columns of one span. ``exception`` is its first exception event's attributes;
+    ``conventions``: which keys fill which column (the built-in table, or an organisation's extension)."""
+    k = conventions
+    node_type = _node_type(name, attributes, k)
+    model = _first_str(attributes, k.model)
+    provider = _first_str(attributes, k.provider)
+    usage = _storable(_usage(attributes, k))
     if name in c.AGGREGATED_USAGE_SPAN_NAMES and usage.total is not None:
         usage = usage._replace(aggregated=True)
-    cost, source = _cost(attributes, usage, model, provider, start_time_unix_nano)
+    cost, source = _cost(attributes, usage, model, provider, start_time_unix_nano, k.cost_usd)
     error_type = error_message = None
     if status_code == STATUS_ERROR:
-        error_type = _first_str(attributes, c.ERROR_TYPE) or _first_str(exception or {}, ("exception.type",))
+        error_type = _first_str(attributes, k.error_type) or _first_str(exception or {}, ("exception.type",))
         error_message = status_message or _first_str(exception or {}, ("exception.message",)) or error_type
-    tool_name = _first_str(attributes, c.TOOL_NAME)
+    tool_name = _first_str(attributes, k.tool_name)
     if tool_name is None and node_type == "tool":
         tool_name = _first_str(attributes, ("traceloop.entity.name",)) or name
-    input_text, input_key = _input(attributes, node_type, max_length)
-    output_text, output_key = _text(attributes, c.OUTPUT, max_length)
+    input_text, input_key = _input(attributes, node_type, max_length, k.input)
+    output_text, output_key = _text(attributes, k.output, max_length)
     if output_text is None:
         output_text = _flattened(attributes, c.FLATTENED_OUTPUT_PREFIX, max_length)
     return Canonical(
         node_type,
-        _first_str(attributes, c.AGENT_NAME),
-        _first_str(attributes, c.AGENT_ID),
+        _first_str(attributes, k.agent_name),
+        _first_str(attributes, k.agent_id),
         model,
         provider,
         usage.input,
@@ -114,8 +118,8 @@ def normalize(
         source,
         input_text,
         output_text,
-        _first_str(attributes, c.USER_ID),
-        _first_str(attributes, c.SESSION_ID),
+        _first_str(attributes, k.user_id),
+        _first_str(attributes, k.session_id),
         tool_name,
         error_type,
         error_message,
@@ -144,29 +148,29 @@ def pending_target(attributes: Attributes) -> str | None:
     return None
 
 
-def _node_type(name: str, attributes: Attributes) -> str:
-    for key, mapping in c.NODE_TYPE_KEYS:
+def _node_type(name: str, attributes: Attributes, k: Conventions) -> str:
+    for key, mapping in k.node_type_keys:
         value = attributes.get(key)
         if isinstance(value, str):
             found = mapping.get(value) or mapping.get(value.upper()) or mapping.get(value.lower())
             if found:
                 return found
-    if _first_str(attributes, c.TOOL_NAME):
+    if _first_str(attributes, k.tool_name):
         return "tool"
-    if _first_str(attributes, c.MODEL) and _first_int(attributes, c.INPUT_TOKENS + c.OUTPUT_TOKENS) is not None:
+    if _first_str(attributes, k.model) and _first_int(attributes, k.input_tokens + k.output_tokens) is not None:
         return "llm"
     if name.startswith("invoke_agent") or name in ("agent run", "agent_run"):
         return "agent"
     return "span"
 
 
-def _usage(attributes: Attributes) -> Usage:
-    input_tokens = _first_int(attributes, c.INPUT_TOKENS)
-    output_tokens = _first_int(attributes, c.OUTPUT_TOKENS)
-    cache_read = _first_int(attributes, c.CACHE_READ_TOKENS)
-    cache_write = _first_int(attributes, c.CACHE_WRITE_TOKENS)
-    reasoning = _first_int(attributes, c.REASONING_TOKENS)
-    total = _first_int(attributes, c.TOTAL_TOKENS)
+def _usage(attributes: Attributes, k: Conventions) -> Usage:
+    input_tokens = _first_int(attributes, k.input_tokens)
+    output_tokens = _first_int(attributes, k.output_tokens)
+    cache_read = _first_int(attributes, k.cache_read_tokens)
+    cache_write = _first_int(attributes, k.cache_write_tokens)
+    reasoning = _first_int(attributes, k.reasoning_tokens)
+    total = _first_int(attributes, k.total_tokens)
     aggregated = False
     if input_tokens is None and output_tokens is None:
         input_tokens = _first_int(attributes, c.AGGREGATED_INPUT_TOKENS)
@@ -249,9 +253,9 @@ def _nested_int(details: Mapping[str, JSONValue], paths: Sequence[tuple[str, str
 
 
 def _cost(
-    attributes: Attributes, usage: Usage, model: str | None, provider: str | None, start: int
+    attributes: Attributes, usage: Usage, model: str | None, provider: str | None, start: int, keys: Sequence[str]
 ) -> tuple[Decimal | None, str | None]:
-    reported = _reported_cost(attributes)
+    reported = _reported_cost(attributes, keys)
     if reported is not None:
         return reported.quantize(USD_QUANTUM), "reported"
     if usage.input is None and usage.output is None:
@@ -264,8 +268,8 @@ def _cost(
     return (computed.quantize(USD_QUANTUM), "computed") if computed is not None else (None, "unknown")
 
 
-def _reported_cost(attributes: Attributes) -> Decimal | None:
-    for key in c.REPORTED_COST:
+def _reported_cost(attributes: Attributes, keys: Sequence[str] = c.REPORTED_COST) -> Decimal | None:
+    for key in keys:
         value = _decimal(attributes.get(key))
         if value is not None:
             return value
@@ -341,14 +345,16 @@ def _flattened(attributes: Attributes, prefix: str, max_length: int) -> str | No
     return truncate(orjson.dumps(ordered).decode(), max_length)
 
 
-def _input(attributes: Attributes, node_type: str, max_length: int) -> tuple[str | None, str | None]:
+def _input(
+    attributes: Attributes, node_type: str, max_length: int, keys: Sequence[str] = c.INPUT
+) -> tuple[str | None, str | None]:
     """The span's input and its key (see ``_text``); for an agent, the prompt rather than a transcript."""
     if node_type == "agent":
         key = next((key for key in c.AGENT_PROMPTS if key in attributes), None)
         prompt = _prompt(attributes[key], 0) if key is not None else None
         if prompt is not None:
             return truncate(prompt, max_length), None
-    text, key = _text(attributes, c.INPUT, max_length)
+    text, key = _text(attributes, keys, max_length)
     if text is not None:
         return text, key
     flattened = _flattened(attributes, c.FLATTENED_INPUT_PREFIX, max_length)
