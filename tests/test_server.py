@@ -98,7 +98,7 @@ class ServerProcess:
     _BANNER = (
         re.compile(r"agentlog: database (?P<path>.+) \(schema version (?P<schema>\d+)\)$"),
         re.compile(r"agentlog: OTLP/gRPC on 127\.0\.0\.1:(?P<grpc>\d+)$"),
-        re.compile(r"agentlog: OTLP/HTTP on http://127\.0\.0\.1:(?P<http>\d+)/v1/traces$"),
+        re.compile(r"agentlog: OTLP/HTTP on http://127\.0\.0\.1:(?P<http>\d+)/v1/traces and /v1/logs$"),
     )
     _STOPPED = re.compile(r"agentlog: stopped; (\d+) spans committed this session$")
 

@@ -64,6 +64,10 @@ def serve(
     max_queued_spans: Annotated[
         int | None, typer.Option(help="Spans waiting to commit before intake answers 'retry later'.")
     ] = None,
+    conventions: Annotated[
+        str | None,
+        typer.Option(help="TOML file of your own attribute keys, read before the built-in ones (docs/conventions.md)."),
+    ] = None,
 ) -> None:
     """Receive OTLP traces over gRPC and HTTP and commit them to DuckDB."""
     settings = Settings.load(
@@ -78,6 +82,7 @@ def serve(
             "decode_workers": decode_workers,
             "retention_every_seconds": retention_every,
             "max_queued_spans": max_queued_spans,
+            "conventions": conventions,
         }
     )
     try:
@@ -92,7 +97,9 @@ def _announce(settings: Settings, running: Running, demo: bool = False) -> None:
     host = settings.host
     typer.echo(f"agentlog: database {running.database.path} (schema version {running.database.schema_version})")
     typer.echo(f"agentlog: OTLP/gRPC on {host}:{running.grpc_port}")
-    typer.echo(f"agentlog: OTLP/HTTP on http://{host}:{running.http_port}/v1/traces")
+    typer.echo(f"agentlog: OTLP/HTTP on http://{host}:{running.http_port}/v1/traces and /v1/logs")
+    if settings.conventions:
+        typer.echo(f"agentlog: your conventions from {settings.conventions} are read before the built-in ones")
     typer.echo(f"agentlog: API and web page on http://{host}:{running.api_port}/")
     typer.echo("agentlog: ready; Ctrl+C stops after committing everything received")
     sys.stdout.flush()

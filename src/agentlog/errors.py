@@ -12,6 +12,7 @@
     ├── NotFound                an unknown run                           404 / NOT_FOUND
     ├── Unauthenticated         a missing or wrong API key               401 / UNAUTHENTICATED
     ├── Forbidden               a key whose role does not allow this     403 / PERMISSION_DENIED
+    ├── ConventionsError        a conventions file that cannot apply    (at start: exit 2)
     └── StoreError              the database refused a write            500 / INTERNAL
         ├── SchemaTooNew        the file was written by a newer agentlog
         └── DatabaseFailed      DuckDB invalidated the database (a fatal error): the server stops
@@ -69,6 +70,10 @@ class Unauthenticated(AgentlogError):
 
 class Forbidden(AgentlogError):
     """A valid key whose role does not allow the operation."""
+
+
+class ConventionsError(AgentlogError):
+    """An organisation's conventions file that cannot apply (agentlog.proto.conventions_file)."""
 
 
 class StoreError(AgentlogError):

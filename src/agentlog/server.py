@@ -34,6 +34,8 @@ from agentlog.collector.intake import Intake
 from agentlog.collector.retention import RetentionScheduler
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError, DatabaseFailed
+from agentlog.proto.conventions import BUILT_IN
+from agentlog.proto.conventions_file import load_conventions
 from agentlog.query import Reader
 from agentlog.query.metrics import warm_up
 from agentlog.settings import Settings
@@ -97,6 +99,7 @@ def check_exposure(settings: Settings, keyring: Keyring) -> None:
 
 async def serve(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed."""
+    conventions = load_conventions(settings.conventions) if settings.conventions else BUILT_IN  # before any file
     if settings.db == MEMORY or not Path(settings.db).exists():
         check_exposure(settings, Keyring())  # a new database has no keys: refuse before creating it
     database = Database.open(settings.db, memory_limit=settings.memory_limit or None)
@@ -123,7 +126,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         on_fatal=on_fatal,
     )
     writer.start()
-    decoder = Decoder(settings.decode_workers, settings.max_attribute_length)
+    decoder = Decoder(settings.decode_workers, settings.max_attribute_length, conventions)
     admission = Admission(settings.max_intake_bytes, settings.target_wait_seconds)
     intake = Intake(writer, keyring=keyring, decoder=decoder, admission=admission)
     try:

@@ -55,6 +55,9 @@ class Settings:
     decode_workers: int = 0  # processes decoding OTLP; 0: one thread of the server's own
     max_connections: int = 1000  # concurrent HTTP requests per port, and gRPC calls; past it 503 / RESOURCE_EXHAUSTED
     body_timeout_seconds: float = 30.0  # an HTTP body must arrive within this (slow clients get 408)
+    # A TOML file of the organisation's own attribute keys, read before the built-in ones ("": none;
+    # agentlog.proto.conventions_file, docs/conventions.md).
+    conventions: str = ""
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:

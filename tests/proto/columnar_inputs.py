@@ -18,6 +18,7 @@ import orjson
 import pyarrow as pa
 
 from agentlog.proto.columnar import ATTRIBUTE_SCHEMA, EXCEPTION_SCHEMA
+from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.proto.normalize import normalize
 from agentlog.proto.spans import SpanBatch
 
@@ -141,7 +142,7 @@ def from_batch(batch: SpanBatch) -> list[SpanInput]:
     return spans
 
 
-def oracle(spans: Sequence[SpanInput], max_length: int) -> list[dict[str, Any]]:
+def oracle(spans: Sequence[SpanInput], max_length: int, conventions: Conventions = BUILT_IN) -> list[dict[str, Any]]:
     """``normalize`` span by span, as rows."""
     return [
         normalize(
@@ -152,6 +153,7 @@ def oracle(spans: Sequence[SpanInput], max_length: int) -> list[dict[str, Any]]:
             python_value(s.exception) if s.exception is not None and s.status_code == 2 else None,
             s.start,
             max_length,
+            conventions,
         )._asdict()
         for s in spans
     ]

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from agentlog.proto import conventions as c
 from agentlog.proto.canonical import CANONICAL_SCHEMA, canonical_table, keys_read
+from agentlog.proto.conventions import BUILT_IN, Conventions
+from agentlog.proto.conventions_file import extend
 from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical
 from agentlog.proto.rows import SPAN_ROWS
 from agentlog.proto.spans import decode_spans
@@ -72,8 +74,8 @@ def _input(call: NormalizeCall) -> SpanInput:
     return SpanInput(name, list(attributes.items()), status_code, status_message, exception, start)
 
 
-def _columnar(spans: list[SpanInput], max_length: int) -> list[dict[str, Any]]:
-    table = canonical_table(*tables(spans), max_length)
+def _columnar(spans: list[SpanInput], max_length: int, conventions: Conventions = BUILT_IN) -> list[dict[str, Any]]:
+    table = canonical_table(*tables(spans), max_length, conventions=conventions)
     assert tuple(table.column_names) == CANONICAL_COLUMNS
     return table.to_pylist()  # type: ignore[no-any-return]
 
@@ -274,6 +276,51 @@ def test_random_attribute_sets(spans: list[SpanInput], max_length: int) -> None:
             _columnar(spans, max_length)
         return
     assert _columnar(spans, max_length) == expected
+
+
+# An organisation's conventions: its own keys first, a built-in key moved up its own column
+# (gen_ai.request.model) and one given to a column of another type (a count key read as a user).
+ORGANISATION = extend(
+    BUILT_IN,
+    {
+        "columns": {
+            "user_id": ["acme.customer_id", "gen_ai.usage.input_tokens"],
+            "model": ["acme.model", "gen_ai.request.model"],
+            "input_tokens": ["acme.tokens.in"],
+            "cost_usd": ["acme.cost"],
+            "input": ["acme.request"],
+            "agent_name": "acme.flow",
+        },
+        "node_types": {"acme.kind": {"model_call": "llm", "Tool": "tool"}, "gen_ai.operation.name": {"ask": "agent"}},
+    },
+    "test",
+)
+ORGANISATION_KEYS = [
+    "acme.customer_id", "acme.model", "acme.tokens.in", "acme.cost", "acme.request", "acme.flow", "acme.kind",
+    c.INPUT_TOKENS[0], c.MODEL[0], c.MODEL[1], c.USER_ID[0], "gen_ai.operation.name", c.OUTPUT_TOKENS[0],
+]  # fmt: skip
+organisation_values = values | st.sampled_from(["model_call", "TOOL", "tool", "ask", "chat", "acme-1", "12"])
+organisation_spans = st.builds(
+    SpanInput,
+    name=st.sampled_from(["chat", "agent run", "step"]),
+    attributes=st.lists(st.tuples(st.sampled_from(ORGANISATION_KEYS), organisation_values | counts), max_size=10),
+    status_code=st.sampled_from([0, 2]),
+    start=st.sampled_from(DAYS),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(organisation_spans | dense_spans, max_size=6), st.sampled_from([4, 100_000]))
+def test_an_organisations_conventions(spans: list[SpanInput], max_length: int) -> None:
+    assert _columnar(spans, max_length, ORGANISATION) == oracle(spans, max_length, ORGANISATION)
+
+
+def test_an_organisations_keys_come_first() -> None:
+    span = SpanInput("step", [("user.id", "u-builtin"), ("acme.customer_id", "c-42"), ("acme.kind", "MODEL_CALL")])
+    (row,) = _columnar([span], 100, ORGANISATION)
+    assert (row["user_id"], row["node_type"]) == ("c-42", "llm")
+    (row,) = _columnar([span], 100)  # the built-in table knows neither key
+    assert (row["user_id"], row["node_type"]) == ("u-builtin", "span")
 
 
 def test_tables_in_several_chunks_give_the_same_columns() -> None:

@@ -45,21 +45,34 @@ from agentlog.proto import (
     decode_request,
     decode_requests,
 )
+from agentlog.proto.conventions import BUILT_IN, Conventions
 
 log = logging.getLogger(__name__)
 
 
-def _decode_one(body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int, signal: Signal) -> Decoded:
+def _decode_one(
+    body: bytes,
+    encoding: Encoding,
+    tenant_id: str,
+    max_attribute_length: int,
+    signal: Signal,
+    conventions: Conventions = BUILT_IN,
+) -> Decoded:
     """One request of ``signal``, decoded by its decoder; InvalidRequest when the body is not one."""
-    decode = decode_log_request if signal == "logs" else decode_request
-    return decode(body, encoding, tenant_id, max_attribute_length)
+    if signal == "logs":
+        return decode_log_request(body, encoding, tenant_id, max_attribute_length)
+    return decode_request(body, encoding, tenant_id, max_attribute_length, conventions)
+
+
+_worker_conventions = BUILT_IN
+"""In a worker process: the server's conventions, given once when the worker starts (``_start_worker``)."""
 
 
 def _decode_to_ipc(
     body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int, signal: Signal = "traces"
 ) -> tuple[bytes | None, int, str]:
     """In a worker: ``_decode_one`` with the table as Arrow IPC bytes (cheap to send back)."""
-    decoded = _decode_one(body, encoding, tenant_id, max_attribute_length, signal)
+    decoded = _decode_one(body, encoding, tenant_id, max_attribute_length, signal, _worker_conventions)
     if decoded.table is None:
         return None, decoded.rejected, decoded.message
     sink = pa.BufferOutputStream()
@@ -75,19 +88,22 @@ no faster here, and held ~80 MiB more at the peak)."""
 PR_SET_PDEATHSIG = 1  # prctl(2): a signal the kernel sends this process when its parent dies
 
 
-def _start_worker() -> None:
-    """Once per worker: die with the server, let go of its output, and warm up the imports.
+def _start_worker(conventions: Conventions = BUILT_IN) -> None:
+    """Once per worker: keep the server's ``conventions``, die with the server, let go of its output, and
+    warm up the imports.
 
     A server killed with SIGKILL cannot shut its pool down; without this its
     workers would linger, holding the server's stdout open, and whoever waits
     for that output to end (a supervisor, a test) would wait forever.
     """
+    global _worker_conventions  # noqa: PLW0603 - one value per worker process, set before its first request
+    _worker_conventions = conventions
     _die_with_parent()
     lower_ingest_priority()  # a worker has one thread
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
-    decode_request(b"", "protobuf", "warm-up", 16)
+    decode_request(b"", "protobuf", "warm-up", 16, conventions)
 
 
 def _die_with_parent() -> None:
@@ -108,17 +124,25 @@ def _watch_parent(parent: int) -> None:
 
 
 class Decoder:
-    """Decodes requests in-process (``workers=0``) or in a pool of worker processes."""
+    """Decodes requests in-process (``workers=0``) or in a pool of worker processes; the canonical
+    columns by ``conventions``."""
 
-    def __init__(self, workers: int = 0, max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH) -> None:
+    def __init__(
+        self,
+        workers: int = 0,
+        max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH,
+        conventions: Conventions = BUILT_IN,
+    ) -> None:
         self._max_attribute_length = max_attribute_length
         self._pool: ProcessPoolExecutor | None = None
         self._thread: _DecodeThread | None = None
         if workers > 0:
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_start_worker, initargs=(conventions,)
+            )
         else:
-            self._thread = _DecodeThread(max_attribute_length)
+            self._thread = _DecodeThread(max_attribute_length, conventions)
 
     async def decode(self, body: bytes, encoding: Encoding, tenant_id: str, signal: Signal = "traces") -> Decoded:
         """The rows of one request of ``signal`` (span rows, or log record rows); InvalidRequest when the
@@ -152,8 +176,9 @@ class _Job:
 class _DecodeThread:
     """One thread that decodes, in one pass, every request waiting for it (see the module docstring)."""
 
-    def __init__(self, max_attribute_length: int) -> None:
+    def __init__(self, max_attribute_length: int, conventions: Conventions) -> None:
         self._max_attribute_length = max_attribute_length
+        self._conventions = conventions
         self._waiting: deque[_Job] = deque()
         self._condition = threading.Condition()
         self._closing = False
@@ -191,7 +216,9 @@ class _DecodeThread:
             return
         requests = [(job.body, job.encoding, job.tenant_id) for job in jobs]
         try:
-            results: list[Decoded | Exception] = [*decode_requests(requests, self._max_attribute_length)]
+            results: list[Decoded | Exception] = [
+                *decode_requests(requests, self._max_attribute_length, self._conventions)
+            ]
         except Exception:
             # Not a bad body (decode_requests answers those one by one): a defect. It must not end this
             # thread, nor fail the other requests: each is decoded again alone, with its own answer.
@@ -202,7 +229,8 @@ class _DecodeThread:
 
     def _decode_alone(self, job: _Job) -> Decoded | Exception:
         try:
-            return _decode_one(job.body, job.encoding, job.tenant_id, self._max_attribute_length, job.signal)
+            length, conventions = self._max_attribute_length, self._conventions
+            return _decode_one(job.body, job.encoding, job.tenant_id, length, job.signal, conventions)
         except Exception as error:  # noqa: BLE001 - this request's answer, whatever it is (see _run)
             return error
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 from agentlog.errors import InvalidRequest
 from agentlog.proto.canonical import CANONICAL_SCHEMA, canonical_table
 from agentlog.proto.columnar import SPAN_SCHEMA, flatten_request, flatten_requests
+from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.proto.otlp import parse_json
 from agentlog.proto.spans import SpanBatch, rejection_message
 
@@ -44,38 +45,48 @@ class Decoded:
     """``partial_success.error_message``: empty when nothing was rejected."""
 
 
-def decode_request(body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int) -> Decoded:
-    """Parse and decode one export request; InvalidRequest when the body is not one."""
+def decode_request(
+    body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int, conventions: Conventions = BUILT_IN
+) -> Decoded:
+    """Parse and decode one export request, its canonical columns by ``conventions``; InvalidRequest when
+    the body is not one."""
     flat = flatten_request(_protobuf(body, encoding), max_attribute_length)
     message = rejection_message(flat.rejected, flat.reasons)
     if not flat.spans.num_rows:
         return Decoded(None, flat.rejected, message)
-    canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length, flat.lent)
+    canonical = canonical_table(
+        flat.spans, flat.attributes, flat.exceptions, max_attribute_length, flat.lent, conventions
+    )
     return Decoded(_assemble(tenant_id, flat.spans, canonical), flat.rejected, message)
 
 
 def decode_requests(
-    requests: Sequence[tuple[bytes, Encoding, str]], max_attribute_length: int
+    requests: Sequence[tuple[bytes, Encoding, str]], max_attribute_length: int, conventions: Conventions = BUILT_IN
 ) -> list[Decoded | InvalidRequest]:
     """Several (body, encoding, tenant) requests at once: for each, what ``decode_request`` gives, or the
     InvalidRequest it raises. One pass over all of them (cheaper a span: ``flatten_requests``); should one
     body not decode, each is decoded alone, so that only it fails."""
     if len(requests) > 1:
         try:
-            return _decode_together(requests, max_attribute_length)
+            return _decode_together(requests, max_attribute_length, conventions)
         except InvalidRequest:
             pass
-    return [_decode_alone(body, encoding, tenant_id, max_attribute_length) for body, encoding, tenant_id in requests]
+    return [
+        _decode_alone(body, encoding, tenant_id, max_attribute_length, conventions)
+        for body, encoding, tenant_id in requests
+    ]
 
 
 def _decode_together(
-    requests: Sequence[tuple[bytes, Encoding, str]], max_attribute_length: int
+    requests: Sequence[tuple[bytes, Encoding, str]], max_attribute_length: int, conventions: Conventions
 ) -> list[Decoded | InvalidRequest]:
     bodies = [_protobuf(body, encoding) for body, encoding, _ in requests]
     flat = flatten_requests(bodies, max_attribute_length)
     canonical = None
     if flat.spans.num_rows:
-        canonical = canonical_table(flat.spans, flat.attributes, flat.exceptions, max_attribute_length, flat.lent)
+        canonical = canonical_table(
+            flat.spans, flat.attributes, flat.exceptions, max_attribute_length, flat.lent, conventions
+        )
     decoded: list[Decoded | InvalidRequest] = []
     offset = 0
     for (_, _, tenant_id), part in zip(requests, flat.parts, strict=True):
@@ -90,10 +101,10 @@ def _decode_together(
 
 
 def _decode_alone(
-    body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int
+    body: bytes, encoding: Encoding, tenant_id: str, max_attribute_length: int, conventions: Conventions
 ) -> Decoded | InvalidRequest:
     try:
-        return decode_request(body, encoding, tenant_id, max_attribute_length)
+        return decode_request(body, encoding, tenant_id, max_attribute_length, conventions)
     except InvalidRequest as error:
         return error
 
