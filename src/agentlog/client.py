@@ -21,6 +21,9 @@ import pyarrow as pa
 
 from agentlog import discovery
 from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, NotFound, StoreError, Unauthenticated
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH
+from agentlog.proto.conventions import BUILT_IN
+from agentlog.proto.conventions_file import load_conventions
 from agentlog.query import (
     HistoryQuery,
     LogsQuery,
@@ -36,8 +39,8 @@ from agentlog.query.export import export_table
 from agentlog.query.scope import Scope, scope_for
 from agentlog.query.sql_console import run_sql
 from agentlog.query.timefmt import days_ago, iso_utc, parse_time
-from agentlog.settings import DEFAULT_API_URL
-from agentlog.store import Database, Keyring, keys, repricing, retention, schedules
+from agentlog.settings import DEFAULT_API_URL, Settings
+from agentlog.store import Database, Keyring, keys, renormalizing, repricing, retention, schedules
 from agentlog.store.keys import ADMINS, READERS, require
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -58,6 +61,7 @@ class Backend(Protocol):
     def cleanup(self, days: int, dry_run: bool) -> dict[str, Any]: ...
     def schedule(self, days: int | None, every_seconds: int | None) -> dict[str, Any]: ...
     def reprice(self, since: str) -> dict[str, Any]: ...
+    def renormalize(self, since: str | None, dry_run: bool, conventions: str | None) -> dict[str, Any]: ...
     def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]: ...
     def list_keys(self) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str) -> None: ...
@@ -145,6 +149,18 @@ class LocalBackend:
     def reprice(self, since: str) -> dict[str, Any]:
         tenant = self._as(ADMINS).tenant_id
         return repricing.reprice(self._cursor, tenant, parse_time(since, "since")).to_json()
+
+    def renormalize(self, since: str | None, dry_run: bool, conventions: str | None) -> dict[str, Any]:
+        """By the conventions file ``conventions`` (None: AGENTLOG_CONVENTIONS's, as ``serve`` reads it; else the
+        built-in table alone)."""
+        tenant = self._as(ADMINS).tenant_id
+        conventions = conventions or Settings.load().conventions
+        chosen = load_conventions(conventions) if conventions else BUILT_IN
+        since_ns = parse_time(since, "since") if since else 0
+        result = renormalizing.renormalize(
+            self._cursor, tenant, since_ns, chosen, DEFAULT_MAX_ATTRIBUTE_LENGTH, dry_run=dry_run
+        )
+        return {**result.to_json(), "conventions": chosen.source}
 
     def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]:
         self._as(ADMINS)
@@ -245,6 +261,16 @@ class RemoteBackend:
 
     def reprice(self, since: str) -> dict[str, Any]:
         result: dict[str, Any] = self._post("/api/v1/executions/reprice", {"since": since}).json()
+        return result
+
+    def renormalize(self, since: str | None, dry_run: bool, conventions: str | None) -> dict[str, Any]:
+        if conventions:
+            raise InvalidRequest(
+                "a server re-normalises by the conventions it was started with (agentlog serve --conventions): "
+                "leave --conventions out, or stop the server and run this on its database file (--db)"
+            )
+        body = {"since": since, "dry_run": dry_run}
+        result: dict[str, Any] = self._post("/api/v1/executions/renormalize", body).json()
         return result
 
     def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from rich.console import Console
 
 from agentlog import console as views
 from agentlog.client import Backend, DatabaseBusy, connect
-from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from agentlog.errors import AgentlogError, ConventionsError, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from agentlog.query import HistoryQuery, LogsQuery, MetricsQuery, StatsQuery
 from agentlog.query.json_values import field_values, table_records
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS
@@ -57,7 +57,8 @@ KeyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 DaysOption = Annotated[int, typer.Option("--days", min=1, max=3650, help="Window: the last N days.")]
 
-executions = typer.Typer(help="Manage recorded runs: cleanup, stats, metrics, cleanup schedule, repricing.",
+executions = typer.Typer(help="Manage recorded runs: cleanup, stats, metrics, cleanup schedule, repricing, "
+                              "re-normalising.",
                          no_args_is_help=True)  # fmt: skip
 
 
@@ -86,7 +87,7 @@ def _fail(error: AgentlogError) -> NoReturn:
         raise typer.Exit(EXIT_BUSY)
     if isinstance(error, NotFound):
         raise typer.Exit(EXIT_NOT_FOUND)
-    if isinstance(error, InvalidRequest):
+    if isinstance(error, InvalidRequest | ConventionsError):
         raise typer.Exit(EXIT_INVALID)
     if isinstance(error, Unauthenticated | Forbidden):
         raise typer.Exit(EXIT_DENIED)
@@ -297,6 +298,37 @@ def reprice(
         result = backend.reprice(since)
     _emit(result, as_json, lambda r: f"checked {r['spans_checked']} spans, changed {r['spans_changed']}, "
                                      f"updated {r['runs_updated']} runs")  # fmt: skip
+
+
+@executions.command("renormalize")
+def renormalize(
+    since: Annotated[
+        str | None, typer.Option(help="Spans started at or after this ISO 8601 date/time (default: all).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would change; change nothing.")] = False,
+    conventions: Annotated[
+        str | None,
+        typer.Option(help="On a database file: your conventions file (default: AGENTLOG_CONVENTIONS, else none)."),
+    ] = None,
+    db: DbOption = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read stored spans again by your conventions (after changing them); a server uses its own."""
+    with _backend(db, url, key, changes=not dry_run) as backend, err.status("re-normalising…"):
+        result = backend.renormalize(since, dry_run, conventions)
+    _emit(result, as_json, _renormalized)
+
+
+def _renormalized(result: dict[str, Any]) -> str:
+    verb = "would change" if result["dry_run"] else "changed"
+    columns = ", ".join(f"{name} {count}" for name, count in result["columns_changed"].items()) or "none"
+    return (
+        f"checked {result['spans_checked']} spans by {result['conventions']} conventions: {verb} "
+        f"{result['spans_changed']} spans of {result['runs_updated']} runs (columns: {columns}); "
+        f"{result['running_runs_skipped']} running runs left alone"
+    )
 
 
 keys_app = typer.Typer(

@@ -34,7 +34,7 @@ from agentlog.collector.intake import Intake
 from agentlog.collector.retention import RetentionScheduler
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError, DatabaseFailed
-from agentlog.proto.conventions import BUILT_IN
+from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.proto.conventions_file import load_conventions
 from agentlog.query import Reader
 from agentlog.query.metrics import warm_up
@@ -130,7 +130,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     admission = Admission(settings.max_intake_bytes, settings.target_wait_seconds)
     intake = Intake(writer, keyring=keyring, decoder=decoder, admission=admission)
     try:
-        await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready, stop)
+        await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready, stop, conventions)
     finally:
         writer.close()
         decoder.close()
@@ -168,6 +168,7 @@ async def _serve_listeners(
     keyring: Keyring,
     on_ready: Callable[[Running], None] | None,
     stop: asyncio.Event,
+    conventions: Conventions,
 ) -> None:
     grpc_server = build_grpc_server(
         intake, max_message_bytes=settings.max_grpc_message_bytes, max_concurrent_rpcs=settings.max_connections
@@ -192,6 +193,8 @@ async def _serve_listeners(
         default_schedule=default_schedule(settings),
         keyring=keyring,
         instance_id=instance_id,
+        conventions=conventions,
+        max_attribute_length=settings.max_attribute_length,
     )
     api_server = _uvicorn(api, settings)
     try:

@@ -18,6 +18,8 @@ from agentlog.api.openapi import openapi_schema, query_parameters
 from agentlog.api.operations import Write
 from agentlog.api.responses import ORJSONResponse
 from agentlog.api.web import index
+from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH
+from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.query import Reader
 from agentlog.store.keys import Keyring
 from agentlog.store.schedules import Schedule
@@ -56,11 +58,14 @@ def build_api_app(
     default_schedule: Schedule | None = None,
     keyring: Keyring | None = None,
     instance_id: str = "",
+    conventions: Conventions = BUILT_IN,
+    max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH,
 ) -> Starlette:
     """The API on top of ``reader``; ``feed`` carries commit notifications for the WebSocket;
     ``write`` runs maintenance on the writer thread (None: a read-only API); ``keyring``
     authenticates callers (empty: open local mode); ``instance_id``: the server's, which
-    ``/healthz`` answers so that the CLI can tell it from another server on the same port."""
+    ``/healthz`` answers so that the CLI can tell it from another server on the same port;
+    ``conventions`` and ``max_attribute_length``: the collector's, which re-normalising applies."""
     keyring = keyring or Keyring()
     app = Starlette(
         routes=[
@@ -78,6 +83,7 @@ def build_api_app(
             route("/api/v1/executions/cleanup", POST=operations.post_cleanup),
             route("/api/v1/executions/schedule", GET=operations.get_schedule, POST=operations.post_schedule),
             route("/api/v1/executions/reprice", POST=operations.post_reprice),
+            route("/api/v1/executions/renormalize", POST=operations.post_renormalize),
             route("/api/v1/keys", GET=keys.list_keys, POST=keys.create_key),
             route("/api/v1/keys/{key_id}", DELETE=keys.revoke_key),
         ],
@@ -90,5 +96,7 @@ def build_api_app(
     app.state.instance_id = instance_id
     app.state.write = write
     app.state.keyring = keyring
+    app.state.conventions = conventions
+    app.state.max_attribute_length = max_attribute_length
     app.state.default_schedule = default_schedule or Schedule("default", 30, 3600)
     return app

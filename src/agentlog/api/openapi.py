@@ -286,6 +286,22 @@ _ARROW_CONTENT = {operations.ARROW_STREAM: {"schema": _ARROW}}
 _SCHEDULE = {"type": "object", "required": ["tenant_id", "days", "every_seconds"]}
 _RETENTION_DAYS = {"type": "integer", "minimum": 0, "maximum": operations.MAX_RETENTION_DAYS, "default": 30}
 _KEY = {"type": "object", "required": ["key_id", "tenant_id", "role"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_RENORMALIZED = {
+    "type": "object",
+    "required": ["dry_run", "spans_checked", "spans_changed", "runs_updated", "running_runs_skipped",
+                 "columns_changed", "conventions"],
+    "properties": {
+        "dry_run": {"type": "boolean"},
+        "spans_checked": _COUNT,
+        "spans_changed": _COUNT,
+        "runs_updated": _COUNT,
+        "running_runs_skipped": _COUNT,
+        "columns_changed": {"type": "object", "additionalProperties": _COUNT,
+                            "description": "Spans whose column changed (or would), by column; only columns that do"},
+        "conventions": {"type": "string", "description": "Where the conventions came from: a file, or built-in"},
+    },
+}  # fmt: skip
 
 
 def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -440,6 +456,17 @@ def _operations() -> dict[str, Any]:
                 _responses(_json({"type": "object", "required": ["spans_checked", "spans_changed", "runs_updated"]})),
                 description=admin,
                 requestBody=_body({"since": _DATE_TIME}, ("since",)),
+            )
+        },
+        "/api/v1/executions/renormalize": {
+            "post": _operation(
+                "renormalize",
+                "Read stored spans again by the conventions this server was started with (--conventions)",
+                _responses(_json(_RENORMALIZED)),
+                description=admin + " Runs still running are left alone; a dry run changes nothing.",
+                requestBody=_body(
+                    {"since": {**_DATE_TIME, "type": ["string", "null"]}, "dry_run": {"type": "boolean"}}
+                ),
             )
         },
         **_keys(admin),

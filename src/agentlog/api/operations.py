@@ -1,4 +1,5 @@
-"""Operations over HTTP: read-only SQL, export, retention, repricing (what the CLI calls on a running server).
+"""Operations over HTTP: read-only SQL, export, retention, repricing, re-normalising (what the CLI calls on a
+running server).
 
 Writes run on the collector's writer thread through ``app.state.write`` (set
 by the server), so they never conflict with ingest; this module does not
@@ -23,7 +24,7 @@ from agentlog.errors import InvalidRequest
 from agentlog.query.export import export_table
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS, MAX_ROWS, SqlResult, run_sql
 from agentlog.query.timefmt import days_ago, parse_time
-from agentlog.store import repricing, retention, schedules
+from agentlog.store import renormalizing, repricing, retention, schedules
 from agentlog.store.keys import ADMINS
 
 T = TypeVar("T")
@@ -146,3 +147,25 @@ async def post_reprice(request: Request) -> Response:
     tenant = scope_of(request).tenant_id
     result = await writer_of(request)(lambda cursor: repricing.reprice(cursor, tenant, since))
     return ORJSONResponse(result.to_json())
+
+
+@needs(*ADMINS)
+async def post_renormalize(request: Request) -> Response:
+    """Read stored spans again by the conventions this server was started with (``since``: those started
+    at or after it; none: all); ``dry_run`` counts what would change."""
+    body = await json_body(request)
+    since_text = body.get("since")
+    if since_text is not None and not isinstance(since_text, str):
+        raise InvalidRequest("since must be an ISO 8601 date or date-time")
+    since = parse_time(since_text, "since") if since_text else 0
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidRequest("dry_run must be true or false")
+    tenant = scope_of(request).tenant_id
+    conventions, max_length = request.app.state.conventions, request.app.state.max_attribute_length
+    result = await writer_of(request)(
+        lambda cursor: renormalizing.renormalize(cursor, tenant, since, conventions, max_length, dry_run=dry_run)
+    )
+    if result.changed and not dry_run:
+        reader_of(request).metric_days.clear()  # the runs changed, their commits did not: kept days are stale
+    return ORJSONResponse({**result.to_json(), "conventions": conventions.source})

@@ -140,6 +140,14 @@ class MetricDays:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        """Forget every kept partial: after a change to stored runs that keeps their commits
+        (re-normalising), which the day signatures cannot see."""
+        with self._lock:
+            self._entries.clear()
+            self._cuts.clear()
+            self._bytes = 0
+
     def window(self, cursor: Any, scope: Scope, since_ns: int) -> Partials:
         """The partials of every run that started at or after ``since_ns``, in the caller's transaction."""
         first_day = -(-since_ns // DAY_NS)  # the first whole day in the window
