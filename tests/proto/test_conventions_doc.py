@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from agentlog.proto import conventions as c
 from agentlog.proto.canonical import keys_read
+from agentlog.proto.conventions import BUILT_IN
 from agentlog.proto.conventions_doc import render
+from agentlog.proto.conventions_file import extend
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conventions.md"
 
@@ -26,3 +29,11 @@ def test_every_node_type_value_is_documented() -> None:
     for key, table in c.NODE_TYPE_KEYS:
         assert f"### `{key}`" in text
         assert all(f"| `{value}` | {kind} |" in text for value, kind in table.items())
+
+
+def test_the_documented_example_file_applies() -> None:
+    text = DOC.read_text()
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    conventions = extend(BUILT_IN, tomllib.loads(example), "example")
+    assert conventions.user_id[:2] == ("acme.customer_id", "acme.account")
+    assert conventions.node_type_keys[0][0] == "acme.step_kind"

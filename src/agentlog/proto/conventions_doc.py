@@ -100,8 +100,83 @@ def render() -> str:
         f"A span with `{c.AGENTLOG_SPAN_TYPE}` = `pending` announces the span with its own ids, still running;",
         f"one with `{c.LOGFIRE_SPAN_TYPE}` = `pending_span` (Logfire) announces its parent.",
         "",
+        *_YOUR_KEYS,
+        "| column | its keys' values are read as |",
+        "|---|---|",
+        *(f"| {column} | {_KINDS[kind]} |" for column, kind in c.COLUMN_KINDS.items()),
+        "",
+        f"Node types: {_keys(c.NODE_TYPES)}.",
+        "",
+        *_RENORMALIZING,
     ]
     return "\n".join(parts)
+
+
+_KINDS = {
+    "string": "a non-empty string",
+    "count": "a whole number >= 0 (an integer, a whole double or a decimal string)",
+    "text": "any value (a string as it is, anything else as JSON)",
+    "cost": "a number >= 0 in US dollars (or its decimal string)",
+}
+
+_YOUR_KEYS = """\
+## Your own keys
+
+An organisation's own instrumentation has keys of its own (`acme.customer_id`
+for the user, `acme.flow` for the agent, ...). Give agentlog a TOML file and it
+reads them **before** the built-in keys of the same column, at ingest, over
+every transport and in every decode worker; nothing else changes:
+
+```console
+$ agentlog serve --conventions acme.toml      # or AGENTLOG_CONVENTIONS=acme.toml
+```
+
+```toml
+# Keys read before the built-in ones of the same column, in the order given.
+[columns]
+user_id = ["acme.customer_id", "acme.account"]
+agent_name = "acme.flow"                  # one key may be given as a string
+session_id = "acme.conversation"
+input_tokens = ["acme.usage.prompt"]
+
+# A key whose string value names the node type, read before the built-in ones
+# (values match as written, in upper case or in lower case). Naming a built-in
+# key here replaces its table.
+[node_types."acme.step_kind"]
+model_call = "llm"
+tool_call = "tool"
+```
+
+A file that cannot apply stops `agentlog serve` before it opens anything (exit
+code 2), with one line naming the file and the entry: TOML that does not parse,
+a table other than `[columns]` and `[node_types]`, a column agentlog does not
+fill, a key that is not a non-empty string or starts with `agentlog.`, a node
+type not in the list below, or a key given to two columns (which one it means
+would be a guess). The columns a file may name:
+""".splitlines()
+
+_RENORMALIZING = """\
+## After the file changes
+
+Spans stored before keep the columns the old conventions gave them. Read them
+again, a dry run first:
+
+```console
+$ agentlog executions renormalize --db agentlog.duckdb --conventions acme.toml --dry-run
+$ agentlog executions renormalize --db agentlog.duckdb --conventions acme.toml [--since 2026-11-01]
+```
+
+On the database file (the server stopped), `--conventions` (default
+`AGENTLOG_CONVENTIONS`; none: the built-in table alone) says which file; through
+a running server (`--url`, or `POST /api/v1/executions/renormalize` with
+`{"since": ..., "dry_run": true}`), the server's own `--conventions` apply. Each
+stored span's attributes and events are read again as at ingest; the columns
+that change are rewritten and their runs' roll-ups rebuilt from all their
+spans, in one transaction (it costs ~20-40 µs a span). Runs still running are
+left alone: re-normalise them once they end. The answer counts the spans
+checked and changed, the runs updated and, per column, the spans whose value
+changed.
+""".splitlines()
 
 
 def _keys(keys: Iterable[str]) -> str:
