@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_request
+from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.store import Database, commit_spans, compact_runs, last_commit_seq
 from agentlog.store.rollups import DEFAULT_COMPACT_EVERY
 
@@ -53,8 +54,10 @@ class DuckDBSpanExporter(SpanExporter):
         tenant_id: str = LOCAL_TENANT,
         max_attribute_length: int = DEFAULT_MAX_ATTRIBUTE_LENGTH,
         compact_every: int = DEFAULT_COMPACT_EVERY,
+        conventions: Conventions = BUILT_IN,
     ) -> None:
         self.database = database
+        self._conventions = conventions
         self._owns_database = owns_database
         self._tenant_id = tenant_id
         self._max_attribute_length = max_attribute_length
@@ -69,7 +72,7 @@ class DuckDBSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         body = encode_spans(spans).SerializeToString()
-        decoded = decode_request(body, "protobuf", self._tenant_id, self._max_attribute_length)
+        decoded = decode_request(body, "protobuf", self._tenant_id, self._max_attribute_length, self._conventions)
         if decoded.rejected:
             log.warning("agentlog: %s", decoded.message)
         table = decoded.table

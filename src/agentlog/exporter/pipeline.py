@@ -177,6 +177,7 @@ def configure(
     schedule_delay_ms: float | None = None,
     shutdown_timeout_s: float | None = None,
     environ: Mapping[str, str] | None = None,
+    conventions: str | os.PathLike[str] | None = None,
 ) -> Pipeline:
     """Send this process's spans to an agentlog collector (or any OTLP endpoint), or into a DuckDB file.
 
@@ -200,8 +201,11 @@ def configure(
         schedule_delay_ms: how often queued spans are sent (1000).
         shutdown_timeout_s: how long shutdown and process exit may spend sending what is queued (5).
         environ: the environment to read instead of ``os.environ`` (tests).
+        conventions: embedded mode: a TOML file of your own attribute keys, read before the built-in
+            ones as ``agentlog serve --conventions`` reads it (env ``AGENTLOG_CONVENTIONS``; docs/conventions.md).
 
-    Returns the ``Pipeline``. Raises ValueError for settings that cannot work, and
+    Returns the ``Pipeline``. Raises ValueError for settings that cannot work,
+    ``agentlog.errors.ConventionsError`` for a conventions file that cannot apply, and
     ``agentlog.errors.StoreError`` if the database cannot be opened; nothing after
     this call raises into the agent. Calling ``configure()`` again replaces the pipeline.
     """
@@ -219,7 +223,10 @@ def configure(
         schedule_delay_ms=schedule_delay_ms,
         shutdown_timeout_s=shutdown_timeout_s,
         environ=environ,
+        conventions=os.fspath(conventions) if conventions is not None else None,
     )
+    if conventions is not None and database is None:
+        raise ValueError("conventions apply in embedded mode (database=...); a collector reads its own --conventions")
     if exporter is not None and database is not None:
         raise ValueError("give either database (embedded mode) or exporter, not both")
     chosen, opened = (exporter, None) if exporter is not None else _exporter(settings, database)
@@ -316,9 +323,12 @@ def _exporter(
         return otlp_exporter(settings), None
     # Embedded mode only: DuckDB, Arrow and the decoder are not loaded otherwise.
     from agentlog.exporter.embedded import DuckDBSpanExporter  # noqa: PLC0415
+    from agentlog.proto.conventions import BUILT_IN  # noqa: PLC0415
+    from agentlog.proto.conventions_file import load_conventions  # noqa: PLC0415
     from agentlog.store import Database  # noqa: PLC0415
 
+    conventions = load_conventions(settings.conventions) if settings.conventions else BUILT_IN  # before the file
     if isinstance(database, Database):
-        return DuckDBSpanExporter(database, owns_database=False), database
+        return DuckDBSpanExporter(database, owns_database=False, conventions=conventions), database
     opened = Database.open(Path(os.fspath(database)))
-    return DuckDBSpanExporter(opened, owns_database=True), opened
+    return DuckDBSpanExporter(opened, owns_database=True, conventions=conventions), opened

@@ -66,6 +66,8 @@ class ExporterSettings:
     max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE
     schedule_delay_ms: float = DEFAULT_SCHEDULE_DELAY_MS
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S
+    conventions: str | None = None
+    """Embedded mode: a conventions file (agentlog.proto.conventions_file), read before the built-in keys."""
 
     @property
     def destination(self) -> str:
@@ -88,6 +90,7 @@ def load_settings(
     schedule_delay_ms: float | None = None,
     shutdown_timeout_s: float | None = None,
     environ: Mapping[str, str] | None = None,
+    conventions: str | None = None,
 ) -> ExporterSettings:
     """Arguments, then the environment, then defaults; ValueError naming what is wrong."""
     env = Environment(os.environ if environ is None else environ)
@@ -120,6 +123,7 @@ def load_settings(
             "schedule_delay_ms", DEFAULT_SCHEDULE_DELAY_MS, schedule_delay_ms, env.int("OTEL_BSP_SCHEDULE_DELAY")
         ),
         shutdown_timeout_s=_positive("shutdown_timeout_s", DEFAULT_SHUTDOWN_TIMEOUT_S, shutdown_timeout_s),
+        conventions=conventions or env.get("AGENTLOG_CONVENTIONS"),
     )
 
 

@@ -131,6 +131,8 @@ every transport and in every decode worker; nothing else changes:
 $ agentlog serve --conventions acme.toml      # or AGENTLOG_CONVENTIONS=acme.toml
 ```
 
+(In embedded mode: `agentlog.configure(database="runs.duckdb", conventions="acme.toml")`.)
+
 ```toml
 # Keys read before the built-in ones of the same column, in the order given.
 [columns]
