@@ -10,7 +10,7 @@ import pyarrow as pa
 
 EDGE_DATES = ("9999-12-31T23:59:59Z", "0001-01-01", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00")
 """Dates at the ends of what ISO 8601 (and Python) can say, with and without a time zone."""
-VIEWS = ("spans", "nodes", "runs", "agents")
+VIEWS = ("spans", "nodes", "runs", "agents", "log_records")
 
 
 def get(api_url: str, path: str, **params: Any) -> httpx.Response:

@@ -27,7 +27,7 @@ from tests.proto import strategies
 
 FUZZ = settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
-READ_VIEWS = ("spans", "nodes", "runs", "agents")
+READ_VIEWS = ("spans", "nodes", "runs", "agents", "log_records")
 text = st.text(max_size=40)
 scalars = strategies.scalars(text)
 
