@@ -51,9 +51,9 @@ def test_the_decode_thread_decodes_waiting_requests_together_and_each_gets_its_o
     passes: list[int] = []
     real = decoding.decode_requests
 
-    def counting(requests: Any, max_attribute_length: int) -> Any:
+    def counting(requests: Any, max_attribute_length: int, conventions: Any) -> Any:
         passes.append(len(requests))
-        return real(requests, max_attribute_length)
+        return real(requests, max_attribute_length, conventions)
 
     async def main() -> list[Any]:
         bodies = [*good[:4], bad, *good[4:]]
@@ -107,7 +107,7 @@ def test_a_panic_on_one_body_answers_it_alone_and_the_thread_goes_on() -> None:
 def test_a_defect_in_a_shared_pass_fails_no_request_that_decodes_alone() -> None:
     decoder = Decoder(workers=0)
 
-    def broken(requests: Any, max_attribute_length: int) -> Any:
+    def broken(requests: Any, max_attribute_length: int, conventions: Any) -> Any:
         raise RuntimeError("a defect in the shared pass")
 
     async def main() -> list[Any]:
