@@ -91,7 +91,7 @@ def test_integers_are_ascii_digits(server: ServerHandle, path: str, params: dict
     ("method", "path", "params", "named"),
     [
         ("GET", "/api/v1/agents/history", {"agent": "bug-triager"}, "'agent'"),
-        ("GET", "/api/v1/agents/history", {"limit": "5", "page": "2", "order": "asc"}, "'order', 'page'"),
+        ("GET", "/api/v1/agents/history", {"limit": "5", "page": "2", "direction": "asc"}, "'direction', 'page'"),
         ("GET", "/api/v1/agents/logs", {"run_id": "0123456789abcdef0123456789abcdef", "depth": "1"}, "'depth'"),
         ("GET", "/api/v1/agents/stats", {"flow_id": "x"}, "'flow_id'"),  # metrics takes it, stats does not
         ("GET", "/api/v1/agents/metrics", {"day": "7"}, "'day'"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from agentlog import __version__
 from agentlog.api import operations
-from agentlog.query import export, history, logs, node_logs, sql_console, stats
+from agentlog.query import export, facets, history, logs, node_logs, run_order, sessions, sql_console, stats
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -71,7 +71,7 @@ _ERROR_BODY = {
         }
     },
 }
-_RUN = {
+_RUN: dict[str, Any] = {
     "type": "object",
     "required": [
         "run_id",
@@ -109,13 +109,103 @@ _RUN = {
             "enum": ["reported", "computed", "mixed", "partial", "unknown", None],
         },
         "tokens": _TOKENS,
-        "models": {"type": "array", "items": {"type": "string"}},
+        "models": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the distinct models of its model calls (not agent or chain spans), sorted",
+        },
         "successful_nodes": {"type": "integer"},
         "failed_nodes": {"type": "integer"},
         "error": {
             "type": ["object", "null"],
             "properties": {"node": _NULLABLE_STRING, "type": _NULLABLE_STRING, "message": _NULLABLE_STRING},
         },
+    },
+}
+_WHOLE_RUN = {
+    **_RUN,
+    "properties": {
+        **_RUN["properties"],
+        "input": {**_NULLABLE_STRING, "description": "whole"},
+        "output": {**_NULLABLE_STRING, "description": "whole"},
+    },
+}
+_SESSION_TOKENS = {
+    "type": "object",
+    "description": "sums over the session's runs; input includes cache_read and cache_write",
+    "required": ["input", "output", "cache_read", "cache_write", "total"],
+    "properties": {
+        k: {"type": "integer"} for k in ("input", "output", "cache_read", "cache_write", "reasoning", "total")
+    },
+}
+_SESSION_FIELDS: dict[str, Any] = {
+    "session_id": {"type": "string"},
+    "user_id": {**_NULLABLE_STRING, "description": "the user of all its runs; null if they differ or have none"},
+    "agent_ids": {"type": "array", "items": {"type": "string"}, "description": "its runs' agents, sorted"},
+    "runs": {"type": "integer"},
+    "failed_runs": {"type": "integer"},
+    "running_runs": {"type": "integer"},
+    "first_started_at": {"type": "string", "format": "date-time"},
+    "last_started_at": {"type": "string", "format": "date-time"},
+    "last_ended_at": {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "description": "the latest end of its ended runs; null while none has ended",
+    },
+    "duration_ms": {**_NULLABLE_NUMBER, "description": "the sum of its ended runs' durations"},
+    "tokens": _SESSION_TOKENS,
+    "cost_usd": {**_NULLABLE_NUMBER, "description": "the sum of its runs' known costs; null when none is known"},
+    "cost_cents": _NULLABLE_NUMBER,
+}
+_SESSION_REQUIRED = [name for name in _SESSION_FIELDS if name != "last_started_at"]
+_SESSION = {"type": "object", "required": [*_SESSION_REQUIRED, "last_started_at"], "properties": _SESSION_FIELDS}
+_SESSIONS = {
+    "type": "object",
+    "required": ["sessions", "next_cursor"],
+    "properties": {
+        "sessions": {"type": "array", "items": _SESSION},
+        "next_cursor": {**_NULLABLE_STRING, "description": "the next page's cursor; null on the last page"},
+    },
+}
+_SESSION_DETAIL = {
+    "type": "object",
+    "required": [*_SESSION_REQUIRED, "truncated", "items"],
+    "properties": {
+        **{name: schema for name, schema in _SESSION_FIELDS.items() if name != "last_started_at"},
+        "truncated": {
+            "type": "boolean",
+            "description": f"true when it has more than the {sessions.MAX_SESSION_RUNS} runs listed",
+        },
+        "items": {
+            "type": "array",
+            "items": _WHOLE_RUN,
+            "description": f"its runs, oldest first, as history items with whole input and output; the first "
+            f"{sessions.MAX_SESSION_RUNS}",
+        },
+    },
+}
+
+
+def _counted(name: str, count: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "object", "required": [name, count], "properties": {name: {"type": "string"},
+                                                                                count: {"type": "integer"}}},
+    }  # fmt: skip
+
+
+_FACET_VALUES = {
+    "type": "object",
+    "required": ["agents", "users", "models", "days"],
+    "properties": {
+        "agents": {**_counted("agent_id", "runs"), "description": f"the {facets.TOP} agents with most runs"},
+        "users": {**_counted("user_id", "runs"), "description": f"the {facets.TOP} users with most runs"},
+        "models": {
+            **_counted("model", "calls"),
+            "description": f"the {facets.TOP} models with most model calls (not agent or chain spans) started in the "
+            "window",
+        },
+        "days": {"type": "integer"},
     },
 }
 _LOG_RECORD = {
@@ -223,7 +313,25 @@ _HISTORY_PARAMS = [
     _param("until", "Runs started before (ISO 8601)", _DATE_TIME),
     _param("skip", "Runs to skip", {"type": "integer", "minimum": 0, "maximum": history.MAX_SKIP, "default": 0}),
     _param("limit", "Runs per page", _limit(history.MAX_LIMIT, history.DEFAULT_LIMIT)),
-    _param("cursor", "From the previous page's X-Next-Cursor header (or Link rel=next)", _CURSOR),
+    _param("cursor", "From the previous page's X-Next-Cursor header (or Link rel=next), made with the same "
+           "sort and order", _CURSOR),
+    _param("q", "Only runs whose whole input or output holds this text, in any case (empty: no filter). Reads the "
+           "runs' texts: slower than the other filters", _TEXT),
+    _param("model", "Only runs with a model call of this model (see models)", _TEXT),
+    _param("sort", "Order by start time, duration, total tokens or cost. Runs with no value (a running run's "
+           "duration, an unknown cost) come last either way; the run id breaks ties. Any order but start, desc reads "
+           "every run the filters keep: slower", {"type": "string", "enum": list(run_order.SORTS), "default": "start"}),
+    _param("order", "desc: largest (newest) first; asc: smallest first",
+           {"type": "string", "enum": list(run_order.DIRECTIONS), "default": "desc"}),
+]  # fmt: skip
+_SESSIONS_PARAMS = [
+    _param("agent_id", "Only sessions with a run of this agent", _TEXT),
+    _param("user_id", "Only sessions with a run of this user", _TEXT),
+    _param("since", "Only sessions with a run started at or after (ISO 8601)", _DATE_TIME),
+    _param("until", "Only sessions with a run started before (ISO 8601)", _DATE_TIME),
+    _param("q", "Only sessions with a run whose whole input or output holds this text, in any case", _TEXT),
+    _param("limit", "Sessions per page", _limit(sessions.MAX_LIMIT, sessions.DEFAULT_LIMIT)),
+    _param("cursor", "From the previous page's next_cursor", _CURSOR),
 ]
 _LOGS_PARAMS = [
     _param("run_id", "The run: its trace id, or a unique prefix of 8+ hex digits", _RUN_ID, required=True),
@@ -321,6 +429,31 @@ def _reads() -> dict[str, Any]:
                 "Runs, newest first",
                 _responses(_json({"type": "array", "items": _RUN})),
                 parameters=_HISTORY_PARAMS,
+            )
+        },
+        "/api/v1/agents/sessions": {
+            "get": _operation(
+                "sessions",
+                "Sessions (runs sharing a session id), the latest run start first. A session is listed when one of "
+                "its runs passes every filter; its figures are those of all its runs you may see",
+                _responses(_json(_SESSIONS)),
+                parameters=_SESSIONS_PARAMS,
+            )
+        },
+        "/api/v1/agents/sessions/{session_id}": {
+            "get": _operation(
+                "session",
+                "One session: its figures and its runs, oldest first",
+                _responses(_json(_SESSION_DETAIL), not_found="No such session (or none of its runs visible to you)"),
+                parameters=[{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
+        "/api/v1/agents/facets": {
+            "get": _operation(
+                "facets",
+                "The agents, users and models of the last N days, most frequent first: what history filters offer",
+                _responses(_json(_FACET_VALUES)),
+                parameters=[_DAYS],
             )
         },
         "/api/v1/agents/logs": {
