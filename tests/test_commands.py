@@ -64,6 +64,11 @@ READS = [
     ("executions", "stats", "--user-id", "bob", "--days", "30"),
     ("executions", "metrics", "--flow-id", "writer", "--days", "30"),
     ("executions", "metrics", "--days", "60"),
+    ("history", "--sort", "duration", "--order", "asc", "--limit", "2"),
+    ("history", "--q", "pr #42", "--model", "gpt-4o", "--agent-id", "writer"),
+    ("sessions",),
+    ("sessions", "--user-id", "bob", "--limit", "1"),
+    ("session", "s-1"),
 ]
 
 
@@ -81,11 +86,15 @@ def test_every_read_gives_the_same_answer_with_and_without_a_server(db_path: Pat
     direct = [cli_json(*command, "--db", str(db_path)) for command in READS]
     for remote, local in zip(through_server, direct, strict=True):
         if isinstance(remote, dict):  # the window's start moved on meanwhile
-            remote.pop("since")
-            local.pop("since")
+            remote.pop("since", None)
+            local.pop("since", None)
         assert remote == local
     assert [run["run_id"] for run in direct[0]] == [runs["fresh"], runs["failed"], runs["old"]]
     assert direct[2]["runs"] == 1 and direct[2]["failed_runs"] == 1
+    assert direct[5][0]["run_id"] == runs["failed"]  # 2.2 s, the others 3.2 s
+    assert [run["run_id"] for run in direct[6]] == [runs["failed"]]
+    assert [(s["session_id"], s["runs"]) for s in direct[7]] == [("s-1", 3)]
+    assert [run["run_id"] for run in direct[9]["items"]] == [runs["old"], runs["failed"], runs["fresh"]]
     assert cli_json("logs", runs["failed"], "--db", str(db_path)) == logs_remote
     assert logs_remote["status"] == "failed" and [n["id"] for n in logs_remote["nodes"]] == ["draft", "lookup"]
     assert cli_json("sql", "SELECT agent, runs FROM agents ORDER BY agent", "--db", str(db_path)) == sql_remote
@@ -103,6 +112,13 @@ def test_tables_and_trees_for_people(db_path: Path) -> None:
         assert "✗ lookup" in logs.stdout and "RuntimeError: lookup broke" in logs.stdout
         stats = cli("executions", "stats", "--days", "30", "--db", str(db_path))
         assert "success rate" in stats.stdout and "50%" in stats.stdout
+        sessions = cli("sessions", "--db", str(db_path))
+        assert sessions.exit_code == 0 and "s-1" in sessions.stdout and "  3  " in sessions.stdout
+        session = cli("session", "s-1", "--db", str(db_path))
+        assert session.exit_code == 0 and "3 runs, 1 failed" in session.stdout and runs["old"][:12] in session.stdout
+        assert cli("session", "no-such", "--db", str(db_path)).exit_code == 3
+        sorted_history = cli("history", "--sort", "slowest", "--db", str(db_path))
+        assert sorted_history.exit_code == 2 and "sort must be one of" in sorted_history.output
     finally:
         server.stop()
 

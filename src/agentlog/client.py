@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import duckdb
 import httpx
@@ -28,12 +29,15 @@ from agentlog.query import (
     HistoryQuery,
     LogsQuery,
     MetricsQuery,
+    SessionsQuery,
     StatsQuery,
     agent_metrics,
     as_values,
     list_runs,
+    list_sessions,
     run_logs,
     run_stats,
+    session_detail,
 )
 from agentlog.query.export import export_table
 from agentlog.query.scope import Scope, scope_for
@@ -53,6 +57,8 @@ class Backend(Protocol):
     where: str
 
     def history(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], str | None]: ...
+    def sessions(self, query: SessionsQuery) -> tuple[list[dict[str, Any]], str | None]: ...
+    def session(self, session_id: str) -> dict[str, Any]: ...
     def logs(self, query: LogsQuery) -> dict[str, Any]: ...
     def stats(self, query: StatsQuery) -> dict[str, Any]: ...
     def metrics(self, query: MetricsQuery) -> dict[str, Any]: ...
@@ -105,6 +111,13 @@ class LocalBackend:
     def history(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], str | None]:
         page = list_runs(self._cursor, self._as(READERS), query, time.time_ns())
         return page.runs, page.next_cursor
+
+    def sessions(self, query: SessionsQuery) -> tuple[list[dict[str, Any]], str | None]:
+        page = list_sessions(self._cursor, self._as(READERS), query)
+        return page.sessions, page.next_cursor
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        return session_detail(self._cursor, self._as(READERS), session_id)
 
     def logs(self, query: LogsQuery) -> dict[str, Any]:
         return as_values(run_logs(self._cursor, self._as(READERS), query))
@@ -217,10 +230,21 @@ class RemoteBackend:
         params = {
             "agent_id": params["agent_id"], "user_id": params["user_id"], "session_id": params["session_id"],
             "status": params["status"], "skip": params["skip"] or None, "limit": params["limit"],
-            "cursor": params["cursor"],
+            "cursor": params["cursor"], "q": query.q, "model": query.model,
+            "sort": query.order.sort, "order": query.order.direction,
         }  # fmt: skip
         response = self._get("/api/v1/agents/history", params)
         return response.json(), response.headers.get("X-Next-Cursor")
+
+    def sessions(self, query: SessionsQuery) -> tuple[list[dict[str, Any]], str | None]:
+        params = {"agent_id": query.agent_id, "user_id": query.user_id, "q": query.q, "limit": query.limit,
+                  "cursor": query.cursor}  # fmt: skip
+        page = self._get("/api/v1/agents/sessions", params).json()
+        return page["sessions"], page["next_cursor"]
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._get(f"/api/v1/agents/sessions/{quote(session_id, safe='')}", {}).json()
+        return result
 
     def logs(self, query: LogsQuery) -> dict[str, Any]:
         params = {"run_id": query.run_id, "limit": query.limit, "cursor": query.cursor}

@@ -32,7 +32,7 @@ from rich.console import Console
 from agentlog import console as views
 from agentlog.client import Backend, DatabaseBusy, connect
 from agentlog.errors import AgentlogError, ConventionsError, Forbidden, InvalidRequest, NotFound, Unauthenticated
-from agentlog.query import HistoryQuery, LogsQuery, MetricsQuery, StatsQuery
+from agentlog.query import HistoryQuery, LogsQuery, MetricsQuery, SessionsQuery, StatsQuery, order_of
 from agentlog.query.json_values import field_values, table_records
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS
 from agentlog.query.timefmt import parse_time
@@ -108,19 +108,59 @@ def history(
     status: Annotated[str | None, typer.Option(help="running, success or failed.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Runs to show.")] = 20,
     cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
+    q: Annotated[
+        str | None, typer.Option("--q", help="Only runs whose input or output holds this text (any case).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Only runs with a call of this model.")] = None,
+    sort: Annotated[str | None, typer.Option(help="start, duration, tokens or cost.", show_default="start")] = None,
+    order: Annotated[str | None, typer.Option(help="desc or asc.", show_default="desc")] = None,
     db: DbOption = None,
     url: UrlOption = None,
     key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Runs, newest first."""
+    """Runs, newest first (or by --sort)."""
+    run_order = _or_fail(lambda: order_of(sort, order))
     query = HistoryQuery(agent_id=agent_id, user_id=user_id, session_id=session_id, status=status, limit=limit,
-                         cursor=cursor)  # fmt: skip
+                         cursor=cursor, q=q or None, model=model, order=run_order)  # fmt: skip
     with _backend(db, url, key) as backend:
         runs, next_cursor = backend.history(query)
     _emit(runs, as_json, lambda value: views.history_table(value, out.width))
     if next_cursor and not as_json:
         err.print(f"more: --cursor {next_cursor}", style="dim")
+
+
+def sessions(
+    agent_id: Annotated[str | None, typer.Option(help="Only sessions with a run of this agent.")] = None,
+    user_id: Annotated[str | None, typer.Option(help="Only sessions with a run of this user.")] = None,
+    q: Annotated[str | None, typer.Option("--q", help="Only sessions with a run holding this text.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Sessions to show.")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
+    db: DbOption = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sessions (runs sharing a session id), the latest run start first."""
+    query = SessionsQuery(agent_id=agent_id, user_id=user_id, q=q or None, limit=limit, cursor=cursor)
+    with _backend(db, url, key) as backend:
+        listed, next_cursor = backend.sessions(query)
+    _emit(listed, as_json, lambda value: views.sessions_table(value, out.width))
+    if next_cursor and not as_json:
+        err.print(f"more: --cursor {next_cursor}", style="dim")
+
+
+def session(
+    session_id: Annotated[str, typer.Argument(help="The session's id.")],
+    db: DbOption = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One session: its figures and its runs, oldest first."""
+    with _backend(db, url, key) as backend:
+        detail = backend.session(session_id)
+    _emit(detail, as_json, lambda value: views.session_view(value, out.width))
 
 
 def logs(
@@ -379,6 +419,8 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the ``agentlog`` app."""
     app.add_typer(keys_app, name="keys")
     app.command()(history)
+    app.command()(sessions)
+    app.command()(session)
     app.command()(logs)
     app.command()(sql)
     app.command()(export)

@@ -66,6 +66,44 @@ def history_table(runs: list[dict[str, Any]], width: int = WIDE) -> Table:
     return table
 
 
+def sessions_table(sessions: list[dict[str, Any]], width: int = WIDE) -> Table:
+    """Sessions as a table, the latest first; narrow terminals (under 100 columns) get no agents column."""
+    table = Table(title="Sessions", title_justify="left", header_style="bold", box=None, padding=(0, 1))
+    wide = width >= 100
+    table.add_column("session_id", no_wrap=True, max_width=24, overflow="ellipsis")
+    table.add_column("user", no_wrap=True, max_width=12, overflow="ellipsis")
+    if wide:
+        table.add_column("agents", no_wrap=True, max_width=30, overflow="ellipsis")
+    table.add_column("last run (UTC)", no_wrap=True)
+    for name in ("runs", "failed", "tokens", "cost ¢"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for session in sessions:
+        agents = [", ".join(session["agent_ids"])] if wide else []
+        table.add_row(
+            session["session_id"],
+            session["user_id"] or "",
+            *agents,
+            session["last_started_at"][5:16].replace("T", " "),
+            str(session["runs"]),
+            str(session["failed_runs"]),
+            str(session["tokens"]["total"]),
+            _cents(session["cost_cents"]),
+        )
+    return table
+
+
+def session_view(session: dict[str, Any], width: int = WIDE) -> Group:
+    """A session's figures, then its runs oldest first."""
+    header = Text.assemble(
+        (session["session_id"], "bold"), "  ", session["user_id"] or "", "  ",
+        f"{session['runs']} runs, {session['failed_runs']} failed, {session['running_runs']} running, ",
+        f"{session['tokens']['total']} tokens, {_cents(session['cost_cents'])}¢",
+    )  # fmt: skip
+    table = history_table(session["items"], width)
+    table.title = "Runs, oldest first" + (" (the first ones only)" if session["truncated"] else "")
+    return Group(header, table)
+
+
 def logs_view(logs: dict[str, Any]) -> Group:
     summary = logs["summary"]
     header = Text.assemble(

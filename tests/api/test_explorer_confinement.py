@@ -13,7 +13,7 @@ import pytest
 
 from agentlog.store import Database
 from agentlog.store.keys import create_key
-from tests.api.raw_runs import SECOND, T0, send
+from tests.api.raw_runs import SECOND, send
 from tests.conftest import ServerHandle, start_server
 
 RECENT = 1_700_000_000 * SECOND
