@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agentlog.query.filtered import filtered_sql
 from tests.api.raw_runs import SECOND, T0, send
 from tests.conftest import ServerHandle
 
@@ -153,3 +154,8 @@ def test_a_cursor_is_for_its_own_order_and_unknown_orders_are_named(explorer: Se
     assert message == "sort must be one of start, duration, tokens, cost; got 'speed'"
     message = get(explorer, order="up").json()["error"]["message"]
     assert message == "order must be one of desc, asc; got 'up'"
+
+
+def test_a_statement_without_its_filter_placeholder_fails_loudly() -> None:
+    with pytest.raises(ValueError, match=r"history_rows.sql must name \{history_filter\} once, found it 0 times"):
+        filtered_sql("history_rows.sql", "history_filter.sql", frozenset())

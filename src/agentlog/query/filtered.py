@@ -24,7 +24,10 @@ def filtered_sql(name: str, filter_name: str, given: frozenset[str]) -> tuple[st
     ``{<filter_name without .sql>}``; and the parameters the statement names, to bind."""
     kept = [line for line in _code(read_sql(filter_name)) if set(_PARAMETER.findall(line)) <= given]
     placeholder = "{" + filter_name.removesuffix(".sql") + "}"
-    sql = read_sql(name).replace(placeholder, "\n".join(kept))
+    template = read_sql(name)
+    if template.count(placeholder) != 1:  # a statement renamed or a fragment misspelled: fail at once, loudly
+        raise ValueError(f"{name} must name {placeholder} once, found it {template.count(placeholder)} times")
+    sql = template.replace(placeholder, "\n".join(kept))
     return sql, tuple(sorted({found for line in _code(sql) for found in _PARAMETER.findall(line)}))
 
 
