@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from agentlog.api import agents, keys, operations, params
+from agentlog.api import agents, keys, operations, params, web
 from agentlog.api.auth import AuthMiddleware, Endpoint
 from agentlog.api.errors import EXCEPTION_HANDLERS
 from agentlog.api.live import LiveFeed, live_events, upgrade_required
 from agentlog.api.openapi import openapi_schema, query_parameters
 from agentlog.api.operations import Write
 from agentlog.api.responses import ORJSONResponse
-from agentlog.api.web import index
+from agentlog.api.web import index, static_file, vendor_file
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH
 from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.query import Reader
@@ -69,7 +69,10 @@ def build_api_app(
     keyring = keyring or Keyring()
     app = Starlette(
         routes=[
-            route("/", GET=index),
+            # The page's URLs take whatever query its scripts put there (filters, the runs compared).
+            *(Route(path, index, methods=["GET"], name=path) for path in web.PAGE_PATHS),
+            Route("/static/{name}", static_file, methods=["GET"]),
+            Route("/static/vendor/{name}", vendor_file, methods=["GET"]),
             route("/healthz", GET=healthz),
             route("/openapi.json", GET=openapi),
             route("/api/v1/agents/history", GET=agents.get_history),

@@ -3,7 +3,7 @@
 While its database has never had a key agentlog is open (one local tenant,
 loopback only). Once a key was created, for good (also after every key was
 revoked), every request but ``/healthz``, ``/openapi.json`` and the
-page itself needs ``Authorization: Bearer <key>`` (a WebSocket may pass
+page's files need ``Authorization: Bearer <key>`` (a WebSocket may pass
 ``?token=<key>`` instead, since browsers cannot set its headers).
 Another tenant's data, and another user's runs for a user-bound key, are
 never visible: queries are filtered by the Scope, so they look like data
@@ -19,11 +19,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentlog.api.errors import error_code, error_response
+from agentlog.api.web import PAGE_PATHS, STATIC_PATHS, is_page_or_asset
 from agentlog.errors import AgentlogError, http_status
 from agentlog.query.scope import scope_for
 from agentlog.store.keys import Keyring, Principal, require
 
-OPEN_PATHS = frozenset({"/", "/healthz", "/openapi.json"})
+OPEN_PATHS = frozenset({"/healthz", "/openapi.json", *PAGE_PATHS, *STATIC_PATHS})
+"""Paths (as OpenAPI names them) that need no key: the page asks for one itself."""
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -55,7 +57,8 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     def _principal(self, connection: HTTPConnection) -> Principal | None:
-        if connection.url.path in OPEN_PATHS:
+        path = connection.url.path
+        if path in OPEN_PATHS or is_page_or_asset(path):
             return None if not self.keyring.enabled else _try(self.keyring, connection)
         authorization = connection.headers.get("authorization")
         if authorization is None and connection.scope["type"] == "websocket" and connection.query_params.get("token"):

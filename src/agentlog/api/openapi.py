@@ -653,15 +653,56 @@ _HEALTH = {
 }
 
 
-def _service() -> dict[str, Any]:
+_HTML = {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}
+_PAGE_NOTE = (
+    "Open to every caller (the page asks for a key itself). The same HTML at every page's URL; the page's "
+    "scripts read the rest of the address, so any query string is accepted."
+)
+
+
+def _path_param(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+
+
+def _pages() -> dict[str, Any]:
+    """The web page's URLs and its static files."""
+
+    def page(operation_id: str, summary: str, *parameters: dict[str, Any]) -> dict[str, Any]:
+        return {"get": _operation(operation_id, summary, _HTML, description=_PAGE_NOTE, parameters=list(parameters))}
+
+    static = {
+        "200": {"description": "The file (JavaScript, CSS or a licence text)", "content": {"*/*": {"schema": {}}}},
+        "404": _error("No such file"),
+    }
     return {
-        "/": {
+        "/": page("web_page", "The web page: the runs, with filters, paging and live updates"),
+        "/runs/{run_id}": page("web_run", "The web page of one run: its waterfall", _path_param("run_id", "A run id")),
+        "/sessions/{session_id}": page(
+            "web_session",
+            "The web page of one session: its runs as a conversation",
+            _path_param("session_id", "A session id"),
+        ),
+        "/compare": page("web_compare", "The web page comparing two runs (`?a=<run_id>&b=<run_id>`)"),
+        "/dashboard": page("web_dashboard", "The web page's charts of the stats and metrics"),
+        "/static/{name}": {
             "get": _operation(
-                "web_page",
-                "The web page: history, a run's log as a tree, live updates",
-                {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}},
+                "web_static", "One of the web page's own files", static, parameters=[_path_param("name", "A file name")]
             )
         },
+        "/static/vendor/{name}": {
+            "get": _operation(
+                "web_vendor",
+                "One of the web page's vendored libraries",
+                static,
+                parameters=[_path_param("name", "A file name")],
+            )
+        },
+    }
+
+
+def _service() -> dict[str, Any]:
+    return {
+        **_pages(),
         "/healthz": {
             "get": _operation(
                 "healthz",
