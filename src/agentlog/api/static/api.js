@@ -48,7 +48,7 @@ export class ApiError extends Error {
 export async function get(path, params = {}) {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") query.set(k, v);
-  const url = path + (query.size || [...query].length ? "?" + query : "");
+  const url = path + (String(query) ? "?" + query : "");
   const response = await fetch(url, state.key ? { headers: { Authorization: "Bearer " + state.key } } : {});
   let body = null;
   try {
@@ -107,7 +107,7 @@ function connect() {
   if (state.key) query.set("token", state.key); // a browser cannot set a WebSocket's headers
   if (cursor) query.set("cursor", cursor); // reconnecting: miss nothing
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const ws = new WebSocket(scheme + location.host + "/api/v1/agents/live" + (query.size ? "?" + query : ""));
+  const ws = new WebSocket(scheme + location.host + "/api/v1/agents/live" + (String(query) ? "?" + query : ""));
   socket = ws;
   ws.onopen = () => setShared({ live: "live" });
   ws.onmessage = (message) => {

@@ -84,7 +84,7 @@ export default function DashboardPage({ query }) {
     event.preventDefault();
     const q = new URLSearchParams();
     for (const [k, v] of new FormData(event.target)) if (String(v).trim() && !(k === "days" && v === "30")) q.set(k, String(v).trim());
-    navigate("/dashboard" + (q.size ? "?" + q : ""));
+    navigate("/dashboard" + (String(q) ? "?" + q : ""));
   };
   const form = html`<form class="filters card" onSubmit=${submit} key=${key}>
     <input name="agent_id" placeholder="agent" aria-label="agent" value=${filters.agent_id} />

@@ -35,7 +35,7 @@ function Filters({ filters, caps, facets }) {
     }
     if (filters.sort) query.set("sort", filters.sort);
     if (filters.order) query.set("order", filters.order);
-    navigate("/" + (query.size ? "?" + query : ""));
+    navigate("/" + (String(query) ? "?" + query : ""));
   };
   const has = (name) => !caps || caps.history.has(name);
   const list = (id, values) => html`<datalist id=${id}>${values.map((v) => html`<option value=${v} />`)}</datalist>`;
@@ -94,7 +94,7 @@ function SortHeader({ name, label, filters, enabled }) {
       query.set("sort", name);
       query.set("order", nextOrder);
     }
-    navigate("/" + (query.size ? "?" + query : ""));
+    navigate("/" + (String(query) ? "?" + query : ""));
   };
   const arrow = current === name ? (order === "desc" ? " ↓" : " ↑") : "";
   return html`<th class="num" aria-sort=${current === name ? (order === "desc" ? "descending" : "ascending") : "none"}>
