@@ -4,16 +4,18 @@ Every page's URL (``/``, ``/runs/{run_id}``, ``/sessions/{session_id}``, ``/comp
 ``/dashboard``) answers the same ``index.html``; its scripts route on the address. The page's
 own modules are ``/static/{name}``, the vendored libraries ``/static/vendor/{name}``. Their URLs
 are not versioned, so they are served ``no-cache`` (revalidated by ETag): a new agentlog's page
-never runs an old module.
+never runs an old module. The files are few and small (~250 KB): read once, answered from memory.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 STATIC = Path(__file__).parent / "static"
 INDEX = STATIC / "index.html"
@@ -30,10 +32,33 @@ CONTENT_TYPES = {
 NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
-def _files(directory: Path) -> dict[str, Path]:
-    return {p.name: p for p in directory.iterdir() if p.is_file() and p.suffix in CONTENT_TYPES}
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    media_type: str
+    etag: str
+
+    def response(self, request: Request) -> Response:
+        headers = {**NO_CACHE, "ETag": self.etag}
+        if request.headers.get("if-none-match") == self.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(self.body, media_type=self.media_type, headers=headers)
 
 
+def _asset(path: Path, media_type: str) -> Asset:
+    body = path.read_bytes()
+    return Asset(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+def _files(directory: Path) -> dict[str, Asset]:
+    return {
+        p.name: _asset(p, CONTENT_TYPES[p.suffix])
+        for p in directory.iterdir()
+        if p.is_file() and p.suffix in CONTENT_TYPES
+    }
+
+
+PAGE = _asset(INDEX, "text/html; charset=utf-8")
 FILES = _files(STATIC)
 VENDOR = _files(STATIC / "vendor")
 
@@ -43,19 +68,20 @@ def is_page_or_asset(path: str) -> bool:
 
 
 async def index(request: Request) -> Response:
-    return FileResponse(INDEX, media_type="text/html; charset=utf-8", headers=NO_CACHE)
+    return PAGE.response(request)
 
 
-def _serve(files: dict[str, Path], name: str) -> Response:
-    path = files.get(name)
-    if path is None:
+def _serve(files: dict[str, Asset], request: Request) -> Response:
+    name = request.path_params["name"]
+    asset = files.get(name)
+    if asset is None:
         raise HTTPException(404, f"no such file: {name[:80]}")
-    return FileResponse(path, media_type=CONTENT_TYPES[path.suffix], headers=NO_CACHE)
+    return asset.response(request)
 
 
 async def static_file(request: Request) -> Response:
-    return _serve(FILES, request.path_params["name"])
+    return _serve(FILES, request)
 
 
 async def vendor_file(request: Request) -> Response:
-    return _serve(VENDOR, request.path_params["name"])
+    return _serve(VENDOR, request)

@@ -37,6 +37,13 @@ export function setKey(key) {
   reconnect();
 }
 
+/** Go to a page's address (the shell's router listens). */
+export function navigate(url, { replace = false } = {}) {
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  window.dispatchEvent(new Event("agentlog:navigate"));
+}
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -44,12 +51,54 @@ export class ApiError extends Error {
   }
 }
 
-/** GET a JSON endpoint; resolves to {body, next} (next: the X-Next-Cursor header, or null). */
-export async function get(path, params = {}) {
+function urlOf(path, params) {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") query.set(k, v);
-  const url = path + (String(query) ? "?" + query : "");
-  const response = await fetch(url, state.key ? { headers: { Authorization: "Bearer " + state.key } } : {});
+  return path + (String(query) ? "?" + query : "");
+}
+
+// Requests the shell starts before the page's module has loaded: the page's first get() of the same URL
+// takes the one in flight instead of asking again.
+const early = new Map();
+export function prefetch(path, params = {}) {
+  const url = urlOf(path, params);
+  if (early.has(url)) return;
+  const request = fetchJson(url);
+  request.catch(() => {}); // whoever takes it handles its failure
+  early.set(url, request);
+}
+if (window.agentlogEarly) {
+  // index.html's inline script asked for the first page's data before any module loaded.
+  const { url, response } = window.agentlogEarly;
+  delete window.agentlogEarly;
+  const request = fetchJson(url, response);
+  request.catch(() => {});
+  early.set(url, request);
+}
+
+/** GET a JSON endpoint; resolves to {body, next} (next: the X-Next-Cursor header, or null). */
+export function get(path, params = {}) {
+  const url = urlOf(path, params);
+  const request = early.get(url);
+  if (request) {
+    early.delete(url);
+    return request;
+  }
+  return fetchJson(url);
+}
+
+/** The history's parameters for a page address's query: its filters and sort, the first page. */
+export const HISTORY_FILTERS = ["agent_id", "user_id", "session_id", "status", "model", "q", "since", "until", "sort", "order"];
+export function historyFilters(query) {
+  const out = {};
+  for (const name of HISTORY_FILTERS) if (query.get(name)) out[name] = query.get(name);
+  return out;
+}
+export const RUNS_PAGE = 50;
+export const LOGS_PAGE = 2000;
+
+async function fetchJson(url, started = null) {
+  const response = await (started || fetch(url, state.key ? { headers: { Authorization: "Bearer " + state.key } } : {}));
   let body = null;
   try {
     body = await response.json();

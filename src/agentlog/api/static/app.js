@@ -1,6 +1,6 @@
 // The shell: header (navigation, live indicator, key form) and client-side routing with the History API.
 import { html, render, useEffect, useState } from "/static/vendor/htm-preact.module.js";
-import { setKey, useShared } from "/static/api.js";
+import { LOGS_PAGE, RUNS_PAGE, historyFilters, navigate, prefetch, setKey, useShared } from "/static/api.js";
 
 const PAGES = {
   runs: () => import("/static/page-runs.js"),
@@ -20,12 +20,6 @@ export function route(loc) {
   if (path === "/compare") return ["compare", { query }];
   if (path === "/dashboard") return ["dashboard", { query }];
   return ["runs", { query }];
-}
-
-export function navigate(url, { replace = false } = {}) {
-  if (replace) history.replaceState(null, "", url);
-  else history.pushState(null, "", url);
-  window.dispatchEvent(new Event("agentlog:navigate"));
 }
 
 function useLocation() {
@@ -83,10 +77,10 @@ function Header({ page }) {
   </header>`;
 }
 
-function App() {
+function App({ initial }) {
   const loc = useLocation();
   const [name, params] = route(loc);
-  const [modules, setModules] = useState({});
+  const [modules, setModules] = useState(initial);
   const [failed, setFailed] = useState(null);
   useEffect(() => {
     if (!modules[name])
@@ -101,5 +95,10 @@ function App() {
     </main>`;
 }
 
+// The first page: its data is asked for while its module loads, and it renders once that module is here.
+const [first, firstParams] = route(location);
+if (first === "runs") prefetch("/api/v1/agents/history", { ...historyFilters(firstParams.query), limit: RUNS_PAGE });
+if (first === "run") prefetch("/api/v1/agents/logs", { run_id: firstParams.runId, limit: LOGS_PAGE });
+const firstModule = await PAGES[first]().catch(() => null);
 document.getElementById("app").textContent = "";
-render(html`<${App} />`, document.getElementById("app"));
+render(html`<${App} initial=${firstModule ? { [first]: firstModule } : {}} />`, document.getElementById("app"));

@@ -1,7 +1,6 @@
 // Compare (/compare?a=&b=): two runs side by side, nodes aligned by name and position, differences highlighted.
 import { html, useEffect, useState } from "/static/vendor/htm-preact.module.js";
-import { navigate } from "/static/app.js";
-import { fmtCents, fmtDuration, fmtTokens, statusClass, useKeyEpoch } from "/static/api.js";
+import { fmtCents, fmtDuration, fmtTokens, statusClass, useKeyEpoch, navigate } from "/static/api.js";
 import { fetchRun } from "/static/page-run.js";
 
 /** Each node's key: its path of names, each with its position among same-named siblings. */

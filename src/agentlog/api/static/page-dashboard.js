@@ -1,10 +1,17 @@
 // Dashboard (/dashboard): the stats and metrics endpoints as charts, filterable by agent and user.
 import { html, useEffect, useRef, useState } from "/static/vendor/htm-preact.module.js";
 import uPlot from "/static/vendor/uplot.esm.js";
-import { navigate } from "/static/app.js";
-import { fmtCents, fmtDuration, fmtTokens, get, useKeyEpoch, useLive } from "/static/api.js";
+import { fmtCents, fmtDuration, fmtTokens, get, useKeyEpoch, useLive, navigate } from "/static/api.js";
 
 const DAY = 86400;
+
+// uPlot's stylesheet, only on the page that draws charts.
+if (!document.querySelector('link[href="/static/vendor/uplot.min.css"]')) {
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = "/static/vendor/uplot.min.css";
+  document.head.appendChild(link);
+}
 
 /** per_day, one entry for every day of the window (days without runs are zeros). */
 function fillDays(stats) {

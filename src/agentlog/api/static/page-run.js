@@ -1,12 +1,13 @@
 // A run (/runs/{run_id}): totals, errors and final output; a virtualised waterfall of its spans; a span's detail.
 import { html, useEffect, useMemo, useRef, useState } from "/static/vendor/htm-preact.module.js";
-import { navigate } from "/static/app.js";
-import { fmtCents, fmtDuration, fmtTime, fmtTokens, get, statusClass, useKeyEpoch, useLive } from "/static/api.js";
+import {
+  LOGS_PAGE as PAGE, fmtCents, fmtDuration, fmtTime, fmtTokens, get, statusClass, useKeyEpoch, useLive,
+  navigate,
+} from "/static/api.js";
 import { Conversation, Json, conversation } from "/static/messages.js";
 
 const ROW = 24;
 const OVERSCAN = 12;
-const PAGE = 2000;
 
 /** Every page of a run's logs (2,000 nodes a page): {logs, nodes}. */
 export async function fetchRun(runId) {

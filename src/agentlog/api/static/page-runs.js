@@ -1,19 +1,13 @@
 // Runs (/): the history with filters, sorting, cursor paging to the end, and live updates.
 import { html, useEffect, useRef, useState } from "/static/vendor/htm-preact.module.js";
-import { navigate } from "/static/app.js";
 import {
-  fmtCents, fmtDuration, fmtTime, fmtTokens, get, oneLine, useCapabilities, useKeyEpoch, useLive,
+  RUNS_PAGE as PAGE, fmtCents, fmtDuration, fmtTime, fmtTokens, get, historyFilters, oneLine, useCapabilities,
+  useKeyEpoch, useLive,
+  navigate,
 } from "/static/api.js";
 
-const FILTERS = ["agent_id", "user_id", "session_id", "status", "model", "q", "since", "until"];
-const PAGE = 50;
 const SORTS = [["start", "started"], ["duration", "duration"], ["tokens", "tokens"], ["cost", "cost"]];
 
-function filtersOf(query) {
-  const out = {};
-  for (const name of [...FILTERS, "sort", "order"]) if (query.get(name)) out[name] = query.get(name);
-  return out;
-}
 
 /** datetime-local value <-> ISO 8601 (the API's since/until). */
 const toLocalInput = (iso) => {
@@ -104,7 +98,7 @@ function SortHeader({ name, label, filters, enabled }) {
 export default function RunsPage({ query }) {
   const epoch = useKeyEpoch();
   const caps = useCapabilities();
-  const filters = filtersOf(query);
+  const filters = historyFilters(query);
   const filterKey = JSON.stringify(filters);
   const [runs, setRuns] = useState(null);
   const [next, setNext] = useState(null);
