@@ -500,8 +500,18 @@ def test_with_keys_the_page_asks_for_one_and_a_user_key_sees_only_its_runs(
         p.locator("#live", has_text="live").wait_for()
         page.allowed = (*REFUSED, "status of 404")
         p.goto(f"{server.api_url}/runs/{bob}")  # the key is remembered; bob's run is not alice's to see
-        p.get_by_role("alert", name=re.compile("")).wait_for()
+        p.get_by_role("alert").wait_for()
         assert "no run" in p.get_by_role("alert").inner_text()
+        p.goto(f"{server.api_url}/runs/{alice}")
+        p.locator(".wf-row[data-span-id]").first.wait_for()
+        p.goto(f"{server.api_url}/sessions/s-1")  # both runs are in session s-1: alice sees hers
+        p.locator(".turn").first.wait_for()
+        assert run_ids(p, ".turn") == [alice]
+        p.goto(f"{server.api_url}/dashboard")
+        p.locator("#stat-totals", has_text="1 runs").wait_for()
+        assert "keyed-agent" in p.locator("[data-table=agents]").inner_text()
+        p.goto(f"{server.api_url}/compare?a={alice}&b={bob}")
+        p.get_by_role("alert").wait_for()
     finally:
         page.close()
 

@@ -118,7 +118,7 @@ function Waterfall({ nodes, selected, onSelect, t0, span, now }) {
     const width = span > 0 ? Math.max(0, Math.min(100 - left, ((end - start) / span) * 100)) : 0;
     const status = statusClass(n.status);
     bars.push(html`<div class=${`wf-row ${status}${n.span_id === selected ? " selected" : ""}`} key=${n.span_id}
-        data-span-id=${n.span_id} data-status=${status} role="row" aria-selected=${n.span_id === selected}
+        data-span-id=${n.span_id} data-status=${status} role="option" aria-selected=${n.span_id === selected}
         style=${`top:${r * ROW}px`} onClick=${() => onSelect(n.span_id)}>
       <div class="name" style=${`padding-left:${6 + (n.depth - 1) * 14}px`} title=${n.id}>
         ${hasChildren.has(n.span_id)
@@ -134,9 +134,9 @@ function Waterfall({ nodes, selected, onSelect, t0, span, now }) {
       <div class="bar-cell"><div class=${`bar ${n.type} ${status}`} style=${`left:${left}%;width:${width}%`} title=${`${fmtDuration(start)} +${fmtDuration(end - start)}`}></div></div>
     </div>`);
   }
-  return html`<div class="wf" role="treegrid" aria-label="spans">
+  return html`<div class="wf" aria-label="spans">
     <div class="wf-head"><div>span</div><div>type</div><div>model</div><div class="num">tokens</div><div class="num">cost</div><div class="num">duration</div><div><${Axis} span=${span} /></div></div>
-    <div class="wf-body" ref=${body} tabindex="0" onKeyDown=${key} onScroll=${(e) => setScroll(e.target.scrollTop)} style=${`height:${height}px`}>
+    <div class="wf-body" ref=${body} tabindex="0" role="listbox" aria-label="spans: ↑ ↓ select, ← → collapse and expand" onKeyDown=${key} onScroll=${(e) => setScroll(e.target.scrollTop)} style=${`height:${height}px`}>
       <div style=${`height:${rows.length * ROW}px;position:relative`}>${bars}</div>
     </div>
   </div>`;
