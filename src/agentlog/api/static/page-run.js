@@ -75,7 +75,7 @@ function Waterfall({ nodes, selected, onSelect, t0, span, now }) {
   const rows = useMemo(() => visibleRows(nodes, collapsed), [nodes, collapsed]);
   useEffect(() => {
     const el = body.current;
-    const resize = () => setHeight(Math.max(240, Math.min(window.innerHeight - el.getBoundingClientRect().top - 20, rows.length * ROW + 4)));
+    const resize = () => setHeight(Math.min(rows.length * ROW + 4, Math.max(240, window.innerHeight - el.getBoundingClientRect().top - 20)));
     resize();
     window.addEventListener("resize", resize);
     return () => window.removeEventListener("resize", resize);

@@ -71,7 +71,9 @@ export default function SessionPage({ sessionId }) {
       <div class="chat">
         ${r.input && html`<div class="msg user"><div class="role">user</div><div class="content">${r.input}</div></div>`}
         ${r.output && html`<div class="msg assistant"><div class="role">${r.agent_id}</div><div class="content">${r.output}</div></div>`}
-        ${r.error && html`<div class="msg tool"><div class="role error">error</div><div class="content error">${r.error.node}: ${r.error.type || ""} ${r.error.message || ""}</div></div>`}
+        ${r.error && html`<div class=${"msg " + (r.status === "failed" ? "error" : "recovered")}>
+          <div class="role">${r.status === "failed" ? "error" : "recovered from"}</div>
+          <div class=${"content" + (r.status === "failed" ? " error" : "")}>${r.error.node}: ${r.error.type || ""} ${r.error.message || ""}</div></div>`}
       </div>
     </div>`)}</section>`;
 }
