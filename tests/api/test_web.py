@@ -523,3 +523,74 @@ def test_with_keys_the_page_asks_for_one_and_a_user_key_sees_only_its_runs(
         assert "key=" not in p.url
     finally:
         page.close()
+
+
+# ---- chat messages, in each convention the normaliser reads ----
+
+CONVENTIONS: dict[str, tuple[dict[str, Any], Any, Any]] = {
+    # name: (attributes, expected input [(role, text or "call:name" or "result")], expected output)
+    "genai": (
+        {"gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]),
+         "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [
+             {"type": "tool_call", "id": "c1", "name": "search", "arguments": {"q": "x"}}]}])},
+        [["user", "hi"]],
+        [["assistant", "call:search"]],
+    ),
+    "openinference": (
+        {"llm.input_messages.0.message.role": "system", "llm.input_messages.0.message.content": "be brief",
+         "llm.input_messages.1.message.role": "user",
+         "llm.input_messages.1.message.contents.0.message_content.type": "text",
+         "llm.input_messages.1.message.contents.0.message_content.text": "hello",
+         "llm.output_messages.0.message.role": "assistant",
+         "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "lookup",
+         "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments": '{"id": 7}'},
+        [["system", "be brief"], ["user", "hello"]],
+        [["assistant", "call:lookup"]],
+    ),
+    "openllmetry": (
+        {"gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": "question",
+         "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": "answer"},
+        [["user", "question"]],
+        [["assistant", "answer"]],
+    ),
+    "openai-shape": (
+        {"gen_ai.prompt": json.dumps([
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "t1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}]},
+            {"role": "tool", "tool_call_id": "t1", "content": '{"temp": 3}'}])},
+        [["user", "weather?"], ["assistant", "call:weather"], ["tool", "result"]],
+        None,
+    ),
+    "vercel": (
+        {"ai.prompt": json.dumps({"system": "sys", "prompt": "do it"}),
+         "ai.response.text": "done",
+         "ai.response.toolCalls": json.dumps([{"toolCallId": "a", "toolName": "fetch", "input": {"u": 1}}])},
+        [["system", "sys"], ["user", "do it"]],
+        [["assistant", "done"], ["assistant", "call:fetch"]],
+    ),
+    "pydantic-ai": (
+        {"pydantic_ai.all_messages": json.dumps([
+            {"role": "user", "parts": [{"type": "text", "content": "q"}]},
+            {"role": "assistant", "parts": [{"type": "text", "content": "a"}]}])},
+        [["user", "q"], ["assistant", "a"]],
+        None,
+    ),
+}  # fmt: skip
+
+SUMMARISE = """
+async ([attributes]) => {
+  const { conversation } = await import("/static/messages.js");
+  const flat = (list) => list && list.flatMap((m) => m.parts.map((p) =>
+    [m.role, p.kind === "text" ? p.text : p.kind === "call" ? "call:" + p.name : p.kind]));
+  const c = conversation({ attributes, input: null, output: null });
+  return [flat(c.input), flat(c.output)];
+}
+"""
+
+
+def test_chat_messages_are_read_in_every_convention(page: Page) -> None:
+    p = page.goto("/dashboard")  # any page: the module is what is tested
+    for name, (attributes, expected_input, expected_output) in CONVENTIONS.items():
+        got_input, got_output = p.evaluate(SUMMARISE, [attributes])
+        assert (got_input, got_output) == (expected_input, expected_output), name

@@ -50,7 +50,9 @@ export function normalizeMessage(m) {
     const fn = call.function || call.tool_call?.function || call;
     parts.push({ kind: "call", id: call.id ?? call.toolCallId, name: fn.name ?? call.toolName, args: parseJson(fn.arguments ?? call.args ?? call.input) });
   }
-  if (m.tool_call_id && role === "tool") for (const p of parts) if (p.kind === "text") Object.assign(p, { kind: "result", id: m.tool_call_id, result: parseJson(p.text) });
+  if (m.tool_call_id && role === "tool")
+    for (const p of parts)
+      if (p.kind === "text" || p.kind === "data") Object.assign(p, { kind: "result", id: m.tool_call_id, result: p.kind === "text" ? parseJson(p.text) : p.value });
   if (m.finish_reason) parts.finish = m.finish_reason;
   return { role, parts, finish: m.finish_reason };
 }
