@@ -594,3 +594,17 @@ def test_chat_messages_are_read_in_every_convention(page: Page) -> None:
     for name, (attributes, expected_input, expected_output) in CONVENTIONS.items():
         got_input, got_output = p.evaluate(SUMMARISE, [attributes])
         assert (got_input, got_output) == (expected_input, expected_output), name
+
+
+def test_sessions_page_lists_sessions_when_the_server_can(page: Page, seeded: Seeded) -> None:
+    if "/api/v1/agents/sessions" not in capabilities(seeded.server):
+        p = page.goto("/sessions")
+        p.locator("text=no sessions endpoint").wait_for()
+        pytest.skip("the server has no sessions endpoint yet (branch issue21-api)")
+    p = page.goto("/sessions?user_id=alice")
+    row = p.locator('tr.session[data-session-id="s-web"]')
+    row.wait_for()
+    assert "bug-triager" in row.inner_text()
+    row.locator("a").click()
+    p.wait_for_url("**/sessions/s-web")
+    p.locator(".turn").first.wait_for()

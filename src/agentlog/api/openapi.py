@@ -677,6 +677,7 @@ def _pages() -> dict[str, Any]:
     return {
         "/": page("web_page", "The web page: the runs, with filters, paging and live updates"),
         "/runs/{run_id}": page("web_run", "The web page of one run: its waterfall", _path_param("run_id", "A run id")),
+        "/sessions": page("web_sessions", "The web page of the sessions, newest first"),
         "/sessions/{session_id}": page(
             "web_session",
             "The web page of one session: its runs as a conversation",

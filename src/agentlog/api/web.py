@@ -1,6 +1,6 @@
 """The web page: a single-page app of static files that reads the same API as everyone else.
 
-Every page's URL (``/``, ``/runs/{run_id}``, ``/sessions/{session_id}``, ``/compare``,
+Every page's URL (``/``, ``/runs/{run_id}``, ``/sessions``, ``/sessions/{session_id}``, ``/compare``,
 ``/dashboard``) answers the same ``index.html``; its scripts route on the address. The page's
 own modules are ``/static/{name}``, the vendored libraries ``/static/vendor/{name}``. Their URLs
 are not versioned, so they are served ``no-cache`` (revalidated by ETag): a new agentlog's page
@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 STATIC = Path(__file__).parent / "static"
 INDEX = STATIC / "index.html"
-PAGE_PATHS = ("/", "/runs/{run_id}", "/sessions/{session_id}", "/compare", "/dashboard")
+PAGE_PATHS = ("/", "/runs/{run_id}", "/sessions", "/sessions/{session_id}", "/compare", "/dashboard")
 STATIC_PATHS = ("/static/{name}", "/static/vendor/{name}")
 OPEN_PREFIXES = ("/runs/", "/sessions/", "/static/")
 """Paths under these, like the pages themselves, need no key: the page asks for one itself."""
@@ -64,7 +64,7 @@ VENDOR = _files(STATIC / "vendor")
 
 
 def is_page_or_asset(path: str) -> bool:
-    return path in ("/", "/compare", "/dashboard") or path.startswith(OPEN_PREFIXES)
+    return path in ("/", "/sessions", "/compare", "/dashboard") or path.startswith(OPEN_PREFIXES)
 
 
 async def index(request: Request) -> Response:

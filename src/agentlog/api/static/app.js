@@ -5,6 +5,7 @@ import { LOGS_PAGE, RUNS_PAGE, historyFilters, navigate, prefetch, setKey, useSh
 const PAGES = {
   runs: () => import("/static/page-runs.js"),
   run: () => import("/static/page-run.js"),
+  sessions: () => import("/static/page-sessions.js"),
   session: () => import("/static/page-session.js"),
   compare: () => import("/static/page-compare.js"),
   dashboard: () => import("/static/page-dashboard.js"),
@@ -16,6 +17,7 @@ export function route(loc) {
   const query = new URLSearchParams(loc.search);
   let m;
   if ((m = path.match(/^\/runs\/([^/]+)\/?$/))) return ["run", { runId: decodeURIComponent(m[1]), query }];
+  if (path === "/sessions" || path === "/sessions/") return ["sessions", { query }];
   if ((m = path.match(/^\/sessions\/([^/]+)\/?$/))) return ["session", { sessionId: decodeURIComponent(m[1]), query }];
   if (path === "/compare") return ["compare", { query }];
   if (path === "/dashboard") return ["dashboard", { query }];
@@ -71,7 +73,7 @@ function Header({ page }) {
     html`<a href=${href} class=${page === name ? "tab active" : "tab"} aria-current=${page === name ? "page" : null}>${label}</a>`;
   return html`<header class="top">
     <a href="/" class="brand">agentlog</a>
-    <nav>${tab("runs", "/", "Runs")}${tab("dashboard", "/dashboard", "Dashboard")}${tab("compare", "/compare", "Compare")}</nav>
+    <nav>${tab("runs", "/", "Runs")}${tab("sessions", "/sessions", "Sessions")}${tab("dashboard", "/dashboard", "Dashboard")}${tab("compare", "/compare", "Compare")}</nav>
     <span class=${"live " + (shared.live === "live" ? "on" : "off")} id="live" title="the live feed">${shared.live}</span>
     <${KeyForm} />
   </header>`;
