@@ -169,7 +169,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     try:
         s = Seeded(server)
         s.bulk = send_many(server.grpc_endpoint, runs=BULK, nodes=1, agent="bulk-agent", start=BASE - 3600 * SECOND)
-        s.big_nodes = 3000
+        s.big_nodes = 10_000
         (s.big,) = send_many(server.grpc_endpoint, runs=1, nodes=s.big_nodes, agent="big-agent", start=BASE + SECOND)
         s.chat = send_chat_run(server.grpc_endpoint, BASE + 10 * SECOND)
         s.failed = send_run(server.grpc_endpoint, agent="pr-reviewer", user="bob", session="s-bob",
