@@ -170,6 +170,10 @@ function connect() {
   };
   ws.onclose = () => {
     if (socket !== ws) return;
+    if (state.needKey) {
+      setShared({ live: "needs a key" }); // setKey() reconnects
+      return;
+    }
     setShared({ live: "reconnecting…" });
     retry = setTimeout(connect, 2000);
   };
