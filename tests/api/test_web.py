@@ -228,12 +228,6 @@ def run_ids(page: Any, selector: str = "tr.run") -> list[str]:
     return [row.get_attribute("data-run-id") for row in page.locator(selector).all()]
 
 
-def capabilities(server: ServerHandle) -> set[str]:
-    document = httpx.get(server.api_url + "/openapi.json", timeout=10).json()
-    history = {p["name"] for p in document["paths"]["/api/v1/agents/history"]["get"]["parameters"]}
-    return history | set(document["paths"])
-
-
 # ---- the runs page ----
 
 
@@ -286,10 +280,7 @@ def test_runs_page_filters_from_the_form_and_the_address(page: Page, seeded: See
     assert run_ids(p) == [seeded.later, seeded.failed]
 
 
-def test_runs_page_searches_and_sorts_when_the_server_can(page: Page, seeded: Seeded) -> None:
-    caps = capabilities(seeded.server)
-    if not {"q", "sort"} <= caps:
-        pytest.skip("the server's history has no q/sort yet (branch issue21-api)")
+def test_runs_page_searches_sorts_and_filters_by_model(page: Page, seeded: Seeded) -> None:
     p = page.goto("/?q=LOGOUT")
     p.wait_for_function("document.querySelectorAll('tr.run').length === 1")
     assert run_ids(p) == [seeded.later]
@@ -298,6 +289,14 @@ def test_runs_page_searches_and_sorts_when_the_server_can(page: Page, seeded: Se
     p.locator("button[data-sort=tokens]").click()
     p.wait_for_url(re.compile(r"sort=tokens"))
     p.wait_for_function(f"document.querySelector('tr.run').dataset.runId === '{seeded.big}'")
+    p = page.goto("/?model=gpt-4o")
+    p.locator(f'tr.run[data-run-id="{seeded.later}"]').wait_for()
+    ids = set(run_ids(p))
+    assert {seeded.chat, seeded.failed, seeded.later} <= ids and not ids & set(seeded.bulk)
+    # the filters' suggestions come from the facets
+    p.wait_for_function("document.querySelectorAll('#agents option').length > 0")
+    agents = p.eval_on_selector_all("#agents option", "options => options.map(o => o.value)")
+    assert {"bulk-agent", "big-agent", "bug-triager", "pr-reviewer"} <= set(agents)
 
 
 def test_runs_page_links_open_the_run_and_the_session(page: Page, seeded: Seeded) -> None:
@@ -596,11 +595,7 @@ def test_chat_messages_are_read_in_every_convention(page: Page) -> None:
         assert (got_input, got_output) == (expected_input, expected_output), name
 
 
-def test_sessions_page_lists_sessions_when_the_server_can(page: Page, seeded: Seeded) -> None:
-    if "/api/v1/agents/sessions" not in capabilities(seeded.server):
-        p = page.goto("/sessions")
-        p.locator("text=no sessions endpoint").wait_for()
-        pytest.skip("the server has no sessions endpoint yet (branch issue21-api)")
+def test_sessions_page_lists_sessions(page: Page, seeded: Seeded) -> None:
     p = page.goto("/sessions?user_id=alice")
     row = p.locator('tr.session[data-session-id="s-web"]')
     row.wait_for()

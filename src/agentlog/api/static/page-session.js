@@ -1,38 +1,11 @@
 // A session (/sessions/{session_id}): its runs in order as one conversation, with totals and links to each run.
 import { html, useEffect, useRef, useState } from "/static/vendor/htm-preact.module.js";
-import { fmtCents, fmtDuration, fmtTime, fmtTokens, get, serverCapabilities, useKeyEpoch, useLive } from "/static/api.js";
+import { fmtCents, fmtDuration, fmtTime, fmtTokens, get, useKeyEpoch, useLive } from "/static/api.js";
 
-/** The session's runs, oldest first, with totals: the sessions endpoint, else the history filtered by session. */
+/** The session's runs, oldest first, with its totals. */
 async function fetchSession(sessionId) {
-  const caps = await serverCapabilities();
-  if (caps.session) {
-    const { body } = await get("/api/v1/agents/sessions/" + encodeURIComponent(sessionId));
-    return body;
-  }
-  const items = [];
-  let cursor = null;
-  do {
-    const page = await get("/api/v1/agents/history", { session_id: sessionId, limit: 500, cursor });
-    items.push(...page.body);
-    cursor = page.next;
-  } while (cursor && items.length < 5000);
-  items.reverse();
-  const sum = (f) => items.reduce((t, r) => t + (f(r) || 0), 0);
-  const costs = items.filter((r) => r.cost_cents != null);
-  return {
-    session_id: sessionId,
-    user_id: items[0] && items[0].user_id,
-    agent_ids: [...new Set(items.map((r) => r.agent_id))],
-    runs: items.length,
-    failed_runs: items.filter((r) => r.status === "failed").length,
-    running_runs: items.filter((r) => r.status === "running").length,
-    first_started_at: items[0] && items[0].started_at,
-    duration_ms: sum((r) => r.duration_ms),
-    tokens: { total: sum((r) => r.tokens_used) },
-    cost_cents: costs.length ? sum((r) => r.cost_cents) : null,
-    items,
-    truncated: !!cursor,
-  };
+  const { body } = await get("/api/v1/agents/sessions/" + encodeURIComponent(sessionId));
+  return body;
 }
 
 export default function SessionPage({ sessionId }) {
