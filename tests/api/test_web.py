@@ -7,8 +7,10 @@ a fresh context per test; any console error or uncaught page error fails the tes
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +35,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (the test extra)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (.ci/run installs Debian's chromium)")
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# The README's screenshots: taken on every run, kept where AGENTLOG_SCREENSHOTS says (docs/images remakes the
+# README's), else in a temporary directory, so that a test run does not leave the checkout changed.
+IMAGES = Path(os.environ.get("AGENTLOG_SCREENSHOTS") or Path(tempfile.gettempdir()) / "agentlog-screenshots")
 TIMEOUT_MS = 10_000
 NOW = time.time_ns()
 BASE = NOW - 3 * 3600 * SECOND  # three hours ago: within the dashboard's window
