@@ -125,3 +125,17 @@ def test_history_q_model_and_sorts_are_confined(world: World, sort: str) -> None
     assert ids(k.read_b, q="needle") == [world.runs["b_carol"]]
     assert ids(k.read_a, model="gemini-2.5-flash") == []
     assert set(ids(k.read_a, limit=1, order="asc")) <= {world.runs[n] for n in ("a_alice", "a_bob", "a_bob_own")}
+
+
+def test_metrics_by_user_are_confined(world: World) -> None:
+    """The dashboard's user filter: metrics of one user's runs; a key bound to another user sees none."""
+    k = world.keys
+
+    def runs(key: str, **params: Any) -> int:
+        found = world.ok("/api/v1/agents/metrics", key, days=3650, **params)
+        return sum(agent["runs"] for agent in found["agents"])
+
+    assert (runs(k.read_a), runs(k.read_a, user_id="bob"), runs(k.read_a, user_id="alice")) == (3, 2, 1)
+    assert runs(k.read_a, user_id="carol") == 0  # tenant b's user
+    assert (runs(k.alice_a), runs(k.alice_a, user_id="alice"), runs(k.alice_a, user_id="bob")) == (1, 1, 0)
+    assert world.ok("/api/v1/agents/metrics", k.alice_a, user_id="bob")["user_id"] == "bob"

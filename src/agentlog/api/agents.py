@@ -36,6 +36,7 @@ from agentlog.query import logs as logs_module
 from agentlog.query import run_order as order_module
 from agentlog.query import sessions as sessions_module
 from agentlog.query import stats as stats_module
+from agentlog.query.scope import narrowed
 from agentlog.store.keys import READERS
 
 
@@ -164,6 +165,10 @@ async def get_metrics(request: Request) -> Response:
         days=params.integer(q, "days", stats_module.DEFAULT_DAYS, 1, stats_module.MAX_DAYS),
     )
     reader = reader_of(request)
-    return ORJSONResponse(
-        await reader.read(agent_metrics, scope_of(request), query, reader.clock(), reader.metric_days)
+    scope, user_id = scope_of(request), params.text(q, "user_id")
+    found = await reader.read(
+        agent_metrics, narrowed(scope, user_id) or scope, query, reader.clock(), reader.metric_days
     )
+    if user_id is not None and narrowed(scope, user_id) is None:
+        found = {**found, "agents": []}  # another user's, to a user-bound key: as for a user with no runs
+    return ORJSONResponse({**found, "user_id": user_id})

@@ -51,6 +51,7 @@ _METRICS = {
     "type": "object",
     "required": ["agents"],
     "properties": {
+        "user_id": {"type": ["string", "null"], "description": "The user_id filter, as given"},
         "agents": {
             "type": "array",
             "items": {
@@ -485,6 +486,7 @@ def _reads() -> dict[str, Any]:
                 parameters=[
                     _param("agent_id", "The agent (all agents when absent)", _TEXT),
                     _param("flow_id", "Another name for agent_id", _TEXT),
+                    _param("user_id", "Only this user's runs (a key bound to another user sees none)", _TEXT),
                     _DAYS,
                 ],
             )

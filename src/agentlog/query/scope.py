@@ -16,6 +16,16 @@ class Scope:
     user_id: str | None = None
 
 
+def narrowed(scope: Scope, user_id: str | None) -> Scope | None:
+    """``scope`` narrowed to ``user_id``'s runs (unchanged when None); None when the caller may not read
+    that user's runs (a key bound to another user)."""
+    if user_id is None:
+        return scope
+    if scope.user_id is not None and scope.user_id != user_id:
+        return None
+    return Scope(scope.tenant_id, user_id)
+
+
 LOCAL = Scope()
 """The single local tenant used when no API keys are configured."""
 

@@ -73,7 +73,7 @@ export default function DashboardPage({ query }) {
   const key = JSON.stringify(filters);
   useEffect(() => {
     setError(null);
-    const metricsParams = { agent_id: filters.agent_id, days: filters.days };
+    const metricsParams = { agent_id: filters.agent_id, user_id: filters.user_id, days: filters.days };
     Promise.all([get("/api/v1/agents/stats", filters), get("/api/v1/agents/metrics", metricsParams)]).then(
       ([s, m]) => {
         setStats(s.body);
@@ -98,7 +98,6 @@ export default function DashboardPage({ query }) {
     <input name="user_id" placeholder="user" aria-label="user" value=${filters.user_id} />
     <select name="days" aria-label="days">${[7, 30, 90, 365].map((d) => html`<option value=${d} selected=${String(d) === filters.days}>last ${d} days</option>`)}</select>
     <button>Apply</button>
-    ${filters.user_id && html`<span class="muted">per-agent metrics cover every user (the metrics endpoint has no user filter)</span>`}
   </form>`;
   if (error) return html`${form}<p class="error" role="alert">${error}</p>`;
   if (!stats || !metrics) return html`${form}<p class="muted">loading…</p>`;
