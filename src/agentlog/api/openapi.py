@@ -58,7 +58,7 @@ _METRICS = {
                 "type": "object",
                 "properties": {"by_node_type": _FACETS, "by_model": _FACETS, "tools": _FACETS},
             },
-        }
+        },
     },
 }
 _ERROR_BODY = {
