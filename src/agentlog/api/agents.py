@@ -171,4 +171,4 @@ async def get_metrics(request: Request) -> Response:
     )
     if user_id is not None and narrowed(scope, user_id) is None:
         found = {**found, "agents": []}  # another user's, to a user-bound key: as for a user with no runs
-    return ORJSONResponse({**found, "user_id": user_id})
+    return ORJSONResponse(found)

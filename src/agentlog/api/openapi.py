@@ -51,7 +51,6 @@ _METRICS = {
     "type": "object",
     "required": ["agents"],
     "properties": {
-        "user_id": {"type": ["string", "null"], "description": "The user_id filter, as given"},
         "agents": {
             "type": "array",
             "items": {
