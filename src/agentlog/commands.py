@@ -101,6 +101,13 @@ def _emit(value: Any, as_json: bool, render: Callable[[Any], Any]) -> None:
         out.print(render(value))
 
 
+def _emit_page(items: list[Any], next_cursor: str | None, as_json: bool, render: Callable[[Any], Any]) -> None:
+    """A page of a listing, then (not in JSON) how to ask for the next one."""
+    _emit(items, as_json, render)
+    if next_cursor and not as_json:
+        err.print(f"more: --cursor {next_cursor}", style="dim")
+
+
 def history(
     agent_id: Annotated[str | None, typer.Option(help="Only this agent's runs.")] = None,
     user_id: Annotated[str | None, typer.Option(help="Only this user's runs.")] = None,
@@ -125,9 +132,7 @@ def history(
                          cursor=cursor, q=q or None, model=model, order=run_order)  # fmt: skip
     with _backend(db, url, key) as backend:
         runs, next_cursor = backend.history(query)
-    _emit(runs, as_json, lambda value: views.history_table(value, out.width))
-    if next_cursor and not as_json:
-        err.print(f"more: --cursor {next_cursor}", style="dim")
+    _emit_page(runs, next_cursor, as_json, lambda value: views.history_table(value, out.width))
 
 
 def sessions(
@@ -145,9 +150,7 @@ def sessions(
     query = SessionsQuery(agent_id=agent_id, user_id=user_id, q=q or None, limit=limit, cursor=cursor)
     with _backend(db, url, key) as backend:
         listed, next_cursor = backend.sessions(query)
-    _emit(listed, as_json, lambda value: views.sessions_table(value, out.width))
-    if next_cursor and not as_json:
-        err.print(f"more: --cursor {next_cursor}", style="dim")
+    _emit_page(listed, next_cursor, as_json, lambda value: views.sessions_table(value, out.width))
 
 
 def session(

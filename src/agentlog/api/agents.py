@@ -165,10 +165,9 @@ async def get_metrics(request: Request) -> Response:
         days=params.integer(q, "days", stats_module.DEFAULT_DAYS, 1, stats_module.MAX_DAYS),
     )
     reader = reader_of(request)
-    scope, user_id = scope_of(request), params.text(q, "user_id")
-    found = await reader.read(
-        agent_metrics, narrowed(scope, user_id) or scope, query, reader.clock(), reader.metric_days
-    )
-    if user_id is not None and narrowed(scope, user_id) is None:
+    scope = scope_of(request)
+    users = narrowed(scope, params.text(q, "user_id"))
+    found = await reader.read(agent_metrics, users or scope, query, reader.clock(), reader.metric_days)
+    if users is None:
         found = {**found, "agents": []}  # another user's, to a user-bound key: as for a user with no runs
     return ORJSONResponse(found)

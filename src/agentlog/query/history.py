@@ -9,7 +9,7 @@ from typing import Any
 
 from agentlog.errors import InvalidRequest
 from agentlog.query.filtered import execute_filtered, filtered_sql
-from agentlog.query.pages import decode_cursor, encode_cursor
+from agentlog.query.pages import decode_cursor, one_page
 from agentlog.query.rows import dicts
 from agentlog.query.run_order import DEFAULT_ORDER, RunOrder, made_for, sorted_page
 from agentlog.query.scope import Scope
@@ -104,12 +104,12 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery, now_ns: int) -> Hi
         "after_ns": after_ns,
         "after_trace": None if after_trace is None else str(after_trace),
     }
-    rows = _page(cursor, params, now_ns)
-    next_cursor = None
-    if len(rows) > query.limit:
-        rows = rows[: query.limit]
-        last = rows[-1]
-        next_cursor = encode_cursor("history", {"s": last["started_ns"], "t": last["run_id"]})
+    rows, next_cursor = one_page(
+        _page(cursor, params, now_ns),
+        query.limit,
+        "history",
+        lambda last: {"s": last["started_ns"], "t": last["run_id"]},
+    )
     return HistoryPage([run_item(row) for row in rows], next_cursor)
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
 from agentlog.errors import InvalidRequest
+
+Row = TypeVar("Row")
 
 
 def encode_cursor(kind: str, position: dict[str, Any]) -> str:
@@ -27,3 +30,12 @@ def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
     if not isinstance(position, dict) or position.pop("k", None) != kind:
         raise InvalidRequest("cursor is not valid for this listing")
     return position
+
+
+def one_page(
+    rows: Sequence[Row], limit: int, kind: str, position_of: Callable[[Row], dict[str, Any]]
+) -> tuple[list[Row], str | None]:
+    """The first ``limit`` of ``rows`` (read with one more, which tells whether a next page exists) and the
+    cursor to the next page, at ``position_of`` its last row; None on the last page."""
+    page = list(rows[:limit])
+    return page, encode_cursor(kind, position_of(page[-1])) if len(rows) > limit else None

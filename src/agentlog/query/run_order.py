@@ -17,7 +17,7 @@ from typing import Any
 
 from agentlog.errors import InvalidRequest
 from agentlog.query.filtered import execute_filtered
-from agentlog.query.pages import encode_cursor
+from agentlog.query.pages import one_page
 from agentlog.query.rows import dicts
 from agentlog.query.statements import read_sql
 from agentlog.store.rollups import reads_for
@@ -71,14 +71,13 @@ def sorted_page(
     descending = order.direction == "desc"
     stage = {**params, "sort": order.sort, "descending": descending, **_after(position, descending)}
     chosen = execute_filtered(cursor, "history_sorted.sql", "history_filter.sql", stage, reads).fetchall()
-    page = chosen[:limit]
-    next_cursor = None
-    if len(chosen) > limit:
-        trace_id, _, key = page[-1]
+
+    def position_of(last: tuple[Any, ...]) -> dict[str, Any]:
+        trace_id, _, key = last
         value = None if key is None else format(key, "f")
-        next_cursor = encode_cursor(
-            "history", {"o": order.sort, "d": order.direction, "v": value, "t": f"{trace_id:032x}"}
-        )
+        return {"o": order.sort, "d": order.direction, "v": value, "t": f"{trace_id:032x}"}
+
+    page, next_cursor = one_page(chosen, limit, "history", position_of)
     return _rows(cursor, params["tenant"], page, reads), next_cursor
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from agentlog.errors import InvalidRequest, NotFound
 from agentlog.query.filtered import execute_filtered
 from agentlog.query.history import HISTORY_NEWEST_SQL, cents, run_item, usd, windows
-from agentlog.query.pages import decode_cursor, encode_cursor
+from agentlog.query.pages import decode_cursor, one_page
 from agentlog.query.rows import dicts
 from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
@@ -66,12 +66,12 @@ def list_sessions(cursor: Any, scope: Scope, query: SessionsQuery) -> SessionsPa
     }
     if all(params[name] is None for name in ("agent", "user", "until", "q")):
         params["sessions"] = _window_sessions(cursor, scope, params)
-    rows = _sessions(cursor, scope, params)
-    next_cursor = None
-    if len(rows) > query.limit:
-        rows = rows[: query.limit]
-        last = rows[-1]
-        next_cursor = encode_cursor("sessions", {"s": last["last_started_ns"], "i": last["session_id"]})
+    rows, next_cursor = one_page(
+        _sessions(cursor, scope, params),
+        query.limit,
+        "sessions",
+        lambda last: {"s": last["last_started_ns"], "i": last["session_id"]},
+    )
     return SessionsPage([session_item(row) for row in rows], next_cursor)
 
 
