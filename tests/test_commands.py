@@ -79,6 +79,9 @@ def test_every_read_gives_the_same_answer_with_and_without_a_server(db_path: Pat
         assert Path(str(db_path) + ".server.json").exists()
         through_server = [cli_json(*command, "--db", str(db_path)) for command in READS]
         logs_remote = cli_json("logs", runs["failed"], "--db", str(db_path))
+        span = logs_remote["nodes"][1]["span_id"]
+        node_flags = (("--outline",), ("--span", span))
+        nodes_remote = [cli_json("logs", runs["failed"], *flags, "--db", str(db_path)) for flags in node_flags]
         sql_remote = cli_json("sql", "SELECT agent, runs FROM agents ORDER BY agent", "--db", str(db_path))
     finally:
         server.stop()
@@ -97,6 +100,10 @@ def test_every_read_gives_the_same_answer_with_and_without_a_server(db_path: Pat
     assert [run["run_id"] for run in direct[9]["items"]] == [runs["old"], runs["failed"], runs["fresh"]]
     assert cli_json("logs", runs["failed"], "--db", str(db_path)) == logs_remote
     assert logs_remote["status"] == "failed" and [n["id"] for n in logs_remote["nodes"]] == ["draft", "lookup"]
+    assert [cli_json("logs", runs["failed"], *flags, "--db", str(db_path)) for flags in node_flags] == nodes_remote
+    assert [n["id"] for n in nodes_remote[0]["nodes"]] == ["draft", "lookup"]
+    assert "input" not in nodes_remote[0]["nodes"][0]
+    assert nodes_remote[1]["nodes"] == [logs_remote["nodes"][1]]
     assert cli_json("sql", "SELECT agent, runs FROM agents ORDER BY agent", "--db", str(db_path)) == sql_remote
     assert sql_remote["rows"] == [{"agent": "bug-triager", "runs": 2}, {"agent": "writer", "runs": 1}]
 
@@ -110,6 +117,10 @@ def test_tables_and_trees_for_people(db_path: Path) -> None:
         logs = cli("logs", runs["failed"][:12], "--db", str(db_path))  # a unique prefix is enough
         assert logs.exit_code == 0
         assert "✗ lookup" in logs.stdout and "RuntimeError: lookup broke" in logs.stdout
+        lookup = cli_json("logs", runs["failed"], "--db", str(db_path))["nodes"][1]
+        node = cli("logs", runs["failed"][:12], "--span", lookup["span_id"], "--db", str(db_path))
+        assert node.exit_code == 0 and "✗ lookup" in node.stdout and "draft" not in node.stdout
+        assert "gen_ai.tool.name" in node.stdout and "exception" in node.stdout  # its attributes and events
         stats = cli("executions", "stats", "--days", "30", "--db", str(db_path))
         assert "success rate" in stats.stdout and "50%" in stats.stdout
         sessions = cli("sessions", "--db", str(db_path))

@@ -247,7 +247,8 @@ class RemoteBackend:
         return result
 
     def logs(self, query: LogsQuery) -> dict[str, Any]:
-        params = {"run_id": query.run_id, "limit": query.limit, "cursor": query.cursor}
+        params = {"run_id": query.run_id, "limit": query.limit, "cursor": query.cursor, "span_id": query.span_id,
+                  "outline": "true" if query.outline else None}  # fmt: skip
         result: dict[str, Any] = self._get("/api/v1/agents/logs", params).json()
         return result
 

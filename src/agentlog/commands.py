@@ -170,6 +170,12 @@ def logs(
     run_id: Annotated[str, typer.Argument(help="The run (its trace id, 32 hex digits).")],
     limit: Annotated[int, typer.Option(min=1, max=2000, help="Nodes per page.")] = 500,
     cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
+    span: Annotated[
+        str | None, typer.Option(help="Only this node (its span id), whole: input, output, attributes, events.")
+    ] = None,
+    outline: Annotated[
+        bool, typer.Option("--outline", help="Nodes without input, output, attributes, events and log records.")
+    ] = False,
     db: DbOption = None,
     url: UrlOption = None,
     key: KeyOption = None,
@@ -177,8 +183,8 @@ def logs(
 ) -> None:
     """One run's execution log: its nodes as a tree, errors and final output."""
     with _backend(db, url, key) as backend:
-        result = backend.logs(LogsQuery(run_id=run_id, limit=limit, cursor=cursor))
-    _emit(result, as_json, views.logs_view)
+        result = backend.logs(LogsQuery(run_id=run_id, limit=limit, cursor=cursor, outline=outline, span_id=span))
+    _emit(result, as_json, views.node_view if span else views.logs_view)
 
 
 def sql(

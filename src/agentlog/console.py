@@ -138,6 +138,22 @@ def logs_view(logs: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+def node_view(logs: dict[str, Any]) -> Group:
+    """The one node of ``agentlog logs RUN --span ID``: the run's line, the node's, then what it holds."""
+    parts: list[Any] = [logs_view({**logs, "errors": [], "final_output": None})]
+    for node in logs["nodes"]:
+        for field in ("input", "output"):
+            if node.get(field) is not None:
+                parts.append(Panel(node[field], title=field, title_align="left"))
+        attributes = Table("attribute", "value", box=None)
+        for name, value in sorted((node.get("attributes") or {}).items()):
+            attributes.add_row(name, value if isinstance(value, str) else json.dumps(value))
+        parts.append(attributes)
+        for event in [*node.get("events", []), *node.get("log_records", [])]:
+            parts.append(Text(f"{event.get('time') or ''}  {event.get('name') or event.get('event_name') or 'log'}"))
+    return Group(*parts)
+
+
 def stats_panel(stats: dict[str, Any]) -> Group:
     who = stats.get("user_id") or "all users"
     rate = "—" if stats["success_rate"] is None else f"{stats['success_rate']:.0%}"

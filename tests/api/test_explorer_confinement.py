@@ -138,3 +138,19 @@ def test_metrics_by_user_are_confined(world: World) -> None:
     assert (runs(k.read_a), runs(k.read_a, user_id="bob"), runs(k.read_a, user_id="alice")) == (3, 2, 1)
     assert runs(k.read_a, user_id="carol") == 0  # tenant b's user
     assert (runs(k.alice_a), runs(k.alice_a, user_id="alice"), runs(k.alice_a, user_id="bob")) == (1, 1, 0)
+
+
+def test_a_node_of_another_users_or_tenants_run_is_not_found(world: World) -> None:
+    """The waterfall's detail (logs by span_id) is confined as the run's logs are."""
+    k = world.keys
+    bobs = world.ok("/api/v1/agents/logs", k.read_a, run_id=world.runs["a_bob"])
+    span_id = bobs["nodes"][0]["span_id"]
+    assert world.ok("/api/v1/agents/logs", k.read_a, run_id=world.runs["a_bob"], span_id=span_id)["nodes"] == [
+        bobs["nodes"][0]
+    ]
+    for key in (k.alice_a, k.read_b):
+        refused = world.get("/api/v1/agents/logs", key, run_id=world.runs["a_bob"], span_id=span_id)
+        assert refused.status_code == 404
+        assert refused.json()["error"]["message"] == f"no run with run_id {world.runs['a_bob']!r}"
+        outline = world.get("/api/v1/agents/logs", key, run_id=world.runs["a_bob"], outline="true")
+        assert outline.status_code == 404

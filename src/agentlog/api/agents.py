@@ -127,12 +127,17 @@ async def get_logs(request: Request) -> Response:
         run_id=run_id,
         limit=params.integer(q, "limit", logs_module.DEFAULT_LIMIT, 1, logs_module.MAX_LIMIT),
         cursor=params.text(q, "cursor"),
+        outline=params.flag(q, "outline"),
+        span_id=params.text(q, "span_id"),
     )
     logs = await reader_of(request).read(run_logs, scope_of(request), query)
     headers = {}
     if logs["next_cursor"] is not None:
         url = request.url.replace(
-            query=urlencode({"run_id": run_id, "limit": query.limit, "cursor": logs["next_cursor"]})
+            query=urlencode(
+                {"run_id": run_id, "limit": query.limit, "cursor": logs["next_cursor"]}
+                | ({"outline": "true"} if query.outline else {})
+            )
         )
         headers["Link"] = f'<{url}>; rel="next"'
         headers["X-Next-Cursor"] = logs["next_cursor"]

@@ -224,9 +224,12 @@ _LOG_RECORD = {
         "attributes": {"type": "object"},
     },
 }
+_OUTLINE_FIELDS = ("input", "output", "attributes", "events", "log_records")
+"""What a node of an outline (the logs' ``outline=true``) leaves out."""
 _NODE = {
     "type": "object",
-    "required": ["id", "type", "input", "output", "time", "status"],
+    "description": "a node; with outline=true, a node less " + ", ".join(_OUTLINE_FIELDS),
+    "required": ["id", "type", "time", "status", "span_id", "depth", "started_at"],
     "properties": {
         "id": {"type": "string", "description": "the node's name as the agent names it"},
         "type": {"type": "string"},
@@ -337,6 +340,17 @@ _LOGS_PARAMS = [
     _param("run_id", "The run: its trace id, or a unique prefix of 8+ hex digits", _RUN_ID, required=True),
     _param("limit", "Nodes per page", _limit(logs.MAX_LIMIT, logs.DEFAULT_LIMIT)),
     _param("cursor", "From the previous page's next_cursor", _CURSOR),
+    _param(
+        "outline",
+        "true: each node without " + ", ".join(_OUTLINE_FIELDS) + " (a waterfall's rows, a fraction of the bytes); "
+        "ask for one node whole with span_id",
+        {"type": "string", "enum": ["true", "false"], "default": "false"},
+    ),
+    _param(
+        "span_id",
+        "Only this node (16 hexadecimal digits), whole; the run's summary and errors as ever, no next_cursor",
+        {"type": "string", "pattern": "^[0-9a-fA-F]{16}$", "description": "16 hexadecimal digits (a span id)"},
+    ),
 ]
 _LIVE_PARAMS = [
     _param("agent_id", "Only events of this agent's runs", _TEXT),

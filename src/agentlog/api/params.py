@@ -34,7 +34,8 @@ def check_declared(params: QueryParams, declared: Mapping[str, Mapping[str, Any]
     for name, value in params.multi_items():
         pattern = declared[name].get("pattern")
         if pattern is not None and not re.fullmatch(pattern, value):
-            raise InvalidRequest(f"{name} must be {declared[name]['description']}; got {value[:80]!r}")
+            what = declared[name].get("description", f"like {pattern}")
+            raise InvalidRequest(f"{name} must be {what}; got {value[:80]!r}")
 
 
 def text(params: QueryParams, name: str) -> str | None:
@@ -63,6 +64,11 @@ def choice(params: QueryParams, name: str, choices: Sequence[str]) -> str | None
     if value is not None and value not in choices:
         raise InvalidRequest(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+def flag(params: QueryParams, name: str) -> bool:
+    """A yes/no parameter: ``true`` or ``false`` (absent: false)."""
+    return choice(params, name, ("true", "false")) == "true"
 
 
 def time(params: QueryParams, name: str) -> int | None:

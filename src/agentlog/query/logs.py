@@ -11,34 +11,39 @@ from typing import Any
 import orjson
 
 from agentlog.errors import InvalidRequest, NotFound
-from agentlog.proto.ids import InvalidId, parse_trace_id_hex
+from agentlog.proto.ids import InvalidId, parse_span_id_hex, parse_trace_id_hex
 from agentlog.query.history import run_item
 from agentlog.query.node_logs import node_log_records, with_log_records
 from agentlog.query.pages import decode_cursor, encode_cursor
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
-from agentlog.query.statements import read_sql
+from agentlog.query.statements import fill, read_sql
 from agentlog.query.timefmt import human_duration, iso_utc
 from agentlog.store.rollups import for_tenant
 
 RUN_SQL = read_sql("run.sql")
 
 
-def _nodes_sql(*, documents: bool, page: bool) -> dict[bool, str]:
-    """run_nodes.sql, with each node's document or without, for a page's nodes or the whole run;
-    by whether it reads the live-status markers' documents too (True) or the stored spans' alone."""
-    text = (
-        read_sql("run_nodes.sql")
-        .replace("{document}", ", document" if documents else "")
-        .replace("{page}", read_sql("run_page.sql") if page else "")
-    )
-    return {markers: text.replace("{documents}", "node_documents" if markers else "span_documents")
-            for markers in (True, False)}  # fmt: skip
+def _nodes_sql(column: str | None, *, page: bool) -> dict[bool, str]:
+    """run_nodes.sql with each node's ``column`` (``document``, its ``outline``, or None: the tree's shape
+    alone), for a page's nodes or the whole run; by whether it reads the live-status markers' documents too
+    (True) or the stored spans' alone."""
+    return {
+        markers: fill(
+            "run_nodes.sql",
+            {
+                "document": f", {column}" if column else "",
+                "documents": "node_documents" if markers else "span_documents",
+                "page": read_sql("run_page.sql") if page else "",
+            },
+        )
+        for markers in (True, False)
+    }
 
 
-SKELETON_SQL = _nodes_sql(documents=False, page=False)
-NODES_SQL = _nodes_sql(documents=True, page=False)
-PAGE_NODES_SQL = _nodes_sql(documents=True, page=True)
+SKELETON_SQL = _nodes_sql(None, page=False)
+NODES_SQL = {column: _nodes_sql(column, page=False) for column in ("document", "outline")}
+PAGE_NODES_SQL = {column: _nodes_sql(column, page=True) for column in ("document", "outline")}
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 2000
@@ -51,9 +56,14 @@ MAX_ERRORS = 100
 
 @dataclass(frozen=True)
 class LogsQuery:
+    """``outline``: nodes without input, output, attributes, events and log records (a waterfall's rows).
+    ``span_id``: that node alone, whole (with the run's summary and errors as ever)."""
+
     run_id: str
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    outline: bool = False
+    span_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,20 +130,26 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
         "first_seq": run["first_seq"],
         "last_seq": run["commit_seq"],
     }
-    whole = run["node_count"] <= WHOLE_RUN_NODES
+    column = "outline" if query.outline else "document"
+    whole = run["node_count"] <= WHOLE_RUN_NODES and query.span_id is None
     markers = run["markers"] > 0
-    rows = _without_stale_markers(cursor.execute((NODES_SQL if whole else SKELETON_SQL)[markers], where).fetchall())
+    rows = _without_stale_markers(
+        cursor.execute((NODES_SQL[column] if whole else SKELETON_SQL)[markers], where).fetchall()
+    )
     skeleton, errors = _skeleton(rows)
     order = tree_order(skeleton, run["root_span_id"] or _announced_root(skeleton))
-    page = order[offset : offset + query.limit]
-    documents = _documents(rows if whole else _page_rows(cursor, PAGE_NODES_SQL[markers], where, page))
-    records = node_log_records(cursor, scope.tenant_id, trace, [node.span_id for node, _ in page])
+    page = order[offset : offset + query.limit] if query.span_id is None else _one_node(order, query, run["run_id"])
+    documents = _documents(rows if whole else _page_rows(cursor, PAGE_NODES_SQL[column][markers], where, page))
     # A page's node can be missing only if retention deleted its run between the two statements.
-    nodes = [
-        orjson.Fragment(with_log_records(node_document(documents[node.span_id], depth), records.get(node.span_id, [])))
-        for node, depth in page
-        if node.span_id in documents
-    ]
+    page = [(node, depth) for node, depth in page if node.span_id in documents]
+    if query.outline:
+        nodes = [orjson.Fragment(node_document(documents[node.span_id], depth, events=False)) for node, depth in page]
+    else:
+        records = node_log_records(cursor, scope.tenant_id, trace, [node.span_id for node, _ in page])
+        nodes = []
+        for node, depth in page:
+            document = node_document(documents[node.span_id], depth)
+            nodes.append(orjson.Fragment(with_log_records(document, records.get(node.span_id, []))))
     running = sum(1 for node, _ in order if node.running)
     next_offset = offset + query.limit
     summary_item = run_item(run)
@@ -158,7 +174,7 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
         },
         "run": summary_item,
         "next_cursor": encode_cursor("logs", {"o": next_offset, "r": run["run_id"]})
-        if next_offset < len(order)
+        if next_offset < len(order) and query.span_id is None
         else None,
     }
 
@@ -176,6 +192,19 @@ def _offset(cursor: str | None) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise InvalidRequest("cursor is not valid for this listing")
     return offset
+
+
+def _one_node(order: list[tuple[_Node, int]], query: LogsQuery, run_id: str) -> list[tuple[_Node, int]]:
+    """The node ``query.span_id`` names, with its depth; NotFound if it is not one of the run's nodes."""
+    assert query.span_id is not None
+    try:
+        span_id = parse_span_id_hex(query.span_id.strip().lower())
+    except InvalidId:
+        raise InvalidRequest(f"span_id must be 16 hexadecimal digits, got {query.span_id!r}") from None
+    found = [(node, depth) for node, depth in order if node.span_id == span_id]
+    if not found:
+        raise NotFound(f"run {run_id} has no node with span_id {query.span_id!r}")
+    return found
 
 
 def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
@@ -257,27 +286,28 @@ def _documents(rows: list[tuple[Any, ...]]) -> dict[int, _Document]:
     return {row[0]: (row[3], row[2], row[8], row[9], row[10]) for row in rows}
 
 
-def node_document(document: _Document, depth: int | None) -> bytes:
+def node_document(document: _Document, depth: int | None, *, events: bool = True) -> bytes:
     """One node as JSON: the documented id, type, input, output, time and status, and the rest.
 
     DuckDB wrote most of it (store/views/node_documents.sql); what is added
     here is what depends on the tree (``depth``; None where the tree is not
-    known, as in live events) and the times, formatted as everywhere else.
+    known, as in live events) and the times, formatted as everywhere else;
+    and the node's ``events`` unless ``events`` is False (an outline).
     """
-    running, start, end, events, text = document
+    running, start, end, events_json, text = document
     if end is not None:
         end = max(end, start)  # no node ends before it starts (store/views/times.sql), whatever was stored
     duration_ms = None if running or end is None else (end - start) / 1_000_000
-    added = orjson.dumps(
-        {
-            "time": None if duration_ms is None else human_duration(duration_ms),
-            "depth": depth,
-            "started_at": iso_utc(start),
-            "ended_at": None if running else iso_utc(end),
-            "duration_ms": duration_ms,
-            "events": _events(events),
-        }
-    )
+    fields: dict[str, Any] = {
+        "time": None if duration_ms is None else human_duration(duration_ms),
+        "depth": depth,
+        "started_at": iso_utc(start),
+        "ended_at": None if running else iso_utc(end),
+        "duration_ms": duration_ms,
+    }
+    if events:
+        fields["events"] = _events(events_json)
+    added = orjson.dumps(fields)
     # Two JSON objects' texts made one: DuckDB's without its closing brace, ours without its opening one.
     return text[:-1].encode() + b"," + added[1:]
 

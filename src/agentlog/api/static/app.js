@@ -100,7 +100,7 @@ function App({ initial }) {
 // The first page: its data is asked for while its module loads, and it renders once that module is here.
 const [first, firstParams] = route(location);
 if (first === "runs") prefetch("/api/v1/agents/history", { ...historyFilters(firstParams.query), limit: RUNS_PAGE });
-if (first === "run") prefetch("/api/v1/agents/logs", { run_id: firstParams.runId, limit: LOGS_PAGE });
+if (first === "run") prefetch("/api/v1/agents/logs", { run_id: firstParams.runId, limit: LOGS_PAGE, outline: "true" });
 const firstModule = await PAGES[first]().catch(() => null);
 document.getElementById("app").textContent = "";
 render(html`<${App} initial=${firstModule ? { [first]: firstModule } : {}} />`, document.getElementById("app"));

@@ -9,14 +9,15 @@ import { Conversation, Json, conversation } from "/static/messages.js";
 const ROW = 24;
 const OVERSCAN = 12;
 
-/** Every page of a run's logs (2,000 nodes a page): {logs, nodes}. */
+/** Every page of a run's outline (2,000 nodes a page; each node without its input, output, attributes and
+ * events, which the detail asks for): {logs, nodes}. */
 export async function fetchRun(runId) {
-  const first = await get("/api/v1/agents/logs", { run_id: runId, limit: PAGE });
+  const first = await get("/api/v1/agents/logs", { run_id: runId, limit: PAGE, outline: "true" });
   const nodes = [...first.body.nodes];
   let cursor = first.body.next_cursor;
   let last = first.body;
   while (cursor) {
-    const page = await get("/api/v1/agents/logs", { run_id: runId, limit: PAGE, cursor });
+    const page = await get("/api/v1/agents/logs", { run_id: runId, limit: PAGE, outline: "true", cursor });
     nodes.push(...page.body.nodes);
     cursor = page.body.next_cursor;
     last = page.body;
@@ -171,9 +172,31 @@ function Event({ event }) {
   </div>`;
 }
 
-function Detail({ node }) {
+/** The selected node whole (input, output, attributes, events, log records), asked for when it is selected
+ * and again when its outline changes (a running node that finished); the outline until it arrives. */
+function useWholeNode(runId, outline) {
+  const [whole, setWhole] = useState(null);
+  const version = outline ? `${outline.span_id} ${outline.status} ${outline.ended_at}` : "";
+  useEffect(() => {
+    if (!outline) return;
+    let current = true;
+    get("/api/v1/agents/logs", { run_id: runId, span_id: outline.span_id }).then(
+      (page) => current && setWhole({ version, node: page.body.nodes[0] || null, error: null }),
+      (e) => current && setWhole({ version, node: null, error: e.message }),
+    );
+    return () => { current = false; };
+  }, [runId, version]);
+  return whole && whole.version === version ? whole : null;
+}
+
+function Detail({ runId, outline }) {
+  const whole = useWholeNode(runId, outline);
+  if (!outline) return html`<section class="card detail"><p class="muted">Select a span (click, or ↑ ↓ in the list) to see its detail.</p></section>`;
+  return html`<${NodeDetail} node=${whole && whole.node ? whole.node : outline} loading=${!whole} error=${whole && whole.error} />`;
+}
+
+function NodeDetail({ node, loading, error }) {
   const [tab, setTab] = useState("conversation");
-  if (!node) return html`<section class="card detail"><p class="muted">Select a span (click, or ↑ ↓ in the list) to see its detail.</p></section>`;
   const chat = conversation(node);
   const hasChat = !!(chat.input || chat.output);
   const current = tab === "conversation" && !hasChat ? "io" : tab;
@@ -193,6 +216,8 @@ function Detail({ node }) {
       ${node.parent_span_id && html`<dt>parent</dt><dd class="mono">${node.parent_span_id}</dd>`}
     </dl>
     ${node.error && html`<p class="error">✗ ${node.error.type || ""} ${node.error.message || ""}</p>`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    ${loading ? html`<p class="muted" id="detail-loading">loading the span's input, output and attributes…</p>` : html`
     <div class="tabs" role="tablist">
       ${hasChat && t("conversation", "Conversation")}${t("io", "Input / output")}${t("attributes", "Attributes", Object.keys(node.attributes || {}).length)}${t("events", "Events", events.length + logs.length)}
     </div>
@@ -208,7 +233,7 @@ function Detail({ node }) {
     ${current === "events" && html`
       ${events.length === 0 && logs.length === 0 && html`<p class="muted">No events or log records.</p>`}
       ${events.map((e) => html`<${Event} event=${e} />`)}
-      ${logs.length > 0 && html`<h3>Log records</h3>${logs.map((r) => html`<div class="event"><b>${r.event_name || r.severity_text || "log"}</b> <span class="muted">${fmtTime(r.time)}</span><${Json} value=${r.body} />${r.attributes && Object.keys(r.attributes).length ? html`<${Json} value=${r.attributes} />` : ""}</div>`)}`}`}
+      ${logs.length > 0 && html`<h3>Log records</h3>${logs.map((r) => html`<div class="event"><b>${r.event_name || r.severity_text || "log"}</b> <span class="muted">${fmtTime(r.time)}</span><${Json} value=${r.body} />${r.attributes && Object.keys(r.attributes).length ? html`<${Json} value=${r.attributes} />` : ""}</div>`)}`}`}`}
   </section>`;
 }
 
@@ -280,6 +305,6 @@ export default function RunPage({ runId, query }) {
           ? html`<p class="muted">No spans yet.</p>`
           : html`<${Waterfall} nodes=${nodes} selected=${selected} onSelect=${select} t0=${t0} span=${Math.max(0, t1 - t0)} now=${now} />`}
       </section>
-      <${Detail} node=${byId.get(selected)} key=${selected} />
+      <${Detail} runId=${logs.run_id} outline=${byId.get(selected)} key=${selected} />
     </div>`;
 }
