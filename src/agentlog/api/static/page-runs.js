@@ -131,12 +131,9 @@ export default function RunsPage({ query }) {
     };
   }, [filterKey, epoch]);
 
-  // The filters' suggestions once the first rows are drawn: asked for at once, their query (~40 ms on
-  // 100,000 runs) would compete with the history's for the server's and the browser's time.
-  const drawn = runs !== null;
   useEffect(() => {
-    if (caps && caps.facets && drawn) get("/api/v1/agents/facets").then(({ body }) => setFacets(body)).catch(() => {});
-  }, [caps, epoch, drawn]);
+    if (caps && caps.facets) get("/api/v1/agents/facets").then(({ body }) => setFacets(body)).catch(() => {});
+  }, [caps, epoch]);
 
   // Live: a run that starts, changes or finishes refreshes the first page (at most every 500 ms);
   // the rows loaded beyond it stay.
