@@ -12,7 +12,7 @@ Run from the repository root::
 2. Each measurement is one navigation in a fresh browser context (nothing cached, no service worker):
    ``page.goto`` of the URL, then the time, on the page's own clock (``performance.now()``, zero at
    navigation start), when a MutationObserver first saw the element: ``tr.run`` (the runs page's first
-   rows) or ``.wf-row`` (the waterfall's first rows, drawn after every page of the run's logs arrived).
+   rows) or ``.wf-row`` (the waterfall's first rows, drawn after every page of the run's outline arrived).
    The first navigation of each page is reported apart (cold: the server's first query of that shape).
    Resource Timing splits the warm figures: until the page's first API request (history or logs) starts
    (HTML, modules, the script's start), and from then until its last API response ended.
