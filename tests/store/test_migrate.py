@@ -83,10 +83,11 @@ def _fold_before_16(connection: duckdb.DuckDBPyConnection, commit_seq: int, into
     """Today's fold of span_batch, appended to ``into`` (a roll-up table of schema 14 or 15) as it was then."""
     # Today's fold appends to run_partials, cache writes included: a temporary table stands in for it.
     connection.execute(f"CREATE OR REPLACE TEMP TABLE folded AS SELECT * FROM {into} LIMIT 0")
-    for column in _CACHE_WRITES:
+    # Today's fold also sets partial_id (its commit_seq); a roll-up table of schema 14 has none.
+    for column in (*_CACHE_WRITES, *(() if into == "run_partials" else ("partial_id",))):
         connection.execute(f"ALTER TABLE folded ADD COLUMN {column} BIGINT")
     connection.execute(FOLD_RUNS.replace("INSERT INTO run_partials", "INSERT INTO folded"), [commit_seq])
-    left_out = ", ".join((*_CACHE_WRITES, "partial_id") if into == "run_partials" else _CACHE_WRITES)
+    left_out = ", ".join((*_CACHE_WRITES, "partial_id"))
     connection.execute(f"INSERT INTO {into} BY NAME SELECT * EXCLUDE ({left_out}) FROM folded")
     connection.execute("DROP TABLE folded")
 

@@ -276,14 +276,16 @@ class SpanWriter:
         spans = [item.table for item in group if item.signal == "traces"]
         logs = [item.table for item in group if item.signal == "logs"]
         try:
-            new_spans, new_log_records = commit_rows(cursor, spans, logs, self._commit_seq + 1)
+            # On a lake the number is the lake's, one sequence for every collector; a file's writer counts.
+            seq = self._database.next_commit_seq(cursor) or self._commit_seq + 1
+            new_spans, new_log_records = commit_rows(cursor, spans, logs, seq)
         except Exception as error:  # any other database failure fails these requests, not the writer
             if database_failed(error):
                 self._fail(error)
                 return _stopping(error)
             log.exception("commit of %d span and %d log record table(s) failed", len(spans), len(logs))
             return StoreError(f"the database refused the {'spans' if spans else 'log records'}: {error}")
-        self._commit_seq += 1
+        self._commit_seq = seq
         self._uncompacted += bool(spans)  # only spans add partial roll-ups
         self.transactions += 1
         self.committed_spans += new_spans

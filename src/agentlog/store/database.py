@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from agentlog.errors import StoreError
+from agentlog.store import lake
 from agentlog.store.migrate import create_views, migrate
 
 MEMORY = ":memory:"
@@ -100,12 +101,17 @@ class Database:
         self._connection = connection
         self._catalog = catalog
         self.path = path
-        self.schema_version = migrate(connection)
-        create_views(connection)
+        self.is_lake = lake.is_lake(path)
+        if self.is_lake:
+            self.schema_version = lake.create_schema(connection)
+        else:
+            self.schema_version = migrate(connection)
+            create_views(connection)
 
     @classmethod
-    def open(cls, path: str | Path, *, memory_limit: str | None = None) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``.
+    def open(cls, path: str | Path, *, memory_limit: str | None = None, data_path: str | None = None) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``: a DuckDB file, ``:memory:``,
+        or a DuckLake (``ducklake:postgres:<conninfo>``, its Parquet files at ``data_path``; store/lake.py).
 
         ``memory_limit`` caps DuckDB's own memory (e.g. ``"256MB"``; it spills to
         disk past it); None leaves DuckDB's default, 80% of the machine."""
@@ -113,10 +119,13 @@ class Database:
         if text == MEMORY:
             connection = duckdb.connect(MEMORY)
             catalog = None
+        elif lake.is_lake(text):
+            connection, catalog = lake.attach(text, data_path)
         else:
             connection, catalog = _attach(Path(text))
-        connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-        connection.execute(f"SET max_vacuum_tasks = {MAX_VACUUM_TASKS}")
+        if not lake.is_lake(text):  # a lake's files are Parquet: it has no WAL to checkpoint
+            connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            connection.execute(f"SET max_vacuum_tasks = {MAX_VACUUM_TASKS}")
         if memory_limit is not None:
             connection.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
             # Give freed memory back to the system soon, so the process's RSS follows the limit.
@@ -135,8 +144,14 @@ class Database:
         return cursor
 
     def checkpoint(self) -> None:
-        """Fold the WAL into the database file."""
-        self._connection.execute("CHECKPOINT")
+        """Fold the WAL into the database file (a lake has none: each commit is its files)."""
+        if not self.is_lake:
+            self._connection.execute("CHECKPOINT")
+
+    def next_commit_seq(self, cursor: Any) -> int | None:
+        """The next commit's sequence number where several processes commit (a lake); None for a file,
+        whose one writer counts its own."""
+        return lake.next_commit_seq(cursor) if self.is_lake else None
 
     def close(self, *, checkpoint: bool = True) -> None:
         """Checkpoint and close; the file is complete on disk afterwards.

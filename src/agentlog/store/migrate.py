@@ -103,17 +103,26 @@ def view_fragment(name: str) -> str:
     return (VIEWS_DIR / f"{name}.sql").read_text()
 
 
+def view_statements(directory: Path = VIEWS_DIR) -> list[str]:
+    """The statements that (re)create every view in ``VIEWS`` (and the macros they share), in order."""
+    run_columns = view_fragment("run_columns")
+    statements = []
+    for name in VIEWS:
+        sql = (directory / f"{name}.sql").read_text()
+        sql = sql.replace("{run_columns}", run_columns).replace("{merge_rollups}", VIEW_MERGE)
+        statements.append(sql)
+        if name == "run_summaries":  # and the same over run_compacted, for reads with no partials
+            statements.append(compacted(sql))
+    return statements
+
+
 def create_views(connection: Any, directory: Path = VIEWS_DIR) -> None:
     """(Re)create every view in ``VIEWS``, in one transaction."""
-    run_columns = view_fragment("run_columns")
+    statements = view_statements(directory)
     connection.execute("BEGIN TRANSACTION")
     try:
-        for name in VIEWS:
-            sql = (directory / f"{name}.sql").read_text()
-            sql = sql.replace("{run_columns}", run_columns).replace("{merge_rollups}", VIEW_MERGE)
+        for sql in statements:
             connection.execute(sql)
-            if name == "run_summaries":  # and the same over run_compacted, for reads with no partials
-                connection.execute(compacted(sql))
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-UPSERT = """
-INSERT INTO retention_schedules (tenant_id, days, every_seconds, updated_at)
-VALUES ($tenant, $days, $every, now())
-ON CONFLICT (tenant_id) DO UPDATE SET days = excluded.days, every_seconds = excluded.every_seconds,
-                                      updated_at = excluded.updated_at
-"""
+from agentlog.store.transactions import transaction
+
+# A tenant's schedule replaced: delete and insert in one transaction, not ON CONFLICT (a lake has no keys).
+REPLACE = (
+    "DELETE FROM retention_schedules WHERE tenant_id = $tenant",
+    """
+    INSERT INTO retention_schedules (tenant_id, days, every_seconds, updated_at)
+    VALUES ($tenant, $days, $every, now())
+    """,
+)
 SELECT_ALL = "SELECT tenant_id, days, every_seconds, epoch_ms(last_run_at), last_deleted_runs FROM retention_schedules"
 RECORD_RUN = """
 UPDATE retention_schedules SET last_run_at = make_timestamp($at_us), last_deleted_runs = $deleted
@@ -39,7 +43,10 @@ class Schedule:
 
 
 def set_schedule(cursor: Any, tenant_id: str, days: int, every_seconds: int) -> Schedule:
-    cursor.execute(UPSERT, {"tenant": tenant_id, "days": days, "every": every_seconds})
+    """Store the tenant's schedule (in a transaction of its own), replacing any it had."""
+    with transaction(cursor):
+        cursor.execute(REPLACE[0], {"tenant": tenant_id})
+        cursor.execute(REPLACE[1], {"tenant": tenant_id, "days": days, "every": every_seconds})
     return Schedule(tenant_id, days, every_seconds)
 
 

@@ -84,12 +84,19 @@ FROM span_batch
 WHERE NOT is_pending
 """
 
+# A marker already stored (a retry) or repeated in the batch is skipped: by the statement, not by a key
+# constraint (a lake has none).
 INSERT_MARKERS = f"""
-INSERT OR IGNORE INTO pending_spans
+INSERT INTO pending_spans
 SELECT tenant_id, {_TRACE_ID}, span_id, parent_span_id, name, start_time_unix_nano, node_type, attributes, $1,
        input, model, tool_name
-FROM span_batch
+FROM span_batch b
 WHERE is_pending
+  AND NOT EXISTS (
+      SELECT 1 FROM pending_spans p
+      WHERE p.tenant_id = b.tenant_id AND p.trace_id = {_TRACE_ID} AND p.span_id = b.span_id
+  )
+QUALIFY row_number() OVER (PARTITION BY tenant_id, trace_id_hi, trace_id_lo, span_id ORDER BY "row") = 1
 """
 
 # A marker's job is done once its span is stored.

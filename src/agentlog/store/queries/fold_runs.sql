@@ -2,7 +2,9 @@
 -- appended to run_partials straight from the aggregate (the view run_rollups
 -- merges them by merge_rollups.sql, and store/rollups.py compacts them).
 -- span_batch: the spans this transaction inserted (duplicates already dropped)
--- and, where is_pending, its live-status markers. $1: its commit_seq.
+-- and, where is_pending, its live-status markers. $1: its commit_seq, which is
+-- also each row's partial_id (the compactor folds every partial its snapshot
+-- sees, up to the largest: on a lake several writers' ids interleave).
 -- A marker shares its key with the span it announces; `marker` (false < true)
 -- lets the real span's values win over the marker's. Within the batch each
 -- STRUCT is picked by arg_min on its leading fields alone (comparing whole
@@ -77,6 +79,7 @@ SELECT
     coalesce(list_sort(list_distinct(list(CASE WHEN own_usage AND model IS NOT NULL THEN model END))), []) AS models,
     $1::BIGINT AS commit_seq,
     $1::BIGINT AS first_seq,
+    $1::BIGINT AS partial_id,
     count(CASE WHEN own_usage AND total_tokens IS NOT NULL THEN 1 END) AS usage_spans,
     coalesce(sum(CASE WHEN fallback_usage THEN input_tokens END), 0) AS fallback_input_tokens,
     coalesce(sum(CASE WHEN fallback_usage THEN output_tokens END), 0) AS fallback_output_tokens,

@@ -1,0 +1,215 @@
+"""A DuckLake: the catalog in PostgreSQL, the data as Parquet files on a shared directory or object storage.
+
+``--db 'ducklake:postgres:<libpq conninfo>' --data-path <directory or s3://bucket/prefix>``: every
+agentlog process given the same catalog shares one store, on one machine or several.
+
+- The extensions (ducklake, postgres_scanner, httpfs) come with agentlog as Python wheels built for its
+  DuckDB, and are loaded from them by path: nothing is downloaded at run time.
+- DuckLake has no PRIMARY KEY, UNIQUE or sequences. The lake gets the file's schema as it is after every
+  migration (``lake_schema``: the same tables and columns, from the migrations themselves, so the two
+  cannot drift) less those; what the constraints did is done by the statements (the markers' insert skips
+  keys it finds, a retention schedule is replaced by delete and insert).
+- A commit's sequence number is one for the whole lake: taken from a PostgreSQL sequence in the catalog's
+  own database (``next_commit_seq``), so two collectors never give one number twice.
+- DuckDB still runs with external access off; the lake's data path is the one place it may read and write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from agentlog.errors import SchemaTooNew, StoreError
+from agentlog.store.migrate import migrate, view_statements
+from agentlog.store.transactions import transaction
+
+PREFIX = "ducklake:"
+CATALOG_PREFIX = "ducklake:postgres:"
+LAKE = "lake"
+"""The lake's catalog name in agentlog's DuckDB instance."""
+POSTGRES = "agentlog_catalog_db"
+"""The catalog's PostgreSQL database, attached for the commit sequence (never readable through SQL: the
+console's parse-tree check refuses any catalog-qualified name)."""
+COMMIT_SEQUENCE = "agentlog_commit_seq"
+
+EXTENSIONS = (
+    ("duckdb_extension_postgres_scanner", "postgres_scanner"),
+    ("duckdb_extension_ducklake", "ducklake"),
+    ("duckdb_extension_httpfs", "httpfs"),
+)
+"""(Python package, extension) in the order they load: ducklake's catalog needs postgres_scanner."""
+
+_REMOTE = ("s3://", "s3a://", "gcs://", "gs://", "r2://", "https://", "http://")
+
+
+def is_lake(db: str) -> bool:
+    """Whether ``--db`` names a DuckLake rather than a DuckDB file."""
+    return db.startswith(PREFIX)
+
+
+def extension_path(package: str, name: str) -> Path:
+    """The extension file of this DuckDB in its wheel; StoreError naming the wheel when it is missing."""
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+        if path.exists():
+            return path
+    wheel = package.replace("_", "-")
+    raise StoreError(f"the {name} extension for DuckDB {duckdb.__version__} is missing: pip install {wheel}")
+
+
+def attach(db: str, data_path: str | None) -> tuple[Any, str]:
+    """A connection to a DuckDB instance with the lake attached and in use, external access off but for
+    the data path; and the catalog's name."""
+    if not db.startswith(CATALOG_PREFIX):
+        raise StoreError(f"a lake's --db is 'ducklake:postgres:<libpq conninfo>', got {db!r}")
+    conninfo = db.removeprefix(CATALOG_PREFIX)
+    if data_path is not None and not data_path.startswith(_REMOTE):
+        Path(data_path).mkdir(parents=True, exist_ok=True)
+        data_path = str(Path(data_path).resolve())
+    name = hashlib.sha256(f"{db}\n{data_path}".encode()).hexdigest()[:16]
+    connection = duckdb.connect(f":memory:agentlog-lake-{name}")
+    try:
+        attached = {row[0] for row in connection.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+        if LAKE not in attached:
+            _attach_lake(connection, conninfo, data_path)
+        connection.execute(f"USE {LAKE}")
+    except duckdb.Error as error:
+        connection.close()
+        raise StoreError(f"cannot open the lake {db!r}: {error}") from None
+    return connection, LAKE
+
+
+def _attach_lake(connection: Any, conninfo: str, data_path: str | None) -> None:
+    connection.execute("SET autoinstall_known_extensions = false")
+    connection.execute("SET autoload_known_extensions = false")
+    for package, name in EXTENSIONS:
+        connection.execute(f"LOAD '{_escaped(str(extension_path(package, name)))}'")
+    options = f" (DATA_PATH '{_escaped(data_path)}')" if data_path else ""
+    connection.execute(f"ATTACH '{_escaped(CATALOG_PREFIX + conninfo)}' AS {LAKE}{options}")
+    connection.execute(f"ATTACH '{_escaped(conninfo)}' AS {POSTGRES} (TYPE postgres)")
+    connection.execute(f"CALL postgres_execute('{POSTGRES}', 'CREATE SEQUENCE IF NOT EXISTS {COMMIT_SEQUENCE}')")
+    stored = connection.execute(
+        "SELECT value FROM ducklake_options(?) WHERE option_name = 'data_path'", [LAKE]
+    ).fetchone()
+    where = stored[0] if stored else data_path
+    if where:
+        where = where if where.endswith("/") else where + "/"
+        connection.execute("SET allowed_directories = [?]", [where])
+
+
+def next_commit_seq(cursor: Any) -> int:
+    """The lake's next commit sequence number (one PostgreSQL round trip)."""
+    (seq,) = cursor.execute(
+        f"SELECT seq FROM postgres_query('{POSTGRES}', 'SELECT nextval(''{COMMIT_SEQUENCE}'') AS seq')"
+    ).fetchone()
+    return int(seq)
+
+
+def lake_schema(migrated: Any) -> list[str]:
+    """CREATE TABLE statements for every table of ``migrated`` (a DuckDB with every migration applied),
+    less what DuckLake cannot hold: PRIMARY KEY and UNIQUE constraints and sequence-backed defaults."""
+    statements = []
+    tables = migrated.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
+    ).fetchall()
+    for (table,) in tables:
+        columns = migrated.execute(
+            """
+            SELECT column_name, data_type, is_nullable, column_default
+            FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index
+            """,
+            [table],
+        ).fetchall()
+        defined = []
+        for column, data_type, nullable, default in columns:
+            text = f"{_quoted(column)} {data_type}"
+            if not nullable:
+                text += " NOT NULL"
+            if default is not None and not _uses_sequence(migrated, default):
+                text += f" DEFAULT {default}"
+            defined.append(text)
+        statements.append(f"CREATE TABLE IF NOT EXISTS {_quoted(table)} ({', '.join(defined)})")
+    return statements
+
+
+def _uses_sequence(migrated: Any, default: str) -> bool:
+    """Whether a column default calls a sequence function, on DuckDB's parse tree of it."""
+    (tree,) = migrated.execute("SELECT json_serialize_sql(?)", [f"SELECT {default}"]).fetchone()
+    return any(name in _SEQUENCE_FUNCTIONS for name in _function_names(orjson.loads(tree)))
+
+
+_SEQUENCE_FUNCTIONS = frozenset({"nextval", "currval"})
+
+
+def _function_names(node: Any) -> list[str]:
+    """Every function name in a serialised parse tree."""
+    if isinstance(node, list):
+        return [name for item in node for name in _function_names(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["function_name"]] if node.get("class") == "FUNCTION" else []
+    return own + [name for value in node.values() for name in _function_names(value)]
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _escaped(literal: str) -> str:
+    return literal.replace("'", "''")
+
+
+CONFLICT_RETRIES = 5
+"""Opens that race to create a new lake's schema: the losers' transactions conflict, and they look again."""
+
+
+def create_schema(connection: Any) -> int:
+    """The lake's tables, created if missing, and its views when they are not this agentlog's; the
+    schema version. SchemaTooNew for a lake a newer agentlog made; StoreError for an older one's."""
+    migrated = duckdb.connect()
+    try:
+        version = migrate(migrated)
+        statements = lake_schema(migrated)
+    finally:
+        migrated.close()
+    views = view_statements()
+    mark = "views " + hashlib.sha256("\n".join(views).encode()).hexdigest()[:16]
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with transaction(connection):
+                _create_tables(connection, statements, version)
+                if connection.execute("SELECT 1 FROM agentlog_schema WHERE name = ?", [mark]).fetchone() is None:
+                    for statement in views:
+                        connection.execute(statement)
+                    connection.execute("INSERT INTO agentlog_schema VALUES (?, ?, now())", [version, mark])
+            return version
+        except duckdb.TransactionException:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _create_tables(connection: Any, statements: list[str], version: int) -> None:
+    exists = connection.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND table_name = 'agentlog_schema'", [LAKE]
+    ).fetchone()
+    if exists:
+        (found,) = connection.execute("SELECT max(version) FROM agentlog_schema").fetchone()
+        if found is not None and found > version:
+            raise SchemaTooNew(f"this lake is at schema version {found}; this agentlog knows up to {version}")
+        if found is not None and found < version:
+            raise StoreError(
+                f"this lake is at schema version {found}, made by an older agentlog ({version} here): "
+                "a lake is not migrated in place; open it with the agentlog that made it"
+            )
+        return
+    for statement in statements:
+        connection.execute(statement)
+    connection.execute("INSERT INTO agentlog_schema VALUES (?, 'lake schema', now())", [version])
