@@ -114,7 +114,8 @@ def next_commit_seq(cursor: Any) -> int:
 
 def lake_schema(migrated: Any) -> list[str]:
     """CREATE TABLE statements for every table of ``migrated`` (a DuckDB with every migration applied),
-    less what DuckLake cannot hold: PRIMARY KEY and UNIQUE constraints and sequence-backed defaults."""
+    less what DuckLake cannot hold: PRIMARY KEY and UNIQUE constraints and sequence-backed defaults; then
+    CREATE MACRO for the macros the migrations made."""
     statements = []
     tables = migrated.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
@@ -136,6 +137,17 @@ def lake_schema(migrated: Any) -> list[str]:
                 text += f" DEFAULT {default}"
             defined.append(text)
         statements.append(f"CREATE TABLE IF NOT EXISTS {_quoted(table)} ({', '.join(defined)})")
+    # The macros the migrations made (the views' own are made with the views), as DuckDB holds them.
+    macros = migrated.execute(
+        """
+        SELECT function_name, parameters, macro_definition FROM duckdb_functions()
+        WHERE schema_name = 'main' AND function_type = 'macro' AND NOT internal ORDER BY function_name
+        """
+    ).fetchall()
+    for name, parameters, definition in macros:
+        statements.append(
+            f"CREATE OR REPLACE MACRO {_quoted(name)}({', '.join(map(_quoted, parameters))}) AS {definition}"
+        )
     return statements
 
 

@@ -1,0 +1,64 @@
+"""The store on a DuckLake (a real PostgreSQL catalog, Parquet files in a directory): the same tables as
+a file, spans committed and read back, several processes' commits numbered apart."""
+
+from __future__ import annotations
+
+import duckdb
+
+from agentlog.store import Database, commit_spans
+from agentlog.store.lake import EXTENSIONS, extension_path, lake_schema
+from agentlog.store.migrate import create_views, migrate
+from tests.factories import make_request, make_span, new_trace_id, span_rows
+from tests.lake.conftest import Lake
+
+
+def _tables(cursor: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[tuple[str, str]]]:
+    rows = cursor.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+        "ORDER BY table_name, column_index",
+        [catalog],
+    ).fetchall()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(table, []).append((column, data_type))
+    return tables
+
+
+def test_a_lake_has_the_files_tables_views_and_columns(lake: Lake) -> None:
+    file = duckdb.connect()
+    migrate(file)
+    create_views(file)
+    database = Database.open(lake.db, data_path=str(lake.data_path))
+    try:
+        assert database.is_lake and database.schema_version == migrate(duckdb.connect())
+        assert _tables(database.cursor(), "lake") == _tables(file, "memory")
+        tables = file.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]
+        assert sum(s.startswith("CREATE TABLE") for s in lake_schema(file)) == tables
+    finally:
+        database.close()
+    again = Database.open(lake.db)  # the data path is the lake's own from then on
+    try:
+        assert again.cursor().execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    finally:
+        again.close()
+
+
+def test_spans_commit_to_the_lake_and_read_back(lake: Lake) -> None:
+    database = Database.open(lake.db, data_path=str(lake.data_path))
+    try:
+        cursor = database.cursor()
+        trace = new_trace_id()
+        spans = [make_span(trace_id=trace, name="invoke_agent a", attributes={"gen_ai.agent.name": "a"})]
+        seq = database.next_commit_seq(cursor)
+        assert seq is not None
+        assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq) == 1
+        assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq + 1) == 0  # a retry
+        assert cursor.execute("SELECT run_id, agent FROM runs").fetchall() == [(trace.hex(), "a")]
+        assert database.next_commit_seq(cursor) == seq + 1
+    finally:
+        database.close()
+    elsewhere = duckdb.connect()  # another DuckDB instance: what it reads is in the catalog and the files
+    for package, name in EXTENSIONS:
+        elsewhere.execute(f"LOAD '{extension_path(package, name)}'")
+    elsewhere.execute(f"ATTACH '{lake.db}' AS other")
+    assert elsewhere.execute("SELECT count(*) FROM other.stored_spans").fetchone() == (1,)
