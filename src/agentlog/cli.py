@@ -68,8 +68,19 @@ def serve(
         str | None,
         typer.Option(help="TOML file of your own attribute keys, read before the built-in ones (docs/conventions.md)."),
     ] = None,
+    data_path: Annotated[
+        str | None,
+        typer.Option(
+            help="A lake's Parquet files (--db ducklake:postgres:...): a shared directory or s3://bucket/prefix. "
+            "Env AGENTLOG_DATA_PATH."
+        ),
+    ] = None,
+    no_ingest: Annotated[
+        bool, typer.Option("--no-ingest", help="Serve the API and web page only: no OTLP ports, no writes.")
+    ] = False,
 ) -> None:
-    """Receive OTLP traces over gRPC and HTTP and commit them to DuckDB."""
+    """Receive OTLP traces over gRPC and HTTP and commit them to DuckDB (a file, or a DuckLake shared by
+    several such processes: docs/scale-out.md)."""
     settings = Settings.load(
         {
             "db": db,
@@ -83,6 +94,8 @@ def serve(
             "retention_every_seconds": retention_every,
             "max_queued_spans": max_queued_spans,
             "conventions": conventions,
+            "data_path": data_path,
+            "ingest": False if no_ingest else None,
         }
     )
     try:
@@ -96,8 +109,11 @@ def serve(
 def _announce(settings: Settings, running: Running, demo: bool = False) -> None:
     host = settings.host
     typer.echo(f"agentlog: database {running.database.path} (schema version {running.database.schema_version})")
-    typer.echo(f"agentlog: OTLP/gRPC on {host}:{running.grpc_port}")
-    typer.echo(f"agentlog: OTLP/HTTP on http://{host}:{running.http_port}/v1/traces and /v1/logs")
+    if settings.ingest:
+        typer.echo(f"agentlog: OTLP/gRPC on {host}:{running.grpc_port}")
+        typer.echo(f"agentlog: OTLP/HTTP on http://{host}:{running.http_port}/v1/traces and /v1/logs")
+    else:
+        typer.echo("agentlog: no OTLP ports (--no-ingest): the API reads what other processes commit")
     if settings.conventions:
         typer.echo(f"agentlog: your conventions from {settings.conventions} are read before the built-in ones")
     typer.echo(f"agentlog: API and web page on http://{host}:{running.api_port}/")

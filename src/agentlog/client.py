@@ -46,6 +46,7 @@ from agentlog.query.timefmt import days_ago, iso_utc, parse_time
 from agentlog.settings import DEFAULT_API_URL, Settings
 from agentlog.store import Database, Keyring, keys, renormalizing, repricing, retention, schedules
 from agentlog.store.keys import ADMINS, READERS, require
+from agentlog.store.lake import is_lake
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 TIMEOUT_SECONDS = 120.0
@@ -334,6 +335,8 @@ def connect(
     headers = {"Authorization": f"Bearer {key}"} if key else None
     if url:
         return RemoteBackend(url, headers)
+    if is_lake(db):  # a lake is shared by design: read (and write) it directly, whatever else runs
+        return _open_file(db, key)
     server = discovery.find_server(db)
     if server is not None:
         return RemoteBackend(server.api_url, headers)

@@ -37,6 +37,7 @@ import httpx
 
 from agentlog.errors import AgentlogError
 from agentlog.store import MEMORY
+from agentlog.store.lake import is_lake
 
 if TYPE_CHECKING:
     from agentlog.server import Running
@@ -85,11 +86,11 @@ def announced(settings: Settings, running: Running) -> Iterator[None]:
         "api_url": f"http://{host}:{running.api_port}",
         "grpc_endpoint": f"{host}:{running.grpc_port}",
         "http_url": f"http://{host}:{running.http_port}/v1/traces",
-        "db": settings.db if settings.db == MEMORY else str(Path(settings.db).resolve()),
+        "db": settings.db if settings.db == MEMORY or is_lake(settings.db) else str(Path(settings.db).resolve()),
         INSTANCE_FIELD: running.instance_id,
     }
     written: list[Path] = []
-    if settings.db != MEMORY:
+    if settings.db != MEMORY and not is_lake(settings.db):  # a lake is no file to write beside
         written.append(_write_private(info_path(settings.db), body))
     try:
         registry = private_registry(settings.runtime_dir)
@@ -182,7 +183,7 @@ def registered_servers(registry: str | Path) -> list[ServerInfo]:
 def find_server(db: str | Path) -> ServerInfo | None:
     """The server announced beside ``db`` if it answers with the announced instance id; None
     otherwise (a stale announcement is removed)."""
-    if str(db) == MEMORY:
+    if str(db) == MEMORY or is_lake(str(db)):
         return None
     info = _read(info_path(db))
     return info if info is not None and _Probes().verified(info) else None

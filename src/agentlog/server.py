@@ -39,7 +39,8 @@ from agentlog.proto.conventions_file import load_conventions
 from agentlog.query import Reader
 from agentlog.query.metrics import warm_up
 from agentlog.settings import Settings
-from agentlog.store import MEMORY, Database, Keyring, last_commit_seq
+from agentlog.store import MEMORY, Database, Keyring, last_commit_seq, last_log_commit_seq
+from agentlog.store.lake import is_lake
 from agentlog.store.schedules import Schedule
 
 log = logging.getLogger(__name__)
@@ -98,14 +99,18 @@ def check_exposure(settings: Settings, keyring: Keyring) -> None:
 
 
 async def serve(settings: Settings, on_ready: Callable[[Running], None] | None = None) -> int:
-    """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed."""
+    """Run until SIGINT/SIGTERM (or ``Running.stop`` is set), shut down cleanly, return spans committed.
+
+    ``settings.ingest`` False: the API alone (no OTLP ports, no writer): a read-only process on a lake."""
     conventions = load_conventions(settings.conventions) if settings.conventions else BUILT_IN  # before any file
-    if settings.db == MEMORY or not Path(settings.db).exists():
+    if settings.db == MEMORY or not (is_lake(settings.db) or Path(settings.db).exists()):
         check_exposure(settings, Keyring())  # a new database has no keys: refuse before creating it
-    database = Database.open(settings.db, memory_limit=settings.memory_limit or None)
+    database = Database.open(
+        settings.db, memory_limit=settings.memory_limit or None, data_path=settings.data_path or None
+    )
     loop = asyncio.get_running_loop()
     cursor = database.cursor()
-    feed = LiveFeed(last_commit_seq(cursor))
+    feed = LiveFeed(_last_commit(cursor))
     keyring = Keyring.load(cursor)
     cursor.close()
     try:
@@ -118,35 +123,68 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     def on_fatal(error: BaseException) -> None:  # on the writer thread: stop the server from its loop
         loop.call_soon_threadsafe(stop.set)
 
-    writer = SpanWriter(
-        database,
-        max_queued_spans=settings.max_queued_spans,
-        max_batch_spans=settings.max_batch_spans,
-        on_commit=lambda seq: _publish(loop, feed, seq),
-        on_fatal=on_fatal,
-    )
-    writer.start()
-    decoder = Decoder(settings.decode_workers, settings.max_attribute_length, conventions)
-    admission = Admission(settings.max_intake_bytes, settings.target_wait_seconds)
-    intake = Intake(writer, keyring=keyring, decoder=decoder, admission=admission)
-    try:
-        await _serve_listeners(settings, database, writer, intake, feed, keyring, on_ready, stop, conventions)
-    finally:
-        writer.close()
-        decoder.close()
-        database.close(checkpoint=writer.failure is None)
-        log.info(
-            "stopped: %d spans and %d log records committed in %d transactions",
-            writer.committed_spans,
-            writer.committed_log_records,
-            writer.transactions,
+    ingest: _Ingest | None = None
+    if settings.ingest:
+        writer = SpanWriter(
+            database,
+            max_queued_spans=settings.max_queued_spans,
+            max_batch_spans=settings.max_batch_spans,
+            on_commit=lambda seq: _publish(loop, feed, seq),
+            on_fatal=on_fatal,
         )
-    if writer.failure is not None:
+        writer.start()
+        decoder = Decoder(settings.decode_workers, settings.max_attribute_length, conventions)
+        admission = Admission(settings.max_intake_bytes, settings.target_wait_seconds)
+        ingest = _Ingest(writer, decoder, Intake(writer, keyring=keyring, decoder=decoder, admission=admission))
+    try:
+        await _serve_listeners(settings, database, ingest, feed, keyring, on_ready, stop, conventions)
+    finally:
+        failure = ingest.writer.failure if ingest is not None else None
+        if ingest is not None:
+            ingest.writer.close()
+            ingest.decoder.close()
+        database.close(checkpoint=failure is None)
+        if ingest is not None:
+            log.info(
+                "stopped: %d spans and %d log records committed in %d transactions",
+                ingest.writer.committed_spans,
+                ingest.writer.committed_log_records,
+                ingest.writer.transactions,
+            )
+    if failure is not None:
         raise DatabaseFailed(
-            f"the database failed and agentlog stopped: {writer.failure}. Everything acknowledged is in "
+            f"the database failed and agentlog stopped: {failure}. Everything acknowledged is in "
             f"{settings.db} (its WAL is replayed on the next start); restart agentlog."
         )
-    return writer.committed_spans
+    return ingest.writer.committed_spans if ingest is not None else 0
+
+
+@dataclass(frozen=True)
+class _Ingest:
+    """What receives OTLP: the writer, the decoder, and the intake in front of them."""
+
+    writer: SpanWriter
+    decoder: Decoder
+    intake: Intake
+
+
+def _last_commit(cursor: Any) -> int:
+    """The newest commit of spans or log records in the database."""
+    return max(last_commit_seq(cursor), last_log_commit_seq(cursor))
+
+
+LAKE_POLL_SECONDS = 0.5
+"""How often a process on a lake looks for commits other processes made (for the live feed)."""
+
+
+async def _follow_lake(reader: Reader, feed: LiveFeed) -> None:
+    """On a lake other processes commit too: publish the newest commit any of them made."""
+    while True:
+        try:
+            feed.publish(await reader.read(_last_commit))
+        except (AgentlogError, duckdb.Error) as error:  # the catalog or storage away: try again later
+            log.warning("looking for the lake's new commits failed: %s", error)
+        await asyncio.sleep(LAKE_POLL_SECONDS)
 
 
 def default_schedule(settings: Settings) -> Schedule:
@@ -162,26 +200,14 @@ def _publish(loop: asyncio.AbstractEventLoop, feed: LiveFeed, seq: int) -> None:
 async def _serve_listeners(
     settings: Settings,
     database: Database,
-    writer: SpanWriter,
-    intake: Intake,
+    ingest: _Ingest | None,
     feed: LiveFeed,
     keyring: Keyring,
     on_ready: Callable[[Running], None] | None,
     stop: asyncio.Event,
     conventions: Conventions,
 ) -> None:
-    grpc_server = build_grpc_server(
-        intake, max_message_bytes=settings.max_grpc_message_bytes, max_concurrent_rpcs=settings.max_connections
-    )
-    grpc_port = grpc_server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
-    http_socket = listening_socket(settings.host, settings.http_port)
-    endpoint = ExportEndpoint(
-        intake,
-        max_body_bytes=settings.max_http_body_bytes,
-        max_decompressed_bytes=settings.max_decompressed_bytes,
-        body_timeout=settings.body_timeout_seconds,
-    )
-    http_server = _uvicorn(build_http_app(endpoint), settings)
+    otlp = _OtlpListeners(settings, ingest.intake) if ingest is not None else None
     api_socket = listening_socket(settings.host, settings.api_port)
     reader = Reader(database)
     instance_id = discovery.new_instance_id()
@@ -189,7 +215,7 @@ async def _serve_listeners(
         reader,
         feed,
         schema_version=database.schema_version,
-        write=writer.run_task,
+        write=ingest.writer.run_task if ingest is not None else None,
         default_schedule=default_schedule(settings),
         keyring=keyring,
         instance_id=instance_id,
@@ -197,26 +223,59 @@ async def _serve_listeners(
         max_attribute_length=settings.max_attribute_length,
     )
     api_server = _uvicorn(api, settings)
+    tasks: list[asyncio.Task[Any]] = []
     try:
-        await grpc_server.start()
-        http_task = asyncio.create_task(http_server.serve(sockets=[http_socket]))
+        if otlp is not None:
+            await otlp.start()
         api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
-        ports = (grpc_port, http_socket.getsockname()[1], api_socket.getsockname()[1])
-        running = Running(database, *ports, instance_id, stop)
-        scheduler = asyncio.create_task(RetentionScheduler(writer, default_schedule(settings)).run_forever())
+        grpc_port, http_port = (otlp.grpc_port, otlp.http_port) if otlp is not None else (0, 0)
+        running = Running(database, grpc_port, http_port, api_socket.getsockname()[1], instance_id, stop)
+        if ingest is not None:
+            retention = RetentionScheduler(ingest.writer, default_schedule(settings))
+            tasks.append(asyncio.create_task(retention.run_forever()))
+        if database.is_lake:
+            tasks.append(asyncio.create_task(_follow_lake(reader, feed)))
         warming = asyncio.create_task(_warm_metrics(reader))
         with _stop_on_signals(running.stop), discovery.announced(settings, running):
             if on_ready is not None:
                 on_ready(running)
             await running.stop.wait()
-        scheduler.cancel()
+        for task in tasks:
+            task.cancel()
         log.info("stopping: no new requests; finishing those in flight")
-        http_server.should_exit = True
         api_server.should_exit = True
         # The warm-up's thread cannot be cancelled: it ends before the database closes.
-        await asyncio.gather(grpc_server.stop(GRACE_SECONDS), http_task, api_task, warming)
+        await asyncio.gather(otlp.stop() if otlp is not None else asyncio.sleep(0), api_task, warming)
     finally:
         reader.close()  # its cursors, before serve() closes the database
+
+
+class _OtlpListeners:
+    """OTLP/gRPC and OTLP/HTTP in front of the intake."""
+
+    def __init__(self, settings: Settings, intake: Intake) -> None:
+        self._grpc = build_grpc_server(
+            intake, max_message_bytes=settings.max_grpc_message_bytes, max_concurrent_rpcs=settings.max_connections
+        )
+        self.grpc_port = self._grpc.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
+        self._http_socket = listening_socket(settings.host, settings.http_port)
+        self.http_port: int = self._http_socket.getsockname()[1]
+        endpoint = ExportEndpoint(
+            intake,
+            max_body_bytes=settings.max_http_body_bytes,
+            max_decompressed_bytes=settings.max_decompressed_bytes,
+            body_timeout=settings.body_timeout_seconds,
+        )
+        self._http = _uvicorn(build_http_app(endpoint), settings)
+        self._http_task: asyncio.Task[Any] | None = None
+
+    async def start(self) -> None:
+        await self._grpc.start()
+        self._http_task = asyncio.create_task(self._http.serve(sockets=[self._http_socket]))
+
+    async def stop(self) -> None:
+        self._http.should_exit = True
+        await asyncio.gather(self._grpc.stop(GRACE_SECONDS), *([self._http_task] if self._http_task else []))
 
 
 KEEP_ALIVE_SECONDS = 5

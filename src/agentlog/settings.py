@@ -26,7 +26,12 @@ ENV_PREFIX = "AGENTLOG_"
 class Settings:
     """Everything ``agentlog serve`` can be told. Field ``x`` reads env ``AGENTLOG_X``."""
 
-    db: str = "agentlog.duckdb"
+    db: str = "agentlog.duckdb"  # a DuckDB file, or a DuckLake: ducklake:postgres:<libpq conninfo>
+    # A lake's Parquet files: a directory every process shares, or s3://bucket/prefix ("": the lake's own,
+    # stored in its catalog when it was made).
+    data_path: str = ""
+    # False: serve the API on the database only (no OTLP ports, no writes): a read-only API process on a lake.
+    ingest: bool = True
     # Whether ``db`` was named (an option or AGENTLOG_DB), even as the default name: set by ``load``.
     db_named: bool = field(default=False, metadata={"derived": True})
     url: str = ""  # the CLI: a running server's API; empty: found by itself (agentlog.discovery)
