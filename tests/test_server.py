@@ -99,11 +99,14 @@ class ServerProcess:
         re.compile(r"agentlog: database (?P<path>.+) \(schema version (?P<schema>\d+)\)$"),
         re.compile(r"agentlog: OTLP/gRPC on 127\.0\.0\.1:(?P<grpc>\d+)$"),
         re.compile(r"agentlog: OTLP/HTTP on http://127\.0\.0\.1:(?P<http>\d+)/v1/traces and /v1/logs$"),
+        re.compile(r"agentlog: API and web page on http://127\.0\.0\.1:(?P<api>\d+)/$"),
     )
     _STOPPED = re.compile(r"agentlog: stopped; (\d+) spans committed this session$")
 
-    def __init__(self, db: Path, *options: str) -> None:
+    def __init__(self, db: Path | str, *options: str) -> None:
+        """``db``: a file (the child runs in its directory) or a lake's ``ducklake:...``."""
         self.db = db
+        self.ingests = "--no-ingest" not in options
         self.process = subprocess.Popen(
             agentlog_command(
                 "serve",
@@ -123,7 +126,7 @@ class ServerProcess:
             stderr=subprocess.PIPE,
             text=True,
             env=child_env(),
-            cwd=db.parent,
+            cwd=db.parent if isinstance(db, Path) else None,
         )
         self.stdout: list[str] = []
         self._stderr: list[str | None] = []
@@ -138,7 +141,7 @@ class ServerProcess:
         self.stop_seconds: float | None = None
 
     @classmethod
-    def start(cls, db: Path, *options: str) -> ServerProcess:
+    def start(cls, db: Path | str, *options: str) -> ServerProcess:
         """Start the server and return once it has printed its ready line."""
         server = cls(db, *options)
         try:
@@ -170,7 +173,8 @@ class ServerProcess:
                 if match := pattern.match(line):
                     self.banner.update(match.groupdict())
             if line.startswith("agentlog: ready"):
-                assert self.banner.keys() == {"path", "schema", "grpc", "http"}, self.output()
+                ports = {"grpc", "http"} if self.ingests else set()
+                assert self.banner.keys() == {"path", "schema", "api", *ports}, self.output()
                 return
         self.process.wait(timeout=STOP_TIMEOUT)
         self._finish()
@@ -187,6 +191,10 @@ class ServerProcess:
     @property
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.banner['http']}/v1/traces"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.banner['api']}"
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Send ``signum``; return the exit code once the process is gone (it must go within STOP_TIMEOUT)."""

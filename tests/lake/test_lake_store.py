@@ -62,3 +62,21 @@ def test_spans_commit_to_the_lake_and_read_back(lake: Lake) -> None:
         elsewhere.execute(f"LOAD '{extension_path(package, name)}'")
     elsewhere.execute(f"ATTACH '{lake.db}' AS other")
     assert elsewhere.execute("SELECT count(*) FROM other.stored_spans").fetchone() == (1,)
+
+
+def test_every_trace_id_reads_back_exactly_past_duckdbs_inlining_limit(lake: Lake) -> None:
+    """DuckLake keeps small commits in its catalog and writes bigger ones to Parquet, where DuckDB would
+    turn a UHUGEINT into a DOUBLE (53 of its 128 bits): 500 spans in one commit, every id read back."""
+    database = Database.open(lake.db, data_path=str(lake.data_path))
+    try:
+        cursor = database.cursor()
+        spans = [make_span(trace_id=new_trace_id(), name=f"s{i}") for i in range(500)]
+        seq = database.next_commit_seq(cursor)
+        assert seq is not None
+        assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq) == 500
+        stored = {int(t) for (t,) in cursor.execute("SELECT trace_id FROM stored_spans").fetchall()}
+        assert stored == {int.from_bytes(span.trace_id, "big") for span in spans}
+        runs = {run_id for (run_id,) in cursor.execute("SELECT run_id FROM runs").fetchall()}
+        assert runs == {span.trace_id.hex() for span in spans}
+    finally:
+        database.close()

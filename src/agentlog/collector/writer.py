@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import duckdb
 import pyarrow as pa
 
 from agentlog.collector.priority import lower_ingest_priority
@@ -62,6 +63,10 @@ DEFAULT_MAX_BATCH_SPANS = 50_000
 """Spans per transaction: big enough to amortise the commit, small enough to keep p99 low."""
 
 RETRY_AFTER_SECONDS = 1.0
+COMMIT_ATTEMPTS = 6
+"""Tries of one commit that conflicts with other writers' (a lake's collectors); then the senders retry."""
+CONFLICT_BACKOFF_SECONDS = 0.01
+"""The wait before the second try, doubled before each next one (0.01 to 0.16 s)."""
 
 LINGER_FROM_SPANS = ROW_GROUP_SIZE // 8
 """Queued spans that show the server is under load (two of a typical SDK's 512-span batches)."""
@@ -126,6 +131,8 @@ class SpanWriter:
         self.committed_spans = 0
         self.committed_log_records = 0
         self.transactions = 0
+        self.conflicts = 0
+        """Commits tried again because another writer's commit conflicted with them (on a lake)."""
         self._commit_seq = 0
         self._compact_every = compact_every
         self._uncompacted = 0
@@ -262,7 +269,7 @@ class SpanWriter:
         error = self._commit(cursor, group)
         if error is None:
             self._finish(group, None)
-        elif len(group) == 1:
+        elif len(group) == 1 or isinstance(error, Overloaded):  # nothing in the group is to blame: all retry
             self._finish(group, error)
         else:
             for item in group:
@@ -270,15 +277,16 @@ class SpanWriter:
         if self._uncompacted >= self._compact_every:
             self._compact(cursor)  # once the group is answered: its senders do not wait for it
 
-    def _commit(self, cursor: Any, group: list[_Pending]) -> StoreError | ShuttingDown | None:
+    def _commit(self, cursor: Any, group: list[_Pending]) -> StoreError | Overloaded | None:
         if self.failure is not None:
             return _stopping(self.failure)
         spans = [item.table for item in group if item.signal == "traces"]
         logs = [item.table for item in group if item.signal == "logs"]
         try:
-            # On a lake the number is the lake's, one sequence for every collector; a file's writer counts.
-            seq = self._database.next_commit_seq(cursor) or self._commit_seq + 1
-            new_spans, new_log_records = commit_rows(cursor, spans, logs, seq)
+            seq, (new_spans, new_log_records) = self._commit_retrying(cursor, spans, logs)
+        except duckdb.TransactionException as error:  # another writer kept winning: the sender retries later
+            log.warning("commit gave up after %d conflicts: %s", COMMIT_ATTEMPTS, error)
+            return Overloaded(f"the store was busy with other writers' commits ({error})", retry_after=1)
         except Exception as error:  # any other database failure fails these requests, not the writer
             if database_failed(error):
                 self._fail(error)
@@ -293,6 +301,21 @@ class SpanWriter:
         if self._on_commit is not None:
             self._on_commit(self._commit_seq)
         return None
+
+    def _commit_retrying(self, cursor: Any, spans: list[Any], logs: list[Any]) -> tuple[int, tuple[int, int]]:
+        """``commit_rows`` under a new sequence number, again after a conflict with another writer's
+        commit (on a lake, several processes commit at once; each attempt is all or nothing)."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            # On a lake the number is the lake's, one sequence for every collector; a file's writer counts.
+            seq = self._database.next_commit_seq(cursor) or self._commit_seq + 1
+            try:
+                return seq, commit_rows(cursor, spans, logs, seq)
+            except duckdb.TransactionException:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                self.conflicts += 1
+                time.sleep(CONFLICT_BACKOFF_SECONDS * 2**attempt)
+        raise AssertionError("unreachable")
 
     def _compact(self, cursor: Any) -> None:
         """Fold the partial roll-ups; a failure loses nothing (the partials stay for the next one)."""
@@ -316,7 +339,7 @@ class SpanWriter:
             if self._on_fatal is not None:
                 self._on_fatal(error)
 
-    def _finish(self, group: list[_Pending], error: StoreError | ShuttingDown | None) -> None:
+    def _finish(self, group: list[_Pending], error: StoreError | Overloaded | None) -> None:
         with self._condition:
             self._queued_spans -= sum(item.table.num_rows for item in group)
         for item in group:

@@ -12,6 +12,7 @@ agentlog process given the same catalog shares one store, on one machine or seve
 - A commit's sequence number is one for the whole lake: taken from a PostgreSQL sequence in the catalog's
   own database (``next_commit_seq``), so two collectors never give one number twice.
 - DuckDB still runs with external access off; the lake's data path is the one place it may read and write.
+- For now every row stays in the catalog (``INLINING_ROW_LIMIT``: Parquet cannot hold a 128-bit id).
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ POSTGRES = "agentlog_catalog_db"
 """The catalog's PostgreSQL database, attached for the commit sequence (never readable through SQL: the
 console's parse-tree check refuses any catalog-qualified name)."""
 COMMIT_SEQUENCE = "agentlog_commit_seq"
+
+INLINING_ROW_LIMIT = 1_000_000_000
+"""Every commit's rows stay in the catalog (DuckLake's data inlining), never in Parquet files, for now:
+DuckDB writes a UHUGEINT (agentlog's trace ids, and the 128-bit sort keys of the run roll-ups) to Parquet
+as a DOUBLE, which keeps 53 of its 128 bits (tests/lake/test_lake_store.py commits a batch past DuckLake's
+default limit and reads every trace id back). Until those columns are stored in a type Parquet holds
+losslessly, a lake keeps its rows in PostgreSQL: correct, and bounded by PostgreSQL's insert rate."""
 
 EXTENSIONS = (
     ("duckdb_extension_postgres_scanner", "postgres_scanner"),
@@ -91,8 +99,10 @@ def _attach_lake(connection: Any, conninfo: str, data_path: str | None) -> None:
     connection.execute("SET autoload_known_extensions = false")
     for package, name in EXTENSIONS:
         connection.execute(f"LOAD '{_escaped(str(extension_path(package, name)))}'")
-    options = f" (DATA_PATH '{_escaped(data_path)}')" if data_path else ""
-    connection.execute(f"ATTACH '{_escaped(CATALOG_PREFIX + conninfo)}' AS {LAKE}{options}")
+    options = [f"DATA_INLINING_ROW_LIMIT {INLINING_ROW_LIMIT}"]
+    if data_path:
+        options.append(f"DATA_PATH '{_escaped(data_path)}'")
+    connection.execute(f"ATTACH '{_escaped(CATALOG_PREFIX + conninfo)}' AS {LAKE} ({', '.join(options)})")
     connection.execute(f"ATTACH '{_escaped(conninfo)}' AS {POSTGRES} (TYPE postgres)")
     connection.execute(f"CALL postgres_execute('{POSTGRES}', 'CREATE SEQUENCE IF NOT EXISTS {COMMIT_SEQUENCE}')")
     stored = connection.execute(

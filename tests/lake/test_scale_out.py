@@ -1,0 +1,108 @@
+"""Several agentlog processes on one DuckLake (a real PostgreSQL catalog): two collectors and a
+read-only API process, the real OTel SDK sending to both collectors at once (one run split across them),
+a collector killed with SIGKILL under load and started again."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+import duckdb
+import httpx
+from opentelemetry.trace import set_span_in_context
+
+from agentlog.store.lake import EXTENSIONS, extension_path
+from tests.api.sdk_runs import SECOND, T0, sdk_tracer
+from tests.lake.conftest import Lake
+from tests.test_server import Load, ServerProcess, SpanKey
+
+GEN_AI_CHAT = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.provider.name": "openai"}
+
+
+def lake_keys(lake: Lake) -> list[SpanKey]:
+    """Every stored (trace_id, span_id), repeats included, read by a DuckDB of this process."""
+    connection = duckdb.connect()
+    for package, name in EXTENSIONS:
+        connection.execute(f"LOAD '{extension_path(package, name)}'")
+    connection.execute(f"ATTACH '{lake.db}' AS l (READ_ONLY)")
+    try:
+        return [
+            (int(t), int(s)) for t, s in connection.execute("SELECT trace_id, span_id FROM l.stored_spans").fetchall()
+        ]
+    finally:
+        connection.close()
+
+
+def get(api: ServerProcess, path: str, **params: Any) -> Any:
+    response = httpx.get(api.api_url + path, params=params, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def split_run(a: ServerProcess, b: ServerProcess) -> str:
+    """One run whose root goes to collector a and whose two model calls go to b, each through its own SDK."""
+    with (
+        sdk_tracer(a.grpc_endpoint, service="split") as tracer_a,
+        sdk_tracer(b.grpc_endpoint, service="split") as tracer_b,
+    ):
+        root = tracer_a.start_span("invoke_agent splitter", start_time=T0, attributes={
+            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "splitter", "user.id": "alice",
+            "input.value": "split me", "output.value": "done"})  # fmt: skip
+        for i in range(2):
+            call = tracer_b.start_span(f"chat {i}", context=set_span_in_context(root), start_time=T0 + (i + 1) * SECOND,
+                                       attributes={**GEN_AI_CHAT, "gen_ai.usage.input_tokens": 100,
+                                                   "gen_ai.usage.output_tokens": 10})  # fmt: skip
+            call.end(end_time=T0 + (i + 2) * SECOND)
+        root.end(end_time=T0 + 4 * SECOND)
+        return f"{root.get_span_context().trace_id:032x}"
+
+
+def test_two_collectors_and_a_reader_share_one_lake(lake: Lake) -> None:
+    data = ("--data-path", str(lake.data_path))
+    with (
+        ServerProcess.start(lake.db, *data) as a,
+        ServerProcess.start(lake.db, *data) as b,
+        ServerProcess.start(lake.db, "--no-ingest") as reader,
+    ):
+        run_id = split_run(a, b)
+        with (
+            Load(a, grpc_senders=2, max_requests_per_sender=20) as load_a,
+            Load(b, grpc_senders=2, max_requests_per_sender=20) as load_b,
+        ):
+            load_a.wait_for_acks(20, timeout=60)
+            load_b.wait_for_acks(20, timeout=60)
+        assert not load_a.unexpected and not load_b.unexpected
+        runs = {run["run_id"]: run for run in get(reader, "/api/v1/agents/history", limit=500)}
+        split = runs[run_id]  # its root committed by a, its two model calls by b: rolled up once, right
+        assert (split["status"], split["node_count"], split["tokens_used"]) == ("success", 2, 220)
+        logs = get(reader, "/api/v1/agents/logs", run_id=run_id)
+        assert [node["id"] for node in logs["nodes"]] == ["chat 0", "chat 1"]
+        assert logs["final_output"] == "done"
+        stored = lake_keys(lake)
+        assert len(stored) == len(set(stored)), "a span stored twice"
+        acked = load_a.acked_keys | load_b.acked_keys
+        assert acked <= set(stored)
+        assert len(runs) == len({trace for trace, _ in acked}) + 1  # every run of both loads, and the split one
+        for server in (a, b, reader):
+            assert server.stop(signal.SIGTERM) == 0, server.output()
+
+
+def test_a_collector_killed_under_load_loses_nothing_it_acknowledged(lake: Lake) -> None:
+    data = ("--data-path", str(lake.data_path))
+    with ServerProcess.start(lake.db, *data) as a, ServerProcess.start(lake.db, *data) as b:
+        with Load(a, grpc_senders=3) as load_a, Load(b, grpc_senders=1, max_requests_per_sender=50) as load_b:
+            deadline = time.monotonic() + 3
+            while load_a.acked_requests < 100 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            load_a.wait_for_acks(10, timeout=60)
+            assert a.kill() == -signal.SIGKILL
+            load_b.wait_for_acks(10, timeout=60)
+        assert not load_a.unexpected and not load_b.unexpected
+        with ServerProcess.start(lake.db) as again:  # started again on the lake; the data path is the lake's
+            assert again.stop(signal.SIGTERM) == 0, again.output()
+        assert b.stop(signal.SIGTERM) == 0, b.output()
+    stored = lake_keys(lake)
+    missing = (load_a.acked_keys | load_b.acked_keys) - set(stored)
+    assert not missing, f"{len(missing)} acknowledged spans lost"
+    assert len(stored) == len(set(stored))
