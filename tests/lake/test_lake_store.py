@@ -4,10 +4,15 @@ a file, spans committed and read back, several processes' commits numbered apart
 from __future__ import annotations
 
 import duckdb
+import pytest
 
-from agentlog.store import Database, commit_spans
+from agentlog.errors import Unauthenticated
+from agentlog.store import Database, Keyring, commit_spans, compact_runs, retention
+from agentlog.store.keys import create_key, revoke_key
 from agentlog.store.lake import EXTENSIONS, extension_path, lake_schema
 from agentlog.store.migrate import create_views, migrate
+from agentlog.store.schedules import Schedule, schedules, set_schedule
+from tests.api.sdk_runs import SECOND
 from tests.factories import make_request, make_span, new_trace_id, span_rows
 from tests.lake.conftest import Lake
 
@@ -78,5 +83,30 @@ def test_every_trace_id_reads_back_exactly_past_duckdbs_inlining_limit(lake: Lak
         assert stored == {int.from_bytes(span.trace_id, "big") for span in spans}
         runs = {run_id for (run_id,) in cursor.execute("SELECT run_id FROM runs").fetchall()}
         assert runs == {span.trace_id.hex() for span in spans}
+    finally:
+        database.close()
+
+
+def test_keys_schedules_retention_and_compaction_on_a_lake(lake: Lake) -> None:
+    """What a file's primary keys and upserts did, done by the statements: on a lake as on a file."""
+    database = Database.open(lake.db, data_path=str(lake.data_path))
+    try:
+        cursor = database.cursor()
+        key, principal = create_key(cursor, "acme", "read", "alice")
+        assert Keyring.load(cursor).principal(f"Bearer {key}") == principal
+        revoke_key(cursor, principal.key_id)
+        with pytest.raises(Unauthenticated, match="revoked"):
+            Keyring.load(cursor).principal(f"Bearer {key}")
+        set_schedule(cursor, "acme", 7, 600)
+        set_schedule(cursor, "acme", 3, 60)  # replaced, not added
+        assert list(schedules(cursor).values()) == [Schedule("acme", 3, 60)]
+        old, new = new_trace_id(), new_trace_id()
+        spans = [make_span(trace_id=old, name="old", start=1_000 * SECOND), make_span(trace_id=new, name="new")]
+        for seq, span in enumerate(spans, start=database.next_commit_seq(cursor) or 0):
+            commit_spans(cursor, [span_rows(make_request([span]), "acme")], seq)
+        assert compact_runs(cursor) == 2
+        deleted = retention.delete_expired_now(cursor, "acme", cutoff_ns=10_000 * SECOND)
+        assert deleted.runs == 1
+        assert cursor.execute("SELECT run_id FROM runs").fetchall() == [(new.hex(),)]
     finally:
         database.close()
