@@ -9,13 +9,17 @@ import time
 from typing import Any
 
 import duckdb
+import grpc
 import httpx
+import pytest
 from opentelemetry.trace import set_span_in_context
 
 from agentlog.store.lake import EXTENSIONS, extension_path
 from tests.api.sdk_runs import SECOND, T0, sdk_tracer
-from tests.lake.conftest import Lake
-from tests.test_server import Load, ServerProcess, SpanKey
+from tests.collector.test_grpc_receiver import export_raw
+from tests.factories import agent_spans, make_request
+from tests.lake.conftest import Lake, Postgres
+from tests.test_server import Load, ServerProcess, SpanKey, span_keys
 
 GEN_AI_CHAT = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.provider.name": "openai"}
 
@@ -106,3 +110,26 @@ def test_a_collector_killed_under_load_loses_nothing_it_acknowledged(lake: Lake)
     missing = (load_a.acked_keys | load_b.acked_keys) - set(stored)
     assert not missing, f"{len(missing)} acknowledged spans lost"
     assert len(stored) == len(set(stored))
+
+
+def test_a_catalog_that_does_not_answer_is_a_retryable_refusal(lake: Lake, postgres: Postgres) -> None:
+    """PostgreSQL refusing the lake's connections: exports are refused UNAVAILABLE (an exporter retries
+    them), nothing acknowledged is lost, and commits resume once the catalog answers again."""
+    dbname = lake.db.rsplit("dbname=", 1)[1]
+    with ServerProcess.start(lake.db, "--data-path", str(lake.data_path)) as server:
+        before = agent_spans(5)
+        export_raw(server.grpc_endpoint, make_request(before).SerializeToString())
+        postgres.psql(f"ALTER DATABASE {dbname} ALLOW_CONNECTIONS false")
+        postgres.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'")
+        during = agent_spans(5)
+        with pytest.raises(grpc.RpcError) as refused:
+            export_raw(server.grpc_endpoint, make_request(during).SerializeToString())
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "did not answer" in (refused.value.details() or "")
+        postgres.psql(f"ALTER DATABASE {dbname} ALLOW_CONNECTIONS true")
+        export_raw(server.grpc_endpoint, make_request(during).SerializeToString())  # the exporter's retry
+        # DuckDB (1.5.5, postgres_scanner) aborted the process once in nine runs while closing the
+        # writer's connection after the outage, everything being committed by then: the stop's exit
+        # status is not what this test is about (docs/scale-out.md, "Not there yet").
+        assert server.stop(signal.SIGTERM) in (0, -signal.SIGABRT), server.output()
+    assert sorted(lake_keys(lake)) == sorted(span_keys(before) | span_keys(during))

@@ -291,6 +291,11 @@ class SpanWriter:
             if database_failed(error):
                 self._fail(error)
                 return _stopping(error)
+            if self._database.is_lake and isinstance(error, duckdb.IOException):
+                # The catalog (PostgreSQL) or the storage did not answer: nothing was acknowledged, and the
+                # next commit reconnects. Had the commit landed unseen, the retry's spans are found stored.
+                log.warning("commit failed, the lake did not answer: %s", error)
+                return Overloaded(f"the lake's catalog or storage did not answer ({error})", retry_after=1)
             log.exception("commit of %d span and %d log record table(s) failed", len(spans), len(logs))
             return StoreError(f"the database refused the {'spans' if spans else 'log records'}: {error}")
         self._commit_seq = seq
