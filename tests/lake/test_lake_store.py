@@ -3,6 +3,9 @@ a file, spans committed and read back, several processes' commits numbered apart
 
 from __future__ import annotations
 
+import multiprocessing
+from typing import Any
+
 import duckdb
 import pytest
 
@@ -110,3 +113,33 @@ def test_keys_schedules_retention_and_compaction_on_a_lake(lake: Lake) -> None:
         assert cursor.execute("SELECT run_id FROM runs").fetchall() == [(new.hex(),)]
     finally:
         database.close()
+
+
+def _open_and_count(db: str, data_path: str, barrier: Any, results: Any) -> None:
+    """In a child process: wait for the others, then open the lake and count its runs (or say why not)."""
+    barrier.wait(timeout=60)  # every child has imported agentlog: they attach in the same instant
+    try:
+        database = Database.open(db, data_path=data_path)
+        try:
+            (runs,) = database.cursor().execute("SELECT count(*) FROM runs").fetchone()
+            results.put(int(runs))
+        finally:
+            database.close()
+    except Exception as error:
+        results.put(repr(error))
+
+
+def test_processes_making_a_new_lake_at_once_all_open_it(lake: Lake) -> None:
+    """DuckLake's catalog tables, agentlog's sequence and tables, made by whichever process gets there
+    first: the others find them (three processes attaching in the same instant)."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(3), context.Queue()
+    children = [
+        context.Process(target=_open_and_count, args=(lake.db, str(lake.data_path), barrier, results)) for _ in range(3)
+    ]
+    for child in children:
+        child.start()
+    opened = [results.get(timeout=120) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    assert opened == [0, 0, 0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,16 @@ def attach(db: str, data_path: str | None) -> tuple[Any, str]:
     name = hashlib.sha256(f"{db}\n{data_path}".encode()).hexdigest()[:16]
     connection = duckdb.connect(f":memory:agentlog-lake-{name}")
     try:
-        attached = {row[0] for row in connection.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
-        if LAKE not in attached:
-            _attach_lake(connection, conninfo, data_path)
+        for attempt in range(ATTACH_ATTEMPTS):
+            try:
+                _attach_lake(connection, conninfo, data_path)
+                break
+            except duckdb.Error:
+                # Two processes making a new lake at once race to create DuckLake's catalog tables (and
+                # agentlog's sequence) in PostgreSQL; the loser finds them made when it looks again.
+                if attempt == ATTACH_ATTEMPTS - 1:
+                    raise
+                time.sleep(ATTACH_BACKOFF_SECONDS * (attempt + 1))
         connection.execute(f"USE {LAKE}")
     except duckdb.Error as error:
         connection.close()
@@ -95,15 +103,19 @@ def attach(db: str, data_path: str | None) -> tuple[Any, str]:
 
 
 def _attach_lake(connection: Any, conninfo: str, data_path: str | None) -> None:
+    """Load the extensions and attach what is not attached yet (so that it can be called again)."""
     connection.execute("SET autoinstall_known_extensions = false")
     connection.execute("SET autoload_known_extensions = false")
     for package, name in EXTENSIONS:
         connection.execute(f"LOAD '{_escaped(str(extension_path(package, name)))}'")
+    attached = {row[0] for row in connection.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
     options = [f"DATA_INLINING_ROW_LIMIT {INLINING_ROW_LIMIT}"]
     if data_path:
         options.append(f"DATA_PATH '{_escaped(data_path)}'")
-    connection.execute(f"ATTACH '{_escaped(CATALOG_PREFIX + conninfo)}' AS {LAKE} ({', '.join(options)})")
-    connection.execute(f"ATTACH '{_escaped(conninfo)}' AS {POSTGRES} (TYPE postgres)")
+    if LAKE not in attached:
+        connection.execute(f"ATTACH '{_escaped(CATALOG_PREFIX + conninfo)}' AS {LAKE} ({', '.join(options)})")
+    if POSTGRES not in attached:
+        connection.execute(f"ATTACH '{_escaped(conninfo)}' AS {POSTGRES} (TYPE postgres)")
     connection.execute(f"CALL postgres_execute('{POSTGRES}', 'CREATE SEQUENCE IF NOT EXISTS {COMMIT_SEQUENCE}')")
     stored = connection.execute(
         "SELECT value FROM ducklake_options(?) WHERE option_name = 'data_path'", [LAKE]
@@ -187,6 +199,9 @@ def _quoted(identifier: str) -> str:
 def _escaped(literal: str) -> str:
     return literal.replace("'", "''")
 
+
+ATTACH_ATTEMPTS = 4
+ATTACH_BACKOFF_SECONDS = 0.2
 
 CONFLICT_RETRIES = 5
 """Opens that race to create a new lake's schema: the losers' transactions conflict, and they look again."""
