@@ -137,40 +137,42 @@ def next_commit_seq(cursor: Any) -> int:
 def lake_schema(migrated: Any) -> list[str]:
     """CREATE TABLE statements for every table of ``migrated`` (a DuckDB with every migration applied),
     less what DuckLake cannot hold: PRIMARY KEY and UNIQUE constraints and sequence-backed defaults; then
-    CREATE MACRO for the macros the migrations made."""
-    statements = []
+    CREATE MACRO for the macros the migrations made (the views' own are made with the views)."""
     tables = migrated.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
     ).fetchall()
-    for (table,) in tables:
-        columns = migrated.execute(
-            """
-            SELECT column_name, data_type, is_nullable, column_default
-            FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index
-            """,
-            [table],
-        ).fetchall()
-        defined = []
-        for column, data_type, nullable, default in columns:
-            text = f"{_quoted(column)} {data_type}"
-            if not nullable:
-                text += " NOT NULL"
-            if default is not None and not _uses_sequence(migrated, default):
-                text += f" DEFAULT {default}"
-            defined.append(text)
-        statements.append(f"CREATE TABLE IF NOT EXISTS {_quoted(table)} ({', '.join(defined)})")
-    # The macros the migrations made (the views' own are made with the views), as DuckDB holds them.
+    return [_table_statement(migrated, table) for (table,) in tables] + _macro_statements(migrated)
+
+
+def _table_statement(migrated: Any, table: str) -> str:
+    columns = migrated.execute(
+        """
+        SELECT column_name, data_type, is_nullable, column_default
+        FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index
+        """,
+        [table],
+    ).fetchall()
+    defined = []
+    for column, data_type, nullable, default in columns:
+        text = f"{_quoted(column)} {data_type}" + ("" if nullable else " NOT NULL")
+        if default is not None and not _uses_sequence(migrated, default):
+            text += f" DEFAULT {default}"
+        defined.append(text)
+    return f"CREATE TABLE IF NOT EXISTS {_quoted(table)} ({', '.join(defined)})"
+
+
+def _macro_statements(migrated: Any) -> list[str]:
+    """The migrations' macros as DuckDB holds them (parameters and the parsed definition)."""
     macros = migrated.execute(
         """
         SELECT function_name, parameters, macro_definition FROM duckdb_functions()
         WHERE schema_name = 'main' AND function_type = 'macro' AND NOT internal ORDER BY function_name
         """
     ).fetchall()
-    for name, parameters, definition in macros:
-        statements.append(
-            f"CREATE OR REPLACE MACRO {_quoted(name)}({', '.join(map(_quoted, parameters))}) AS {definition}"
-        )
-    return statements
+    return [
+        f"CREATE OR REPLACE MACRO {_quoted(name)}({', '.join(map(_quoted, parameters))}) AS {definition}"
+        for name, parameters, definition in macros
+    ]
 
 
 def _uses_sequence(migrated: Any, default: str) -> bool:
