@@ -46,6 +46,10 @@ as a DOUBLE, which keeps 53 of its 128 bits (tests/lake/test_lake_store.py commi
 default limit and reads every trace id back). Until those columns are stored in a type Parquet holds
 losslessly, a lake keeps its rows in PostgreSQL: correct, and bounded by PostgreSQL's insert rate."""
 
+ATTACH_ATTEMPTS = 4
+"""Tries to attach a lake: processes making a new one at once race in PostgreSQL, and the losers retry."""
+ATTACH_BACKOFF_SECONDS = 0.2
+
 EXTENSIONS = (
     ("duckdb_extension_postgres_scanner", "postgres_scanner"),
     ("duckdb_extension_ducklake", "ducklake"),
@@ -201,9 +205,6 @@ def _quoted(identifier: str) -> str:
 def _escaped(literal: str) -> str:
     return literal.replace("'", "''")
 
-
-ATTACH_ATTEMPTS = 4
-ATTACH_BACKOFF_SECONDS = 0.2
 
 CONFLICT_RETRIES = 5
 """Opens that race to create a new lake's schema: the losers' transactions conflict, and they look again."""
