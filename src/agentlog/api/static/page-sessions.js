@@ -52,7 +52,7 @@ export default function SessionsPage({ query }) {
     </form>
     ${error && html`<p class="error" role="alert">${error}</p>`}
     <div class="table-wrap"><table class="sessions">
-      <thead><tr><th>session</th><th>user</th><th>agents</th><th class="num">runs</th><th class="num">failed</th><th>first run</th><th>last run</th><th class="num">run time</th><th class="num">tokens</th><th class="num">cost</th></tr></thead>
+      <thead><tr><th>session</th><th>user</th><th>agents</th><th class="num">runs</th><th class="num">failed</th><th class="num">first run</th><th class="num">last run</th><th class="num">run time</th><th class="num">tokens</th><th class="num">cost</th></tr></thead>
       <tbody>${(sessions || []).map((s) => html`<tr class="session" data-session-id=${s.session_id}>
         <td class="clip"><a href=${"/sessions/" + encodeURIComponent(s.session_id)} title=${s.session_id}>${s.session_id}</a></td>
         <td class="clip">${s.user_id || ""}</td>
