@@ -326,17 +326,19 @@ def connect(
     registry: str | Path | None = None,
     *,
     changes: bool = False,
+    data_path: str | None = None,
 ) -> Backend:
     """The backend for a command: ``url`` if given; else the server announced for ``db``; else the
     file itself. Else, when ``registry`` is given (the caller named no database), the one server
     running on this machine (``agentlog.discovery.registered_servers``), but only for a command
     that reads: one that ``changes`` data is refused (NotFound), naming the server it would have
-    reached, for the user to choose it with ``--url`` if it is the one they mean."""
+    reached, for the user to choose it with ``--url`` if it is the one they mean. A lake (``ducklake:...``)
+    is always opened here, ``data_path`` naming its files if the command makes it."""
     headers = {"Authorization": f"Bearer {key}"} if key else None
     if url:
         return RemoteBackend(url, headers)
     if is_lake(db):  # a lake is shared by design: read (and write) it directly, whatever else runs
-        return _open_file(db, key)
+        return _open_file(db, key, data_path)
     server = discovery.find_server(db)
     if server is not None:
         return RemoteBackend(server.api_url, headers)
@@ -386,9 +388,10 @@ def _described(server: discovery.ServerInfo) -> str:
     return f"{server.api_url} (database {server.db})"
 
 
-def _open_file(db: str, key: str | None) -> LocalBackend:
+def _open_file(db: str, key: str | None, data_path: str | None = None) -> LocalBackend:
+    """The database ``db`` opened by this process (``data_path``: a new lake's files)."""
     try:
-        database = Database.open(db)
+        database = Database.open(db, data_path=data_path)
     except StoreError as error:
         if "lock" in str(error).lower():
             raise DatabaseBusy(

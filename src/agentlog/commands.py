@@ -70,7 +70,14 @@ def _backend(db: str | None, url: str | None, key: str | None = None, *, changes
     # No database named: from any directory, a command that reads may use the one server running here.
     registry = None if settings.db_named else settings.runtime_dir
     try:
-        backend = connect(settings.db, settings.url or None, settings.api_key or None, registry, changes=changes)
+        backend = connect(
+            settings.db,
+            settings.url or None,
+            settings.api_key or None,
+            registry,
+            changes=changes,
+            data_path=settings.data_path or None,
+        )
     except AgentlogError as error:
         _fail(error)
     try:
