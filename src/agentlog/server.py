@@ -39,7 +39,7 @@ from agentlog.proto.conventions_file import load_conventions
 from agentlog.query import Reader
 from agentlog.query.metrics import warm_up
 from agentlog.settings import Settings
-from agentlog.store import MEMORY, Database, Keyring, last_commit_seq, last_log_commit_seq
+from agentlog.store import MEMORY, Database, Keyring, last_commit
 from agentlog.store.lake import is_lake
 from agentlog.store.schedules import Schedule
 
@@ -110,7 +110,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     )
     loop = asyncio.get_running_loop()
     cursor = database.cursor()
-    feed = LiveFeed(_last_commit(cursor))
+    feed = LiveFeed(last_commit(cursor))
     keyring = Keyring.load(cursor)
     cursor.close()
     try:
@@ -139,18 +139,9 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     try:
         await _serve_listeners(settings, database, ingest, feed, keyring, on_ready, stop, conventions)
     finally:
-        failure = ingest.writer.failure if ingest is not None else None
-        if ingest is not None:
-            ingest.writer.close()
-            ingest.decoder.close()
+        # The writer's last commit happens in close(): only then is its failure, if any, known.
+        failure = ingest.close() if ingest is not None else None
         database.close(checkpoint=failure is None)
-        if ingest is not None:
-            log.info(
-                "stopped: %d spans and %d log records committed in %d transactions",
-                ingest.writer.committed_spans,
-                ingest.writer.committed_log_records,
-                ingest.writer.transactions,
-            )
     if failure is not None:
         raise DatabaseFailed(
             f"the database failed and agentlog stopped: {failure}. Everything acknowledged is in "
@@ -167,10 +158,17 @@ class _Ingest:
     decoder: Decoder
     intake: Intake
 
-
-def _last_commit(cursor: Any) -> int:
-    """The newest commit of spans or log records in the database."""
-    return max(last_commit_seq(cursor), last_log_commit_seq(cursor))
+    def close(self) -> BaseException | None:
+        """Commit what is queued and stop; the writer's failure, if it had one."""
+        self.writer.close()
+        self.decoder.close()
+        log.info(
+            "stopped: %d spans and %d log records committed in %d transactions",
+            self.writer.committed_spans,
+            self.writer.committed_log_records,
+            self.writer.transactions,
+        )
+        return self.writer.failure
 
 
 LAKE_POLL_SECONDS = 0.5
@@ -181,7 +179,7 @@ async def _follow_lake(reader: Reader, feed: LiveFeed) -> None:
     """On a lake other processes commit too: publish the newest commit any of them made."""
     while True:
         try:
-            feed.publish(await reader.read(_last_commit))
+            feed.publish(await reader.read(last_commit))
         except (AgentlogError, duckdb.Error) as error:  # the catalog or storage away: try again later
             log.warning("looking for the lake's new commits failed: %s", error)
         await asyncio.sleep(LAKE_POLL_SECONDS)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from agentlog.store import Database
+
 
 @dataclass(frozen=True)
 class Postgres:
@@ -88,3 +90,13 @@ def lake(postgres: Postgres, tmp_path: Path) -> Lake:
     name = "lake_" + uuid.uuid4().hex[:12]
     postgres.psql(f"CREATE DATABASE {name}")
     return Lake(f"ducklake:postgres:{postgres.conninfo(name)}", tmp_path / "lake-data")
+
+
+@pytest.fixture
+def lake_database(lake: Lake) -> Iterator[Database]:
+    """The lake opened in this process (made, its files where ``lake.data_path`` says)."""
+    database = Database.open(lake.db, data_path=str(lake.data_path))
+    try:
+        yield database
+    finally:
+        database.close()

@@ -51,20 +51,16 @@ def test_a_lake_has_the_files_tables_views_and_columns(lake: Lake) -> None:
         again.close()
 
 
-def test_spans_commit_to_the_lake_and_read_back(lake: Lake) -> None:
-    database = Database.open(lake.db, data_path=str(lake.data_path))
-    try:
-        cursor = database.cursor()
-        trace = new_trace_id()
-        spans = [make_span(trace_id=trace, name="invoke_agent a", attributes={"gen_ai.agent.name": "a"})]
-        seq = database.next_commit_seq(cursor)
-        assert seq is not None
-        assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq) == 1
-        assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq + 1) == 0  # a retry
-        assert cursor.execute("SELECT run_id, agent FROM runs").fetchall() == [(trace.hex(), "a")]
-        assert database.next_commit_seq(cursor) == seq + 1
-    finally:
-        database.close()
+def test_spans_commit_to_the_lake_and_read_back(lake: Lake, lake_database: Database) -> None:
+    cursor = lake_database.cursor()
+    trace = new_trace_id()
+    spans = [make_span(trace_id=trace, name="invoke_agent a", attributes={"gen_ai.agent.name": "a"})]
+    seq = lake_database.next_commit_seq(cursor)
+    assert seq is not None
+    assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq) == 1
+    assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq + 1) == 0  # a retry
+    assert cursor.execute("SELECT run_id, agent FROM runs").fetchall() == [(trace.hex(), "a")]
+    assert lake_database.next_commit_seq(cursor) == seq + 1
     elsewhere = duckdb.connect()  # another DuckDB instance: what it reads is in the catalog and the files
     for package, name in EXTENSIONS:
         elsewhere.execute(f"LOAD '{extension_path(package, name)}'")
@@ -72,47 +68,43 @@ def test_spans_commit_to_the_lake_and_read_back(lake: Lake) -> None:
     assert elsewhere.execute("SELECT count(*) FROM other.stored_spans").fetchone() == (1,)
 
 
-def test_every_trace_id_reads_back_exactly_past_duckdbs_inlining_limit(lake: Lake) -> None:
+def _commit(database: Database, cursor: Any, spans: list[Any], tenant: str = "default") -> int:
+    """``spans`` committed under the lake's next commit number; how many were new."""
+    seq = database.next_commit_seq(cursor)
+    assert seq is not None
+    return commit_spans(cursor, [span_rows(make_request(spans), tenant)], seq)
+
+
+def test_every_trace_id_reads_back_exactly_past_duckdbs_inlining_limit(lake_database: Database) -> None:
     """DuckLake keeps small commits in its catalog and writes bigger ones to Parquet, where DuckDB would
     turn a UHUGEINT into a DOUBLE (53 of its 128 bits): 500 spans in one commit, every id read back."""
-    database = Database.open(lake.db, data_path=str(lake.data_path))
-    try:
-        cursor = database.cursor()
-        spans = [make_span(trace_id=new_trace_id(), name=f"s{i}") for i in range(500)]
-        seq = database.next_commit_seq(cursor)
-        assert seq is not None
-        assert commit_spans(cursor, [span_rows(make_request(spans), "default")], seq) == 500
-        stored = {int(t) for (t,) in cursor.execute("SELECT trace_id FROM stored_spans").fetchall()}
-        assert stored == {int.from_bytes(span.trace_id, "big") for span in spans}
-        runs = {run_id for (run_id,) in cursor.execute("SELECT run_id FROM runs").fetchall()}
-        assert runs == {span.trace_id.hex() for span in spans}
-    finally:
-        database.close()
+    cursor = lake_database.cursor()
+    spans = [make_span(trace_id=new_trace_id(), name=f"s{i}") for i in range(500)]
+    assert _commit(lake_database, cursor, spans) == 500
+    stored = {int(t) for (t,) in cursor.execute("SELECT trace_id FROM stored_spans").fetchall()}
+    assert stored == {int.from_bytes(span.trace_id, "big") for span in spans}
+    runs = {run_id for (run_id,) in cursor.execute("SELECT run_id FROM runs").fetchall()}
+    assert runs == {span.trace_id.hex() for span in spans}
 
 
-def test_keys_schedules_retention_and_compaction_on_a_lake(lake: Lake) -> None:
+def test_keys_schedules_retention_and_compaction_on_a_lake(lake_database: Database) -> None:
     """What a file's primary keys and upserts did, done by the statements: on a lake as on a file."""
-    database = Database.open(lake.db, data_path=str(lake.data_path))
-    try:
-        cursor = database.cursor()
-        key, principal = create_key(cursor, "acme", "read", "alice")
-        assert Keyring.load(cursor).principal(f"Bearer {key}") == principal
-        revoke_key(cursor, principal.key_id)
-        with pytest.raises(Unauthenticated, match="revoked"):
-            Keyring.load(cursor).principal(f"Bearer {key}")
-        set_schedule(cursor, "acme", 7, 600)
-        set_schedule(cursor, "acme", 3, 60)  # replaced, not added
-        assert list(schedules(cursor).values()) == [Schedule("acme", 3, 60)]
-        old, new = new_trace_id(), new_trace_id()
-        spans = [make_span(trace_id=old, name="old", start=1_000 * SECOND), make_span(trace_id=new, name="new")]
-        for seq, span in enumerate(spans, start=database.next_commit_seq(cursor) or 0):
-            commit_spans(cursor, [span_rows(make_request([span]), "acme")], seq)
-        assert compact_runs(cursor) == 2
-        deleted = retention.delete_expired_now(cursor, "acme", cutoff_ns=10_000 * SECOND)
-        assert deleted.runs == 1
-        assert cursor.execute("SELECT run_id FROM runs").fetchall() == [(new.hex(),)]
-    finally:
-        database.close()
+    cursor = lake_database.cursor()
+    key, principal = create_key(cursor, "acme", "read", "alice")
+    assert Keyring.load(cursor).principal(f"Bearer {key}") == principal
+    revoke_key(cursor, principal.key_id)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        Keyring.load(cursor).principal(f"Bearer {key}")
+    set_schedule(cursor, "acme", 7, 600)
+    set_schedule(cursor, "acme", 3, 60)  # replaced, not added
+    assert list(schedules(cursor).values()) == [Schedule("acme", 3, 60)]
+    old, new = new_trace_id(), new_trace_id()
+    for span in (make_span(trace_id=old, name="old", start=1_000 * SECOND), make_span(trace_id=new, name="new")):
+        _commit(lake_database, cursor, [span], "acme")
+    assert compact_runs(cursor) == 2
+    deleted = retention.delete_expired_now(cursor, "acme", cutoff_ns=10_000 * SECOND)
+    assert deleted.runs == 1
+    assert cursor.execute("SELECT run_id FROM runs").fetchall() == [(new.hex(),)]
 
 
 def _open_and_count(db: str, data_path: str, barrier: Any, results: Any) -> None:

@@ -50,7 +50,7 @@ import pyarrow as pa
 from agentlog.collector.priority import lower_ingest_priority
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.proto import Signal
-from agentlog.store import ROW_GROUP_SIZE, Database, commit_rows, database_failed, last_commit_seq, last_log_commit_seq
+from agentlog.store import ROW_GROUP_SIZE, Database, commit_rows, database_failed, last_commit
 from agentlog.store.rollups import DEFAULT_COMPACT_EVERY, compact_runs, has_partials
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class SpanWriter:
     def _run(self) -> None:
         lower_ingest_priority()
         cursor = self._database.cursor()
-        self._commit_seq = max(last_commit_seq(cursor), last_log_commit_seq(cursor))
+        self._commit_seq = last_commit(cursor)
         self._uncompacted = int(has_partials(cursor))
         try:
             while True:
@@ -286,7 +286,9 @@ class SpanWriter:
             seq, (new_spans, new_log_records) = self._commit_retrying(cursor, spans, logs)
         except duckdb.TransactionException as error:  # another writer kept winning: the sender retries later
             log.warning("commit gave up after %d conflicts: %s", COMMIT_ATTEMPTS, error)
-            return Overloaded(f"the store was busy with other writers' commits ({error})", retry_after=1)
+            return Overloaded(
+                f"the store was busy with other writers' commits ({error})", retry_after=RETRY_AFTER_SECONDS
+            )
         except Exception as error:  # any other database failure fails these requests, not the writer
             if database_failed(error):
                 self._fail(error)
@@ -295,7 +297,8 @@ class SpanWriter:
                 # The catalog (PostgreSQL) or the storage did not answer: nothing was acknowledged, and the
                 # next commit reconnects. Had the commit landed unseen, the retry's spans are found stored.
                 log.warning("commit failed, the lake did not answer: %s", error)
-                return Overloaded(f"the lake's catalog or storage did not answer ({error})", retry_after=1)
+                message = f"the lake's catalog or storage did not answer ({error})"
+                return Overloaded(message, retry_after=RETRY_AFTER_SECONDS)
             log.exception("commit of %d span and %d log record table(s) failed", len(spans), len(logs))
             return StoreError(f"the database refused the {'spans' if spans else 'log records'}: {error}")
         self._commit_seq = seq

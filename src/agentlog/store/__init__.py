@@ -6,7 +6,7 @@ so that moving to DuckLake later is a change of this one package.
 
 from agentlog.store.database import MEMORY, ROW_GROUP_SIZE, Database, database_failed
 from agentlog.store.keys import Keyring
-from agentlog.store.log_records import commit_rows, insert_log_records, last_log_commit_seq
+from agentlog.store.log_records import commit_rows, insert_log_records, last_commit, last_log_commit_seq
 from agentlog.store.rollups import compact_runs
 from agentlog.store.spans import commit_spans, insert_spans, last_commit_seq
 
@@ -25,6 +25,7 @@ __all__ = [
     "database_failed",
     "insert_log_records",
     "insert_spans",
+    "last_commit",
     "last_commit_seq",
     "last_log_commit_seq",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from agentlog.store.spans import insert_spans
+from agentlog.store.spans import insert_spans, last_commit_seq
 from agentlog.store.transactions import transaction
 
 _HASH = "(record_hash_hi::UHUGEINT << 64) | record_hash_lo"
@@ -106,6 +106,12 @@ def commit_rows(
         spans = insert_spans(cursor, span_tables, commit_seq) if span_tables else 0
         records = insert_log_records(cursor, log_tables, commit_seq) if log_tables else 0
     return spans, records
+
+
+def last_commit(cursor: Any) -> int:
+    """The newest commit of spans or of log records (0 when none): where a writer continues, and what a
+    live feed last saw."""
+    return max(last_commit_seq(cursor), last_log_commit_seq(cursor))
 
 
 def last_log_commit_seq(cursor: Any) -> int:

@@ -14,38 +14,12 @@
 -- a finished one always have the same fields. Its arguments are the columns
 -- both views have, by the same names; a marker's that it does not know yet are
 -- NULL (it has no usage, cost, output or error while it runs).
-CREATE OR REPLACE MACRO node_document(
-    running, name, node_type, input, output, status_code, span_id, parent_span_id, model, tool_name,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
-    cost_source, usage_aggregated, error_type, error_message, attributes
-) AS to_json({
-    id: name,
-    type: coalesce(nullif(node_type, ''), 'span'),
-    input: input,
-    output: output,
-    status: CASE WHEN running THEN 'running' WHEN status_code = 2 THEN 'failed' ELSE 'completed' END,
-    span_id: printf('%016x', span_id),
-    parent_span_id: printf('%016x', parent_span_id),
-    model: model,
-    tool: tool_name,
-    tokens: {input: input_tokens, output: output_tokens, cache_read: cache_read_tokens,
-             cache_write: cache_write_tokens, reasoning: reasoning_tokens, total: total_tokens},
-    cost: {usd: cost_usd::DOUBLE, cents: (cost_usd * 100)::DOUBLE, source: cost_source},
-    usage_aggregated: coalesce(usage_aggregated, false),
-    error: CASE WHEN status_code = 2 THEN {type: error_type, message: error_message} END,
-    attributes: attributes
-})::VARCHAR;
-
--- A node's outline: its document less input, output and attributes (a waterfall's row; the
--- logs endpoint's outline=true). The same fields in the same order: tests/api/test_logs_outline.py
--- checks that the two agree.
-CREATE OR REPLACE MACRO node_outline(
-    running, name, node_type, status_code, span_id, parent_span_id, model, tool_name,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
-    cost_source, usage_aggregated, error_type, error_message
-) AS to_json({
-    id: name,
-    type: coalesce(nullif(node_type, ''), 'span'),
+-- What a node's document and its outline both hold, between id/type/input/output and attributes.
+CREATE OR REPLACE MACRO node_fields(
+    running, status_code, span_id, parent_span_id, model, tool_name, input_tokens, output_tokens,
+    cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, cost_source, usage_aggregated,
+    error_type, error_message
+) AS {
     status: CASE WHEN running THEN 'running' WHEN status_code = 2 THEN 'failed' ELSE 'completed' END,
     span_id: printf('%016x', span_id),
     parent_span_id: printf('%016x', parent_span_id),
@@ -56,7 +30,32 @@ CREATE OR REPLACE MACRO node_outline(
     cost: {usd: cost_usd::DOUBLE, cents: (cost_usd * 100)::DOUBLE, source: cost_source},
     usage_aggregated: coalesce(usage_aggregated, false),
     error: CASE WHEN status_code = 2 THEN {type: error_type, message: error_message} END
-})::VARCHAR;
+};
+
+CREATE OR REPLACE MACRO node_document(
+    running, name, node_type, input, output, status_code, span_id, parent_span_id, model, tool_name,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
+    cost_source, usage_aggregated, error_type, error_message, attributes
+) AS to_json(struct_concat(
+    {id: name, type: coalesce(nullif(node_type, ''), 'span'), input: input, output: output},
+    node_fields(running, status_code, span_id, parent_span_id, model, tool_name, input_tokens, output_tokens,
+                cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, cost_source,
+                usage_aggregated, error_type, error_message),
+    {attributes: attributes}
+))::VARCHAR;
+
+-- A node's outline: its document less input, output and attributes (a waterfall's row; the
+-- logs endpoint's outline=true).
+CREATE OR REPLACE MACRO node_outline(
+    running, name, node_type, status_code, span_id, parent_span_id, model, tool_name,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
+    cost_source, usage_aggregated, error_type, error_message
+) AS to_json(struct_concat(
+    {id: name, type: coalesce(nullif(node_type, ''), 'span')},
+    node_fields(running, status_code, span_id, parent_span_id, model, tool_name, input_tokens, output_tokens,
+                cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, cost_source,
+                usage_aggregated, error_type, error_message)
+))::VARCHAR;
 
 CREATE OR REPLACE VIEW span_documents AS
 SELECT tenant_id, trace_id, span_id, parent_span_id, start_time_unix_nano, end_time_unix_nano, commit_seq,
