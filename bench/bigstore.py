@@ -121,7 +121,7 @@ SELECT
 FROM range($first, $first + $count) t(i)
 """
 
-# One row per span, columns as stored_spans has them, plus trace_id_hi/lo for the fold.
+# One row per span, columns as stored_spans has them (the trace id as the batch's 16 bytes, for the fold).
 SPANS_SQL = """
 CREATE OR REPLACE TEMP TABLE bench_spans AS
 WITH s AS (
@@ -186,8 +186,7 @@ w AS (
 )
 SELECT
     $tenant AS tenant_id,
-    trace_hi AS trace_id_hi,
-    trace_lo AS trace_id_lo,
+    unhex(printf('%016x%016x', trace_hi, trace_lo)) AS trace_id,  -- 16 bytes, as an Arrow batch carries it
     span_id,
     parent_span_id,
     NULL::VARCHAR AS trace_state,
@@ -297,7 +296,7 @@ STORED_COLUMNS = """tenant_id, trace_id, span_id, parent_span_id, trace_state, f
     cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, usage_aggregated, cost_usd, cost_source,
     input, output, user_id, session_id, tool_name, error_type, error_message, input_key, output_key"""
 
-_STORED_VALUES = STORED_COLUMNS.replace("trace_id,", "(trace_id_hi::UHUGEINT << 64) | trace_id_lo,", 1).replace(
+_STORED_VALUES = STORED_COLUMNS.replace("trace_id,", "trace_id::UUID,", 1).replace(
     " input, output,",
     " NULL, NULL,",  # kept in the attributes alone, as input_key / output_key say
 )
@@ -310,7 +309,7 @@ FROM bench_spans
 # The fold reads the transaction's spans (and live-status markers: a bulk load has none) from span_batch.
 SPAN_BATCH_SQL = """
 CREATE OR REPLACE TEMP TABLE span_batch AS
-SELECT tenant_id, trace_id_hi, trace_id_lo, span_id, parent_span_id, name, start_time_unix_nano,
+SELECT tenant_id, trace_id, span_id, parent_span_id, name, start_time_unix_nano,
        end_time_unix_nano, status_code, status_message, service_name, node_type, agent_name, agent_id, model,
        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
        usage_aggregated, cost_usd, cost_source, input, output, user_id, session_id, error_type, error_message,

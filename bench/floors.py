@@ -56,7 +56,7 @@ from served import run_in_workdir, start_report, store_arguments, write_json
 ROUNDS = 60
 BODIES = ("history", "logs")
 SPANS_WHERE = (
-    "FROM stored_spans WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT"
+    "FROM stored_spans WHERE tenant_id = $tenant AND trace_id = $trace::UUID"
     " AND commit_seq BETWEEN $first_seq AND $last_seq"
 )
 
@@ -90,7 +90,7 @@ class Parts:
         }
         page_sql, page = _statement("history.sql", page)
         agent_bound, agent_page = self._filtered(cursor, {**page, "agent": busiest_agent}, newest + 1)
-        trace = str(int(big_run_id, 16))
+        trace = big_run_id
         run = {"tenant": scope.tenant_id, "trace": trace, "user_scope": None}
         found = cursor.execute(logs.RUN_SQL, run).fetchone()
         names = [column[0] for column in cursor.description]
@@ -100,7 +100,7 @@ class Parts:
             "first_seq": found[names.index("first_seq")],
             "last_seq": found[names.index("commit_seq")],
         }
-        lookup = "SELECT started_ns FROM run_rollups WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT"
+        lookup = "SELECT started_ns FROM run_rollups WHERE tenant_id = $tenant AND trace_id = $trace::UUID"
         tree = "SELECT span_id, parent_span_id, start_time_unix_nano "
         self.statements: dict[str, tuple[str, dict[str, Any]]] = {
             "plan: one column": (

@@ -53,7 +53,7 @@ STOP_TIMEOUT = 30.0
 LATEST_SCHEMA = load_migrations()[-1].version
 
 SpanKey = tuple[int, int]
-"""(trace_id, span_id) as the spans table stores them: UHUGEINT, UBIGINT."""
+"""(trace_id, span_id) as integers (the spans table stores them as UUID and UBIGINT)."""
 
 
 def span_keys(spans: list[Any]) -> set[SpanKey]:

@@ -91,7 +91,7 @@ def test_otlp_json_body_is_stored_typed_and_answered_in_json(server: ServerHandl
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {}
     rows = server.query(
-        """SELECT printf('%032x', trace_id), printf('%016x', span_id), kind, status_code, status_message,
+        """SELECT trace_hex(trace_id), printf('%016x', span_id), kind, status_code, status_message,
                   attributes->>'$.count', json_type(attributes, '$.ratio'), attributes->'$.ok',
                   attributes->'$.blob', attributes->'$.list', attributes->'$.map',
                   events->>'$[0].attributes."exception.type"', start_time_unix_nano

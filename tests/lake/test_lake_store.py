@@ -75,12 +75,13 @@ def _commit(database: Database, cursor: Any, spans: list[Any], tenant: str = "de
     return commit_spans(cursor, [span_rows(make_request(spans), tenant)], seq)
 
 
-def test_every_trace_id_reads_back_exactly_past_duckdbs_inlining_limit(lake_database: Database) -> None:
-    """DuckLake keeps small commits in its catalog and writes bigger ones to Parquet, where DuckDB would
-    turn a UHUGEINT into a DOUBLE (53 of its 128 bits): 500 spans in one commit, every id read back."""
+def test_every_trace_id_reads_back_exactly_from_parquet(lake: Lake, lake_database: Database) -> None:
+    """A commit past the inlining limit is written to Parquet, where DuckDB would have turned a UHUGEINT
+    into a DOUBLE (53 of its 128 bits; migration 0018): 500 spans in one commit, every id read back."""
     cursor = lake_database.cursor()
     spans = [make_span(trace_id=new_trace_id(), name=f"s{i}") for i in range(500)]
     assert _commit(lake_database, cursor, spans) == 500
+    assert len(list(lake.data_path.rglob("*.parquet"))) >= 2  # the spans' and the roll-ups' files at least
     stored = {int(t) for (t,) in cursor.execute("SELECT trace_id FROM stored_spans").fetchall()}
     assert stored == {int.from_bytes(span.trace_id, "big") for span in spans}
     runs = {run_id for (run_id,) in cursor.execute("SELECT run_id FROM runs").fetchall()}

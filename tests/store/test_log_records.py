@@ -11,11 +11,12 @@ import pyarrow as pa
 
 from agentlog.collector.writer import SpanWriter
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH, decode_log_request
-from agentlog.store import Database, commit_rows, commit_spans
+from agentlog.store import Database, commit_rows
 from agentlog.store.migrate import current_version, load_migrations, migrate
 from agentlog.store.retention import Deleted, count_expired, delete_expired
 from tests.collector.test_logs_ingest import make_logs_request, make_record
 from tests.factories import agent_spans, make_request, new_span_id, new_trace_id, span_rows
+from tests.store.before_0018 import commit_spans_before_18
 
 LOG_RECORDS_VERSION = 17
 NS_PER_DAY = 86_400 * 10**9
@@ -34,12 +35,12 @@ def test_a_database_of_the_previous_schema_gains_log_records_and_keeps_its_spans
     connection = duckdb.connect(str(db_path))
     older = [migration for migration in load_migrations() if migration.version < LOG_RECORDS_VERSION]
     assert migrate(connection, older) == LOG_RECORDS_VERSION - 1
-    commit_spans(connection, [span_rows(make_request(agent_spans(3)))], 1)
+    commit_spans_before_18(connection, span_rows(make_request(agent_spans(3))), 1)
     connection.close()
 
     database = Database.open(db_path)
     cursor = database.cursor()
-    assert current_version(cursor) == database.schema_version == LOG_RECORDS_VERSION
+    assert current_version(cursor) == database.schema_version == load_migrations()[-1].version
     assert cursor.execute("SELECT count(*) FROM spans").fetchone() == (3,)
     assert cursor.execute("SELECT count(*) FROM log_records").fetchone() == (0,)
     assert commit_rows(cursor, [], [log_rows([make_record(body="first")])], 2) == (0, 1)

@@ -10,11 +10,19 @@ import pyarrow as pa
 import pytest
 
 from agentlog.errors import SchemaTooNew
-from agentlog.store import Database, commit_spans, last_commit_seq
+from agentlog.store import Database, commit_rows, commit_spans, last_commit_seq
 from agentlog.store.migrate import current_version, load_migrations, migrate
 from agentlog.store.rollups import compact_runs
 from agentlog.store.spans import FOLD_RUNS, INSERT_SPANS
 from tests.factories import agent_spans, make_request, make_span, new_trace_id, span_rows
+from tests.store.before_0018 import (
+    commit_log_records_before_18,
+    commit_spans_before_18,
+    retype_as_today,
+    select_as_before_18,
+    statement_before_18,
+)
+from tests.store.test_log_records import log_rows, make_record
 
 
 def _write(directory: Path, name: str, sql: str) -> None:
@@ -69,7 +77,7 @@ def test_a_database_from_a_newer_agentlog_is_refused(db_path: Path) -> None:
 
 # What agentlog wrote before schema 16: no cache writes (today's statements, less them).
 _CACHE_WRITES = ("cache_write_tokens", "fallback_cache_write_tokens")
-INSERT_SPANS_15 = re.sub(r", cache_write_tokens\b", "", INSERT_SPANS)
+INSERT_SPANS_15 = statement_before_18(re.sub(r", cache_write_tokens\b", "", INSERT_SPANS))
 
 
 def _register_batch(connection: duckdb.DuckDBPyConnection, spans: list[Any]) -> None:
@@ -86,10 +94,17 @@ def _fold_before_16(connection: duckdb.DuckDBPyConnection, commit_seq: int, into
     # Today's fold also sets partial_id (its commit_seq); a roll-up table of schema 14 has none.
     for column in (*_CACHE_WRITES, *(() if into == "run_partials" else ("partial_id",))):
         connection.execute(f"ALTER TABLE folded ADD COLUMN {column} BIGINT")
+    retype_as_today(connection, "folded", "run_partials")  # and its ids as 0018 made them
     connection.execute(FOLD_RUNS.replace("INSERT INTO run_partials", "INSERT INTO folded"), [commit_seq])
-    left_out = ", ".join((*_CACHE_WRITES, "partial_id"))
-    connection.execute(f"INSERT INTO {into} BY NAME SELECT * EXCLUDE ({left_out}) FROM folded")
+    kept = [name for (name,) in connection.execute(f"SELECT column_name FROM (DESCRIBE {into})").fetchall()]
+    connection.execute(f"INSERT INTO {into} BY NAME {select_as_before_18(connection, 'folded', kept)}")
     connection.execute("DROP TABLE folded")
+
+
+def _as_before_18(cursor: Any, table: str) -> str:
+    """SQL: every column of ``table`` with its ids as they were before 0018."""
+    columns = [name for (name,) in cursor.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()]
+    return select_as_before_18(cursor, table, columns)
 
 
 def _insert_as_version_14(connection: duckdb.DuckDBPyConnection, spans: list[Any], commit_seq: int) -> None:
@@ -118,9 +133,10 @@ def test_migration_15_keeps_the_stored_roll_ups_as_compacted_rows(tmp_path: Path
 
     database = Database.open(path)
     cursor = database.cursor()
-    as_14 = f"SELECT * EXCLUDE ({', '.join(_CACHE_WRITES)}) FROM {{}} ORDER BY trace_id"  # 0016 added them
-    assert cursor.execute(as_14.format("run_compacted")).fetchall() == before
-    assert cursor.execute(as_14.format("run_rollups")).fetchall() == before
+    for table in ("run_compacted", "run_rollups"):  # as 0014 wrote them: less 0016's columns, 0018's ids
+        columns = [name for (name,) in cursor.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()]
+        as_14 = select_as_before_18(cursor, table, [name for name in columns if name not in _CACHE_WRITES])
+        assert cursor.execute(f"{as_14} ORDER BY trace_id").fetchall() == before
     assert last_commit_seq(cursor) == 2
     commit_spans(cursor, [span_rows(make_request([later]), "default")], 3)
     runs = cursor.execute("SELECT agent, node_count FROM run_summaries ORDER BY node_count DESC").fetchall()
@@ -188,7 +204,7 @@ def test_migration_16_adds_cache_writes_to_stored_spans_and_every_roll_up(tmp_pa
     cursor = database.cursor()
     assert database.schema_version == load_migrations()[-1].version >= 16
     # The new columns come last, as 0016 added them (the view run_rollups unions the tables by position).
-    after = {table: cursor.execute(f"SELECT * FROM {table} ORDER BY trace_id").fetchall() for table in before}
+    after = {table: cursor.execute(f"{_as_before_18(cursor, table)} ORDER BY trace_id").fetchall() for table in before}
     assert after == {table: [(*row, 0, 0) for row in rows] for table, rows in before.items()}
     columns = [row[0] for row in cursor.execute("DESCRIBE run_compacted").fetchall()]
     assert columns[-2:] == ["cache_write_tokens", "fallback_cache_write_tokens"]
@@ -209,4 +225,49 @@ def test_migration_16_adds_cache_writes_to_stored_spans_and_every_roll_up(tmp_pa
     assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)
     assert cursor.execute(runs).fetchall() == merged
     assert cursor.execute("SELECT cache_write_tokens FROM runs").fetchall() == [(300,)] * 2
+    database.close()
+
+
+def test_migration_18_keeps_every_id_and_roll_up_key(tmp_path: Path) -> None:
+    """0018 stores trace ids and record hashes as UUID and roll-up keys as pairs: every id reads back as the
+    hex that was sent, a run split over a compacted and a partial row merges as before, NULL STRUCTs stay
+    NULL, and the same spans and records sent again are found stored (the duplicate checks compare the
+    converted values with freshly written ones)."""
+    path = tmp_path / "v17.duckdb"
+    connection = duckdb.connect(str(path))
+    migrate(connection, [m for m in load_migrations() if m.version <= 17])
+    top = bytes.fromhex("ff" * 15 + "01")  # high bits set: a signed or 64-bit conversion would lose them
+    first = agent_spans(3, trace_id=top)
+    failed = make_span(trace_id=new_trace_id(), name="tool", attributes={"gen_ai.agent.name": "triage"})
+    failed.status.code = 2
+    commit_spans_before_18(connection, span_rows(make_request([*first, failed])), 1)
+    # A compaction of schema 17: each run has one partial, which is its compacted row as it is.
+    connection.execute("INSERT INTO run_compacted SELECT * EXCLUDE (partial_id) FROM run_partials")
+    connection.execute("DELETE FROM run_partials")
+    later = make_span(trace_id=top, parent_span_id=first[0].span_id, name="later step")
+    commit_spans_before_18(connection, span_rows(make_request([later])), 2)
+    records = [make_record(trace_id=top, span_id=later.span_id, body="in a run"), make_record(body="alone")]
+    commit_log_records_before_18(connection, log_rows(records), 2)
+    connection.close()
+
+    database = Database.open(path)
+    cursor = database.cursor()
+    assert database.schema_version == load_migrations()[-1].version >= 18
+    spans = cursor.execute("SELECT trace_id, span_id FROM spans ORDER BY start_time").fetchall()
+    sent = [*first, failed, later]
+    assert sorted(spans) == sorted((s.trace_id.hex(), s.span_id.hex()) for s in sent)
+    runs = dict(cursor.execute("SELECT run_id, node_count FROM run_summaries").fetchall())
+    assert runs == {top.hex(): 3, failed.trace_id.hex(): 0}
+    root, first_error = cursor.execute(
+        "SELECT root, first_error FROM run_rollups WHERE trace_id = ?::UUID", [top.hex()]
+    ).fetchone()
+    assert root["key"] == {"ns": first[0].start_time_unix_nano, "span": int.from_bytes(first[0].span_id, "big")}
+    assert first_error is None
+    (error_key,) = cursor.execute(
+        "SELECT first_error.key FROM run_rollups WHERE trace_id = ?::UUID", [failed.trace_id.hex()]
+    ).fetchone()
+    assert error_key == {"ns": failed.end_time_unix_nano, "span": int.from_bytes(failed.span_id, "big")}
+    logged = cursor.execute("SELECT trace_id, span_id FROM log_records ORDER BY body").fetchall()
+    assert logged == [(None, None), (top.hex(), later.span_id.hex())]
+    assert commit_rows(cursor, [span_rows(make_request([*first, failed, later]))], [log_rows(records)], 3) == (0, 0)
     database.close()

@@ -18,11 +18,7 @@ def test_ids_round_trip_as_hex(db_path: Path) -> None:
     database = Database.open(db_path)
     span = make_span(trace_id=bytes.fromhex("ff" * 16), span_id=bytes.fromhex("80" + "00" * 7))
     _insert(database, make_request([span]))
-    row = (
-        database.cursor()
-        .execute("SELECT printf('%032x', trace_id), printf('%016x', span_id) FROM stored_spans")
-        .fetchone()
-    )
+    row = database.cursor().execute("SELECT trace_hex(trace_id), printf('%016x', span_id) FROM stored_spans").fetchone()
     assert row == ("ff" * 16, "80" + "00" * 7)
     database.close()
 

@@ -66,10 +66,12 @@ from agentlog.proto.conventions import (
     MESSAGE_EVENTS,
 )
 from agentlog.proto.ids import (
+    TRACE_ID_TYPE,
     InvalidId,
     parent_span_id_to_int,
     parse_span_id_hex,
     span_id_to_int,
+    trace_id_array,
     trace_id_to_int,
 )
 from agentlog.proto.normalize import STATUS_ERROR
@@ -93,12 +95,10 @@ EXCEPTION_SCHEMA = pa.schema([("span", pa.int32()), ("type", pa.string()), ("mes
 
 TYPE_STRING, TYPE_BOOL, TYPE_INT, TYPE_DOUBLE, TYPE_ARRAY, TYPE_KVLIST, TYPE_BYTES, TYPE_EMPTY = range(8)
 
-# Arrow has no 128-bit unsigned integer: the trace id travels as two halves and
-# is put back together by the INSERT.
+# The trace id travels as its 16 bytes, which the INSERT casts to the UUID it is stored as.
 SPAN_SCHEMA = pa.schema(
     [
-        ("trace_id_hi", pa.uint64()),
-        ("trace_id_lo", pa.uint64()),
+        ("trace_id", TRACE_ID_TYPE),
         ("span_id", pa.uint64()),
         ("parent_span_id", pa.uint64()),
         ("trace_state", pa.string()),
@@ -265,8 +265,7 @@ def _flatten_spans(
     scope = _fields(pc.struct_field(scope_spans, "scope"))
     resources = np.arange(owners.base["resource"], owners.base["event"])
     columns: dict[str, Any] = {
-        "trace_id_hi": ids.trace_hi,
-        "trace_id_lo": ids.trace_lo,
+        "trace_id": ids.trace_id,
         "span_id": span_id,
         "parent_span_id": pa.array(parent_id, pa.uint64(), mask=~parent_valid),
         "trace_state": _none_if_empty(field["trace_state"]),
@@ -415,8 +414,8 @@ class _Ids:
 
     def __init__(self, field: dict[str, pa.Array]) -> None:
         trace, self.trace_ok = _fixed_ints(field["trace_id"], 16)
-        self.trace_hi, self.trace_lo = trace[:, 0].copy(), trace[:, 1].copy()
-        self.trace_ok &= (self.trace_hi != 0) | (self.trace_lo != 0)
+        self.trace_ok &= (trace[:, 0] != 0) | (trace[:, 1] != 0)
+        self.trace_id = trace_id_array(trace)
         span, self.span_ok = _fixed_ints(field["span_id"], 8)
         self.span_id = span[:, 0].copy()
         self.span_ok &= self.span_id != 0

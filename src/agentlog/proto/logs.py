@@ -26,7 +26,7 @@ import orjson
 import pyarrow as pa
 
 from agentlog.proto.anyvalue import JSONValue, attributes_to_python, value_to_python
-from agentlog.proto.ids import SPAN_ID_BYTES, TRACE_ID_BYTES, InvalidId
+from agentlog.proto.ids import SPAN_ID_BYTES, TRACE_ID_BYTES, TRACE_ID_TYPE, InvalidId, trace_id_bytes
 from agentlog.proto.otlp import parse_json, parse_protobuf
 from agentlog.proto.rows import Decoded, Encoding
 from agentlog.proto.spans import MAX_REASONS
@@ -35,17 +35,12 @@ from agentlog.proto.times import MAX_TIME_NS, MAX_TIME_TEXT, InvalidTime
 EVENT_NAME_ATTRIBUTE = "event.name"
 """Where events were named before LogRecord had ``event_name`` (field 12); read when that is empty."""
 
-_U64_MASK = (1 << 64) - 1
-
 LOG_ROWS = pa.schema(
     [
         ("tenant_id", pa.string()),
-        # Arrow has no 128-bit unsigned integer: the digest and the trace id travel as two halves each
-        # and are put back together by the INSERT (as spans' trace ids are).
-        ("record_hash_hi", pa.uint64()),
-        ("record_hash_lo", pa.uint64()),
-        ("trace_id_hi", pa.uint64()),  # null: the record belongs to no trace
-        ("trace_id_lo", pa.uint64()),
+        # The digest and the trace id travel as their 16 bytes, cast to UUID by the INSERT (as spans' trace ids).
+        ("record_hash", TRACE_ID_TYPE),
+        ("trace_id", TRACE_ID_TYPE),  # null: the record belongs to no trace
         ("span_id", pa.uint64()),  # null: to no span
         ("time_unix_nano", pa.uint64()),  # as sent; 0 when unknown
         ("observed_time_unix_nano", pa.uint64()),  # as sent; 0 when unknown
@@ -138,10 +133,8 @@ class _Rows:
         attributes = attributes_to_python(record.attributes, self.max_length)
         values = {
             "tenant_id": self.tenant_id,
-            "record_hash_hi": key >> 64,
-            "record_hash_lo": key & _U64_MASK,
-            "trace_id_hi": None if trace_id is None else trace_id >> 64,
-            "trace_id_lo": None if trace_id is None else trace_id & _U64_MASK,
+            "record_hash": trace_id_bytes(key),
+            "trace_id": trace_id_bytes(trace_id),
             "span_id": span_id,
             "time_unix_nano": record.time_unix_nano,
             "observed_time_unix_nano": record.observed_time_unix_nano,

@@ -24,12 +24,11 @@ from agentlog.errors import InvalidRequest
 from agentlog.proto.canonical import CANONICAL_SCHEMA, canonical_table
 from agentlog.proto.columnar import SPAN_SCHEMA, flatten_request, flatten_requests
 from agentlog.proto.conventions import BUILT_IN, Conventions
+from agentlog.proto.ids import trace_id_bytes
 from agentlog.proto.otlp import parse_json
 from agentlog.proto.spans import SpanBatch, rejection_message
 
 Encoding = Literal["protobuf", "json"]
-
-_U64_MASK = (1 << 64) - 1
 
 SPAN_ROWS = pa.schema([pa.field("tenant_id", pa.string()), *SPAN_SCHEMA, *CANONICAL_SCHEMA])
 """A span row as the store inserts it: the OTLP columns, ``is_pending``, then the canonical ones."""
@@ -125,10 +124,9 @@ def to_arrow(batch: SpanBatch, tenant_id: str) -> pa.Table:
     n = len(batch)
     columns: dict[str, Any] = {
         "tenant_id": [tenant_id] * n,
-        "trace_id_hi": [trace_id >> 64 for trace_id in batch.trace_id],
-        "trace_id_lo": [trace_id & _U64_MASK for trace_id in batch.trace_id],
+        "trace_id": [trace_id_bytes(trace_id) for trace_id in batch.trace_id],
     }
     canonical = batch.canonical_columns()
-    for field in SPAN_ROWS.names[3:]:
+    for field in SPAN_ROWS.names[2:]:  # after tenant_id and trace_id
         columns[field] = canonical[field] if field in canonical else getattr(batch, field)
     return pa.Table.from_pydict(columns, schema=SPAN_ROWS)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentlog.errors import InvalidRequest
+from agentlog.proto.ids import trace_id_hex
 from agentlog.query.filtered import execute_filtered, filtered_sql
 from agentlog.query.pages import decode_cursor, one_page
 from agentlog.query.rows import dicts
@@ -102,7 +103,7 @@ def list_runs(cursor: Any, scope: Scope, query: HistoryQuery, now_ns: int) -> Hi
     params = {
         **params,
         "after_ns": after_ns,
-        "after_trace": None if after_trace is None else str(after_trace),
+        "after_trace": None if after_trace is None else trace_id_hex(after_trace),
     }
     rows, next_cursor = one_page(
         _page(cursor, params, now_ns),

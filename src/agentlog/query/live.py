@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from agentlog.proto.ids import trace_id_hex
 from agentlog.query.history import run_item
 from agentlog.query.logs import node_document
 from agentlog.query.rows import fetch_dicts
@@ -50,7 +51,7 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
             "user_scope": scope.user_id,
             "agent": live.agent_id,
             "user": live.user_id,
-            "trace": None if live.trace_id is None else str(live.trace_id),
+            "trace": None if live.trace_id is None else trace_id_hex(live.trace_id),
         },
     )
     if not runs:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from agentlog.errors import InvalidRequest, NotFound
-from agentlog.proto.ids import InvalidId, parse_span_id_hex, parse_trace_id_hex
+from agentlog.proto.ids import InvalidId, parse_span_id_hex, parse_trace_id_hex, trace_id_hex
 from agentlog.query.history import run_item
 from agentlog.query.node_logs import node_log_records, with_log_records
 from agentlog.query.pages import decode_cursor, encode_cursor
@@ -79,7 +79,7 @@ MIN_PREFIX = 8
 
 PREFIX_SQL = """
 SELECT trace_id FROM run_rollups
-WHERE tenant_id = $tenant AND trace_id BETWEEN $low::UHUGEINT AND $high::UHUGEINT
+WHERE tenant_id = $tenant AND trace_id BETWEEN $low::UUID AND $high::UUID
   AND ($user_scope IS NULL OR "user".id = $user_scope)
 LIMIT 2
 """
@@ -105,13 +105,18 @@ def resolve_run_id(cursor: Any, scope: Scope, run_id: str) -> int:
     low = int(text, 16) << shift
     found = cursor.execute(
         for_tenant(cursor, scope.tenant_id, PREFIX_SQL),
-        {"tenant": scope.tenant_id, "low": low, "high": low + (1 << shift) - 1, "user_scope": scope.user_id},
+        {
+            "tenant": scope.tenant_id,
+            "low": trace_id_hex(low),
+            "high": trace_id_hex(low + (1 << shift) - 1),
+            "user_scope": scope.user_id,
+        },
     ).fetchall()
     if not found:
         raise NotFound(f"no run with run_id starting {text!r}")
     if len(found) > 1:
         raise InvalidRequest(f"run_id prefix {text!r} matches several runs: give more digits")
-    return int(found[0][0])
+    return int(found[0][0].int)
 
 
 def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
@@ -126,7 +131,7 @@ def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:
     run = _run(cursor, scope, trace, query.run_id)
     where = {
         "tenant": scope.tenant_id,
-        "trace": str(trace),
+        "trace": trace_id_hex(trace),
         "first_seq": run["first_seq"],
         "last_seq": run["commit_seq"],
     }
@@ -209,7 +214,8 @@ def _one_node(order: list[tuple[_Node, int]], query: LogsQuery, run_id: str) -> 
 
 def _run(cursor: Any, scope: Scope, trace: int, run_id: str) -> dict[str, Any]:
     sql = for_tenant(cursor, scope.tenant_id, RUN_SQL)
-    rows = fetch_dicts(cursor, sql, {"tenant": scope.tenant_id, "trace": str(trace), "user_scope": scope.user_id})
+    params = {"tenant": scope.tenant_id, "trace": trace_id_hex(trace), "user_scope": scope.user_id}
+    rows = fetch_dicts(cursor, sql, params)
     if not rows:
         raise NotFound(f"no run with run_id {run_id!r}")
     return rows[0]

@@ -31,6 +31,7 @@ import orjson
 
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH
 from agentlog.proto.anyvalue import truncate
+from agentlog.proto.ids import trace_id_hex
 from agentlog.query.statements import read_sql
 from agentlog.query.timefmt import iso_utc
 
@@ -60,7 +61,7 @@ def node_log_records(
         return {}
     params = {
         "tenant": tenant_id,
-        "trace": str(trace_id),
+        "trace": trace_id_hex(trace_id),
         "ids": ",".join(str(span_id) for span_id in span_ids),
         "max": MAX_PER_NODE,
     }

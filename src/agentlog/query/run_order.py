@@ -24,7 +24,6 @@ from agentlog.store.rollups import reads_for
 
 SORTS = ("start", "duration", "tokens", "cost")
 DIRECTIONS = ("desc", "asc")
-_ALL_IDS = 2**128 - 1
 _KEY = re.compile(r"-?[0-9]{1,26}(\.[0-9]{1,12})?")
 """A DECIMAL(38, 12) as the cursor writes it."""
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
@@ -75,7 +74,7 @@ def sorted_page(
     def position_of(last: tuple[Any, ...]) -> dict[str, Any]:
         trace_id, _, key = last
         value = None if key is None else format(key, "f")
-        return {"o": order.sort, "d": order.direction, "v": value, "t": f"{trace_id:032x}"}
+        return {"o": order.sort, "d": order.direction, "v": value, "t": trace_id.hex}
 
     page, next_cursor = one_page(chosen, limit, "history", position_of)
     return _rows(cursor, params["tenant"], page, reads), next_cursor
@@ -84,18 +83,16 @@ def sorted_page(
 def _after(position: dict[str, Any] | None, descending: bool) -> dict[str, str | None]:
     """history_sorted.sql's keyset parameters for the run a cursor's ``position`` names."""
     if position is None:
-        return {"after_key": None, "after_trace": None, "after_ordered_key": None, "after_ordered_trace": None}
+        return {"after_key": None, "after_trace": None, "after_ordered_key": None}
     key, run_id = position.get("v"), position.get("t")
     if not (key is None or (isinstance(key, str) and _KEY.fullmatch(key))):
         raise InvalidRequest("cursor is not valid for this listing")
     if not (isinstance(run_id, str) and _RUN_ID.fullmatch(run_id)):
         raise InvalidRequest("cursor is not valid for this listing")
-    trace = int(run_id, 16)
     return {
         "after_key": key,
-        "after_trace": str(trace),
+        "after_trace": run_id,
         "after_ordered_key": None if key is None else format(-Decimal(key) if descending else Decimal(key), "f"),
-        "after_ordered_trace": str(_ALL_IDS - trace if descending else trace),
     }
 
 
@@ -105,7 +102,7 @@ def _rows(cursor: Any, tenant: str, page: list[tuple[Any, ...]], reads: Any) -> 
         return []
     params: dict[str, Any] = {"tenant": tenant}
     for i, (trace_id, started_ns, _) in enumerate(page):
-        params[f"s{i}"], params[f"t{i}"] = started_ns, str(trace_id)
+        params[f"s{i}"], params[f"t{i}"] = started_ns, trace_id
     found = {row["run_key"]: row for row in dicts(cursor.execute(reads(_rows_sql(len(page))), params))}
     return [found[trace_id] for trace_id, _, _ in page if trace_id in found]
 
@@ -113,5 +110,5 @@ def _rows(cursor: Any, tenant: str, page: list[tuple[Any, ...]], reads: Any) -> 
 @functools.cache
 def _rows_sql(count: int) -> str:
     starts = ", ".join(f"$s{i}::UBIGINT" for i in range(count))
-    traces = ", ".join(f"$t{i}::UHUGEINT" for i in range(count))
+    traces = ", ".join(f"$t{i}::UUID" for i in range(count))
     return HISTORY_ROWS.replace("{starts}", starts).replace("{traces}", traces)

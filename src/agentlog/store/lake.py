@@ -12,7 +12,7 @@ agentlog process given the same catalog shares one store, on one machine or seve
 - A commit's sequence number is one for the whole lake: taken from a PostgreSQL sequence in the catalog's
   own database (``next_commit_seq``), so two collectors never give one number twice.
 - DuckDB still runs with external access off; the lake's data path is the one place it may read and write.
-- For now every row stays in the catalog (``INLINING_ROW_LIMIT``: Parquet cannot hold a 128-bit id).
+- A commit of few rows stays in the catalog (``INLINING_ROW_LIMIT``), a larger one is a Parquet file per table.
 """
 
 from __future__ import annotations
@@ -39,12 +39,11 @@ POSTGRES = "agentlog_catalog_db"
 console's parse-tree check refuses any catalog-qualified name)."""
 COMMIT_SEQUENCE = "agentlog_commit_seq"
 
-INLINING_ROW_LIMIT = 1_000_000_000
-"""Every commit's rows stay in the catalog (DuckLake's data inlining), never in Parquet files, for now:
-DuckDB writes a UHUGEINT (agentlog's trace ids, and the 128-bit sort keys of the run roll-ups) to Parquet
-as a DOUBLE, which keeps 53 of its 128 bits (tests/lake/test_lake_store.py commits a batch past DuckLake's
-default limit and reads every trace id back). Until those columns are stored in a type Parquet holds
-losslessly, a lake keeps its rows in PostgreSQL: correct, and bounded by PostgreSQL's insert rate."""
+INLINING_ROW_LIMIT = 100
+"""A table's rows of one commit stay in the catalog (DuckLake's data inlining) up to this many; more are
+written as a Parquet file. A quiet collector commits a few spans at a time, and a Parquet file for each
+would leave thousands of tiny files an hour; a busy one commits thousands, which PostgreSQL would take
+row by row. Inlined rows read as any others, and the lake's upkeep moves them to Parquet."""
 
 ATTACH_ATTEMPTS = 4
 """Tries to attach a lake: processes making a new one at once race in PostgreSQL, and the losers retry."""

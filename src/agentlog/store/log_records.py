@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from agentlog.store.spans import insert_spans, last_commit_seq
 from agentlog.store.transactions import transaction
 
-_HASH = "(record_hash_hi::UHUGEINT << 64) | record_hash_lo"
+_HASH = "record_hash::UUID"  # the batch's 16 bytes (proto.ids.TRACE_ID_TYPE) as stored
 
 # The batch's keys, copied into DuckDB once: joins must not read the Arrow table itself (DuckDB pushes
 # join filters into Arrow scans as Python ints, which overflow above 2**63; see store/spans.py).
@@ -54,7 +54,7 @@ INSERT_LOG_RECORDS = f"""
 INSERT INTO stored_log_records BY NAME
 SELECT tenant_id,
        {_HASH} AS record_hash,
-       CASE WHEN trace_id_hi IS NOT NULL THEN (trace_id_hi::UHUGEINT << 64) | trace_id_lo END AS trace_id,
+       trace_id::UUID AS trace_id,
        span_id, time_unix_nano, observed_time_unix_nano, effective_time_unix_nano, severity_number,
        severity_text, event_name, body, attributes, resource_attributes, service_name, scope_name,
        scope_version, flags, dropped_attributes_count, $1 AS commit_seq

@@ -19,6 +19,7 @@ from agentlog.store.rollups import VIEW_MERGE, compacted
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VIEWS_DIR = Path(__file__).parent / "views"
 VIEWS = (
+    "ids",
     "run_rollups",
     "times",
     "run_fields",

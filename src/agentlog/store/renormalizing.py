@@ -24,6 +24,7 @@ import orjson
 import pyarrow as pa
 
 from agentlog.proto.conventions import Conventions
+from agentlog.proto.ids import TRACE_ID_TYPE
 from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical, message_events, normalize
 from agentlog.proto.rows import SPAN_ROWS
 from agentlog.store.rollups import fold_partials
@@ -33,11 +34,10 @@ from agentlog.store.transactions import transaction
 BATCH_SPANS = 10_000
 _COLUMNS = tuple(name for name in CANONICAL_COLUMNS if name not in ("input_key", "output_key"))
 """What is compared and counted: a text's key goes with its text."""
-_MASK = 18446744073709551615
 
 # The spans to read again, and their columns as stored. Runs with a live-status marker are left alone.
 CANDIDATES = f"""
-SELECT (trace_id >> 64)::UBIGINT, (trace_id & {_MASK})::UBIGINT, span_id, name, attributes, status_code,
+SELECT trace_id, span_id, name, attributes, status_code,
        status_message, events, start_time_unix_nano, {", ".join(f's."{name}"' for name in CANONICAL_COLUMNS)}
 FROM stored_spans s
 WHERE tenant_id = $tenant AND start_time_unix_nano >= $since::UBIGINT
@@ -52,7 +52,7 @@ UPDATE_SPANS = f"""
 UPDATE stored_spans SET {", ".join(f'"{name}" = r."{name}"' for name in CANONICAL_COLUMNS)}
 FROM renormalized r
 WHERE stored_spans.tenant_id = $tenant
-  AND stored_spans.trace_id = (r.trace_id_hi::UHUGEINT << 64) | r.trace_id_lo
+  AND stored_spans.trace_id = r.trace_id
   AND stored_spans.span_id = r.span_id
 """
 
@@ -62,18 +62,17 @@ CREATE OR REPLACE TEMP TABLE touched_runs AS
 SELECT tenant_id, trace_id, first_seq, commit_seq
 FROM run_compacted
 WHERE tenant_id = $tenant
-  AND trace_id IN (SELECT DISTINCT (trace_id_hi::UHUGEINT << 64) | trace_id_lo FROM renormalized)
+  AND trace_id IN (SELECT DISTINCT trace_id FROM renormalized)
 """
 DELETE_TOUCHED = """
 DELETE FROM run_compacted USING touched_runs t
 WHERE run_compacted.tenant_id = t.tenant_id AND run_compacted.trace_id = t.trace_id
 """
 # Every stored span of the touched runs, as the writer's span_batch holds them (queries/fold_runs.sql).
-REFOLD_BATCH = f"""
+REFOLD_BATCH = """
 CREATE OR REPLACE TEMP TABLE span_batch AS
-SELECT s.tenant_id, (s.trace_id >> 64)::UBIGINT AS trace_id_hi, (s.trace_id & {_MASK})::UBIGINT AS trace_id_lo,
-       s.span_id, s.parent_span_id, s.name, s.start_time_unix_nano, s.end_time_unix_nano, s.status_code,
-       s.status_message, s.service_name, s.node_type, s.agent_name, s.agent_id, s.model, s.input_tokens,
+SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_time_unix_nano, s.end_time_unix_nano,
+       s.status_code, s.status_message, s.service_name, s.node_type, s.agent_name, s.agent_id, s.model, s.input_tokens,
        s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.total_tokens,
        s.usage_aggregated, s.cost_usd, s.cost_source, span_text(s.input, s.input_key, s.attributes) AS input,
        span_text(s.output, s.output_key, s.attributes) AS output, s.user_id, s.session_id, s.error_type,
@@ -96,7 +95,7 @@ class Renormalized:
     changed: int = 0
     running_runs: int = 0
     columns: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COLUMNS, 0))
-    traces: set[tuple[int, int]] = field(default_factory=set)  # the runs of the changed spans
+    traces: set[bytes] = field(default_factory=set)  # the runs of the changed spans
 
     @property
     def runs(self) -> int:
@@ -137,10 +136,9 @@ def _batches(executed: Any) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
-_HEAD = 9  # the columns before the stored canonical ones in CANDIDATES
+_HEAD = 8  # the columns before the stored canonical ones in CANDIDATES
 _CHANGED_SCHEMA = pa.schema(
-    [("trace_id_hi", pa.uint64()), ("trace_id_lo", pa.uint64()), ("span_id", pa.uint64())]
-    + [SPAN_ROWS.field(name) for name in CANONICAL_COLUMNS]
+    [("trace_id", TRACE_ID_TYPE), ("span_id", pa.uint64())] + [SPAN_ROWS.field(name) for name in CANONICAL_COLUMNS]
 )
 
 
@@ -150,7 +148,7 @@ def _read_again(
     """The rows of ``rows`` whose columns change, as rows of ``_CHANGED_SCHEMA``; counts into ``result``."""
     changed: list[dict[str, Any]] = []
     for row in rows:
-        hi, lo, span_id, name, attributes_json, status_code, status_message, events_json, start = row[:_HEAD]
+        trace_id, span_id, name, attributes_json, status_code, status_message, events_json, start = row[:_HEAD]
         stored = dict(zip(CANONICAL_COLUMNS, row[_HEAD:], strict=True))
         fresh = _as_stored(_normalized(name, attributes_json, status_code, status_message, events_json, start,
                                        max_length, conventions))  # fmt: skip
@@ -160,8 +158,8 @@ def _read_again(
             result.changed += 1
             for column in differing:
                 result.columns[column] += 1
-            result.traces.add((hi, lo))
-            changed.append({"trace_id_hi": hi, "trace_id_lo": lo, "span_id": span_id, **fresh})
+            result.traces.add(trace_id.bytes)
+            changed.append({"trace_id": trace_id.bytes, "span_id": span_id, **fresh})
     return changed
 
 
@@ -210,7 +208,10 @@ def _rewrite(cursor: Any, tenant_id: str, changed: pa.Table) -> None:
     """Write ``changed`` over the stored spans, and fold their runs again from all their spans."""
     cursor.register("renormalized_arrow", changed)
     try:
-        cursor.execute("CREATE OR REPLACE TEMP TABLE renormalized AS SELECT * FROM renormalized_arrow")
+        cursor.execute(
+            "CREATE OR REPLACE TEMP TABLE renormalized AS "
+            "SELECT * REPLACE (trace_id::UUID AS trace_id) FROM renormalized_arrow"
+        )
     finally:
         cursor.unregister("renormalized_arrow")
     cursor.execute(UPDATE_SPANS, {"tenant": tenant_id})

@@ -14,12 +14,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from agentlog.proto.ids import TRACE_ID_TYPE
 from agentlog.proto.normalize import USD_QUANTUM
 from agentlog.proto.pricing import price_usd
 from agentlog.store.rollups import fold_partials
 
 CANDIDATES = """
-SELECT (trace_id >> 64)::UBIGINT, (trace_id & 18446744073709551615)::UBIGINT, span_id, model, provider,
+SELECT trace_id, span_id, model, provider,
        coalesce(input_tokens, 0), coalesce(cache_read_tokens, 0), coalesce(cache_write_tokens, 0),
        coalesce(output_tokens, 0), start_time_unix_nano, cost_usd
 FROM stored_spans
@@ -31,7 +32,7 @@ UPDATE_SPANS = """
 UPDATE stored_spans SET cost_usd = r.cost_usd, cost_source = r.cost_source
 FROM repriced r
 WHERE stored_spans.tenant_id = $tenant
-  AND stored_spans.trace_id = (r.trace_id_hi::UHUGEINT << 64) | r.trace_id_lo
+  AND stored_spans.trace_id = r.trace_id
   AND stored_spans.span_id = r.span_id
 """
 
@@ -55,7 +56,7 @@ FROM (
         count(*) FILTER (fallback_usage(node_type, usage_aggregated) AND cost_source = 'computed') AS fallback_computed,
         count(*) FILTER (fallback_usage(node_type, usage_aggregated) AND cost_source = 'unknown') AS fallback_unknown
     FROM stored_spans s
-    JOIN (SELECT DISTINCT (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id FROM repriced) t USING (trace_id)
+    JOIN (SELECT DISTINCT trace_id FROM repriced) t USING (trace_id)
     WHERE s.tenant_id = $tenant
     GROUP BY s.tenant_id, s.trace_id
 ) a
@@ -84,15 +85,17 @@ def reprice(cursor: Any, tenant_id: str, since_ns: int) -> Repriced:
         if rows:
             table = pa.table(
                 {
-                    "trace_id_hi": pa.array([row[0] for row in rows], pa.uint64()),
-                    "trace_id_lo": pa.array([row[1] for row in rows], pa.uint64()),
-                    "span_id": pa.array([row[2] for row in rows], pa.uint64()),
+                    "trace_id": pa.array([row[0].bytes for row in rows], TRACE_ID_TYPE),
+                    "span_id": pa.array([row[1] for row in rows], pa.uint64()),
                     "cost_usd": pa.array(priced, pa.decimal128(38, 12)),
                     "cost_source": ["computed" if cost is not None else "unknown" for cost in priced],
                 }
             )
             cursor.register("repriced_arrow", table)
-            cursor.execute("CREATE OR REPLACE TEMP TABLE repriced AS SELECT * FROM repriced_arrow")
+            cursor.execute(
+                "CREATE OR REPLACE TEMP TABLE repriced AS "
+                "SELECT * REPLACE (trace_id::UUID AS trace_id) FROM repriced_arrow"
+            )
             cursor.unregister("repriced_arrow")
             cursor.execute(UPDATE_SPANS, {"tenant": tenant_id})
             fold_partials(cursor)
@@ -106,6 +109,6 @@ def reprice(cursor: Any, tenant_id: str, since_ns: int) -> Repriced:
 
 
 def _price(row: tuple[Any, ...]) -> Decimal | None:
-    _, _, _, model, provider, input_tokens, cache_read, cache_write, output_tokens, start, _ = row
+    _, _, model, provider, input_tokens, cache_read, cache_write, output_tokens, start, _ = row
     cost = price_usd(model, provider, input_tokens, cache_read, cache_write, output_tokens, start)
     return None if cost is None else cost.quantize(USD_QUANTUM)

@@ -15,8 +15,8 @@ from agentlog.store.transactions import transaction
 
 _QUERIES = Path(__file__).parent / "queries"
 
-_STORED = [name for name in SPAN_ROWS.names if name not in ("trace_id_hi", "trace_id_lo", "is_pending")]
-_TRACE_ID = "(trace_id_hi::UHUGEINT << 64) | trace_id_lo"
+_STORED = [name for name in SPAN_ROWS.names if name not in ("trace_id", "is_pending")]
+_TRACE_ID = "trace_id::UUID"  # the batch's 16 bytes (proto.ids.TRACE_ID_TYPE) as stored
 # The text stays in `attributes` alone when it is an attribute's value verbatim (span_text() reads it).
 _STORED_VALUES = {
     "input": "CASE WHEN input_key IS NULL THEN input END",
@@ -94,9 +94,9 @@ FROM span_batch b
 WHERE is_pending
   AND NOT EXISTS (
       SELECT 1 FROM pending_spans p
-      WHERE p.tenant_id = b.tenant_id AND p.trace_id = {_TRACE_ID} AND p.span_id = b.span_id
+      WHERE p.tenant_id = b.tenant_id AND p.trace_id = b.{_TRACE_ID} AND p.span_id = b.span_id
   )
-QUALIFY row_number() OVER (PARTITION BY tenant_id, trace_id_hi, trace_id_lo, span_id ORDER BY "row") = 1
+QUALIFY row_number() OVER (PARTITION BY b.tenant_id, b.trace_id, b.span_id ORDER BY "row") = 1
 """
 
 # A marker's job is done once its span is stored.

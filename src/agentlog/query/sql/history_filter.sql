@@ -16,6 +16,6 @@ WHERE tenant_id = $tenant
   AND run_status(root, last_node) = $status
   AND started_ns >= $since::UBIGINT
   AND started_ns < $until::UBIGINT
-  AND (started_ns < $after_ns::UBIGINT OR (started_ns = $after_ns::UBIGINT AND trace_id < $after_trace::UHUGEINT))
+  AND (started_ns < $after_ns::UBIGINT OR (started_ns = $after_ns::UBIGINT AND trace_id < $after_trace::UUID))
   AND list_contains(models, $model)
   AND (contains(lower(run_input(root, agent)), $q) OR contains(lower(run_output(root, agent)), $q))

@@ -13,5 +13,5 @@ WHERE r.tenant_id = $tenant
   AND ($user_scope IS NULL OR r.user_id = $user_scope)
   AND ($agent IS NULL OR r.agent = $agent OR r.agent_id = $agent)
   AND ($user IS NULL OR r.user_id = $user)
-  AND ($trace::UHUGEINT IS NULL OR r.trace_id = $trace::UHUGEINT)
+  AND ($trace::UUID IS NULL OR r.trace_id = $trace::UUID)
 ORDER BY r.commit_seq, r.started_ns

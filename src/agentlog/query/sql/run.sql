@@ -7,9 +7,9 @@ SELECT
     root.span_id AS root_span_id,
     first_seq,
     commit_seq,
-    (SELECT count(*) FROM pending_spans WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT) AS markers
+    (SELECT count(*) FROM pending_spans WHERE tenant_id = $tenant AND trace_id = $trace::UUID) AS markers
 FROM run_rollups
 WHERE tenant_id = $tenant
-  AND trace_id = $trace::UHUGEINT
-  AND started_ns = (SELECT started_ns FROM run_rollups WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT)
+  AND trace_id = $trace::UUID
+  AND started_ns = (SELECT started_ns FROM run_rollups WHERE tenant_id = $tenant AND trace_id = $trace::UUID)
   AND ($user_scope IS NULL OR "user".id = $user_scope)

@@ -14,5 +14,5 @@ SELECT span_id, parent_span_id, start_time_unix_nano, running,
        CASE WHEN status_code = 2 THEN coalesce(error_message, status_message) END AS error_message,
        end_time_unix_nano, events{document}
 FROM {documents}
-WHERE tenant_id = $tenant AND trace_id = $trace::UHUGEINT AND commit_seq BETWEEN $first_seq AND $last_seq
+WHERE tenant_id = $tenant AND trace_id = $trace::UUID AND commit_seq BETWEEN $first_seq AND $last_seq
 {page}

@@ -10,6 +10,9 @@
 -- STRUCT is picked by arg_min on its leading fields alone (comparing whole
 -- structs would build sort keys of their texts: most of the fold's time); the
 -- merge with the run's other rows compares whole structs, which orders them the same.
+-- The leading fields are 128-bit integers here, (time << 64) | span id, cheap
+-- to compare; each STRUCT stores its key as the pair {ns, span}, which orders
+-- the same way and is two UBIGINTs in Parquet (migration 0018).
 -- Usage and cost add up over spans whose usage is their own (own_usage); on
 -- agent and chain spans it goes to the fallback_* columns, which a run uses
 -- only when no other span reports usage (migration 0008); aggregated usage
@@ -20,7 +23,7 @@
 -- skipped alike: same rows, same result).
 INSERT INTO run_partials BY NAME
 WITH source AS (
-    SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
+    SELECT tenant_id, trace_id::UUID AS trace_id, span_id, parent_span_id, name,
            start_time_unix_nano, end_time_unix_nano,
            status_code, status_message, service_name, node_type, agent_name, agent_id, model,
            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
@@ -29,7 +32,7 @@ WITH source AS (
     FROM span_batch
     WHERE NOT is_pending
     UNION ALL
-    SELECT tenant_id, (trace_id_hi::UHUGEINT << 64) | trace_id_lo AS trace_id, span_id, parent_span_id, name,
+    SELECT tenant_id, trace_id::UUID AS trace_id, span_id, parent_span_id, name,
            start_time_unix_nano, NULL, 0, NULL, service_name, node_type, agent_name, agent_id, NULL,
            NULL, NULL, NULL, NULL, NULL, NULL,
            false, NULL, NULL, input, NULL, user_id, session_id,
@@ -41,6 +44,8 @@ keyed AS (
     SELECT *,
         (start_time_unix_nano::UHUGEINT << 64) | span_id AS start_key,
         (end_time_unix_nano::UHUGEINT << 64) | span_id AS end_key,
+        {'ns': start_time_unix_nano, 'span': span_id} AS start_pair,
+        {'ns': end_time_unix_nano, 'span': span_id} AS end_pair,
         {'key': start_key, 'marker': is_marker} AS marked_key,
         NOT is_marker AND parent_span_id IS NULL AS is_root,
         NOT is_marker AND parent_span_id IS NOT NULL AS is_node,
@@ -51,17 +56,17 @@ keyed AS (
 SELECT
     tenant_id,
     trace_id,
-    arg_min({'key': start_key, 'span_id': span_id, 'name': name, 'status_code': status_code,
+    arg_min({'key': start_pair, 'span_id': span_id, 'name': name, 'status_code': status_code,
              'status_message': status_message, 'agent_name': agent_name, 'input': input, 'output': output,
              'end_ns': end_time_unix_nano}, CASE WHEN is_root THEN start_key END) AS root,
-    arg_min({'key': start_key, 'marker': is_marker, 'name': agent_name, 'id': agent_id, 'input': input,
+    arg_min({'key': start_pair, 'marker': is_marker, 'name': agent_name, 'id': agent_id, 'input': input,
              'output': output}, CASE WHEN agent_name IS NOT NULL THEN marked_key END) AS agent,
-    arg_min({'key': start_key, 'marker': is_marker, 'name': service_name}, CASE WHEN service_name IS NOT NULL THEN marked_key END) AS service,
-    arg_min({'key': start_key, 'marker': is_marker, 'id': user_id}, CASE WHEN user_id IS NOT NULL THEN marked_key END) AS "user",
-    arg_min({'key': start_key, 'marker': is_marker, 'id': session_id}, CASE WHEN session_id IS NOT NULL THEN marked_key END) AS "session",
-    arg_min({'key': end_key, 'span_id': span_id, 'node': name, 'type': coalesce(error_type, 'error'),
+    arg_min({'key': start_pair, 'marker': is_marker, 'name': service_name}, CASE WHEN service_name IS NOT NULL THEN marked_key END) AS service,
+    arg_min({'key': start_pair, 'marker': is_marker, 'id': user_id}, CASE WHEN user_id IS NOT NULL THEN marked_key END) AS "user",
+    arg_min({'key': start_pair, 'marker': is_marker, 'id': session_id}, CASE WHEN session_id IS NOT NULL THEN marked_key END) AS "session",
+    arg_min({'key': end_pair, 'span_id': span_id, 'node': name, 'type': coalesce(error_type, 'error'),
              'message': error_message}, CASE WHEN NOT is_marker AND status_code = 2 THEN end_key END) AS first_error,
-    max(CASE WHEN is_node THEN {'key': end_key, 'failed': status_code = 2} END) AS last_node,
+    max(CASE WHEN is_node THEN {'key': end_pair, 'failed': status_code = 2} END) AS last_node,
     min(start_time_unix_nano) AS started_ns,
     count(CASE WHEN NOT is_marker THEN 1 END) AS span_count,
     count(CASE WHEN is_node THEN 1 END) AS node_count,

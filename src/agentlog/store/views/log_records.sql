@@ -4,7 +4,7 @@
 CREATE OR REPLACE VIEW log_records AS
 SELECT
     tenant_id,
-    CASE WHEN trace_id IS NOT NULL THEN printf('%032x', trace_id) END AS trace_id,
+    CASE WHEN trace_id IS NOT NULL THEN trace_hex(trace_id) END AS trace_id,
     CASE WHEN span_id IS NOT NULL THEN printf('%016x', span_id) END AS span_id,
     CASE WHEN effective_time_unix_nano > 0 THEN ns_timestamp(effective_time_unix_nano) END AS time,
     severity_number,

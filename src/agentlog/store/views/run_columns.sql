@@ -3,7 +3,7 @@
 -- in its select list (create_views), and so do the history's and the logs'
 -- statements (query/history.py read_sql), which read run_rollups itself:
 -- through the view DuckDB binds all of its columns for every statement.
-    printf('%032x', trace_id) AS run_id,
+    trace_hex(trace_id) AS run_id,
     run_status(root, last_node) AS status,
     run_agent(root, agent, service) AS agent,
     "user".id AS user_id,

@@ -2,7 +2,7 @@
 CREATE OR REPLACE VIEW spans AS
 SELECT
     tenant_id,
-    printf('%032x', trace_id) AS trace_id,
+    trace_hex(trace_id) AS trace_id,
     printf('%016x', span_id) AS span_id,
     CASE WHEN parent_span_id IS NOT NULL THEN printf('%016x', parent_span_id) END AS parent_span_id,
     name,
