@@ -100,7 +100,7 @@ def test_js_sdk_trace_is_stored_linked_and_typed(server: ServerHandle, protocol:
     # Ids and times are exactly the ones the JS SDK generated, and the child hangs off the root.
     trace_id = int(sent["trace_id"], 16)
     for span, sent_span in ((root, sent["root"]), (child, sent["child"])):
-        assert span["trace_id"] == trace_id
+        assert span["trace_id"].int == trace_id
         assert span["span_id"] == int(sent_span["span_id"], 16)
         # Nanoseconds past 2^53: strings in OTLP/JSON, fixed64 in protobuf.
         assert (span["start"], span["end"]) == (
