@@ -141,11 +141,31 @@ def next_commit_seq(cursor: Any) -> int:
 def lake_schema(migrated: Any) -> list[str]:
     """CREATE TABLE statements for every table of ``migrated`` (a DuckDB with every migration applied),
     less what DuckLake cannot hold: PRIMARY KEY and UNIQUE constraints and sequence-backed defaults; then
-    CREATE MACRO for the macros the migrations made (the views' own are made with the views)."""
-    tables = migrated.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
-    ).fetchall()
-    return [_table_statement(migrated, table) for (table,) in tables] + _macro_statements(migrated)
+    INSERT for the rows the migrations put in them (such as lake_upkeep's one row; not agentlog_schema's,
+    which the lake records itself); then CREATE MACRO for the macros the migrations made (the views' own
+    are made with the views)."""
+    tables = [
+        table
+        for (table,) in migrated.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
+        ).fetchall()
+    ]
+    seeds = [statement for table in tables if table != "agentlog_schema" for statement in _rows(migrated, table)]
+    return [_table_statement(migrated, table) for table in tables] + seeds + _macro_statements(migrated)
+
+
+def _rows(migrated: Any, table: str) -> list[str]:
+    """An INSERT for each row of ``table``: every value as its text, which the column's type reads back
+    (text, not Python values: fetching a TIMESTAMPTZ would need pytz)."""
+    rows = migrated.execute(f"SELECT CAST(COLUMNS(*) AS VARCHAR) FROM {_quoted(table)}").fetchall()
+    return [
+        f"INSERT INTO {_quoted(table)} VALUES ({', '.join('NULL' if v is None else _literal(v) for v in row)})"
+        for row in rows
+    ]
+
+
+def _literal(text: str) -> str:
+    return "'" + _escaped(text) + "'"
 
 
 def _table_statement(migrated: Any, table: str) -> str:
