@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from agentlog.errors import InvalidRequest
 from agentlog.store.lake import LAKE
 from agentlog.store.transactions import transaction
 
@@ -42,6 +45,14 @@ before it records them: a younger one may belong to a commit still running (or r
 CONFLICT_RETRIES = 5
 """Tries of a step or a write of the row that conflicts with another process's commit."""
 CONFLICT_BACKOFF_SECONDS = 0.05
+
+MIN_EVERY_SECONDS = 60
+MIN_KEEP_SNAPSHOTS_SECONDS = 60
+MAX_SECONDS = 366 * 86_400
+NOT_A_LAKE = (
+    "lake upkeep is for a DuckLake (--db ducklake:postgres:...); this database is a DuckDB file, which keeps "
+    "itself (checkpoints, and compaction after deletes)"
+)
 
 RETRY_FAILED_SECONDS = 60
 """A failed pass is due again this long after it ended (not a whole ``every_seconds`` later)."""
@@ -175,6 +186,30 @@ class Upkeep:
             "running": self.running,
             "last": last,
         }
+
+
+def checked(name: str, value: object) -> int | None:
+    """``value`` as the setting ``name`` (None: each process's default; ``every_seconds`` 0: no scheduled
+    passes); InvalidRequest naming what it takes otherwise."""
+    lowest, off = {
+        "every_seconds": (MIN_EVERY_SECONDS, True),
+        "keep_snapshots_seconds": (MIN_KEEP_SNAPSHOTS_SECONDS, False),
+    }[name]
+    if value is None:
+        return None
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and ((off and value == 0) or lowest <= value <= MAX_SECONDS)
+    ):
+        return value
+    zero = "0 (no scheduled passes), " if off else ""
+    raise InvalidRequest(f"{name} must be null (the default), {zero}or {lowest} to {MAX_SECONDS} seconds")
+
+
+def process_name() -> str:
+    """Who ran a pass, as the lake records it: this host and process."""
+    return f"{socket.gethostname()} pid {os.getpid()}"
 
 
 def read(cursor: Any) -> Upkeep:
