@@ -133,8 +133,11 @@ class Upkeep:
         return defaults.every_seconds if self.every_seconds is None else self.every_seconds
 
     def keep(self, defaults: Defaults) -> int:
-        """How old a snapshot must be to be expired, in seconds."""
-        return defaults.keep_snapshots_seconds if self.keep_snapshots_seconds is None else self.keep_snapshots_seconds
+        """How old a snapshot must be to be expired, in seconds: never under ``MIN_KEEP_SNAPSHOTS_SECONDS``
+        (a server's default is not checked as the lake's setting is, and 0 would delete the files a merge
+        just replaced under the queries reading them)."""
+        chosen = defaults.keep_snapshots_seconds if self.keep_snapshots_seconds is None else self.keep_snapshots_seconds
+        return max(chosen, MIN_KEEP_SNAPSHOTS_SECONDS)
 
     @property
     def running(self) -> bool:
