@@ -139,7 +139,11 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         admission = Admission(settings.max_intake_bytes, settings.target_wait_seconds)
         # On a lake every collector may run its upkeep (read-only processes write nothing): the lake's row
         # has one of them claim each pass.
-        upkeep = LakeUpkeep(database, upkeep_defaults(settings)) if database.is_lake else None
+        upkeep = (
+            LakeUpkeep(database, upkeep_defaults(settings), memory_limit=settings.memory_limit or None)
+            if database.is_lake
+            else None
+        )
         intake = Intake(writer, keyring=keyring, decoder=decoder, admission=admission)
         ingest = _Ingest(writer, decoder, intake, upkeep)
     try:

@@ -1,9 +1,12 @@
 """A lake's upkeep in a collector: every tick, claim the pass if one is due, and run it.
 
 Every collector on a lake runs this; the lake's row (``agentlog.store.upkeep``) decides which one runs a
-given pass: the one whose claim commits first. A pass runs on a thread and a DuckDB cursor of its own,
-never on the writer's, so ingest goes on meanwhile: DuckLake's maintenance does not conflict with commits
-of new rows, and a step that conflicts with a roll-up compaction or a retention delete is tried again.
+given pass: the one whose claim commits first. A pass runs on a thread of its own, in a DuckDB instance of
+its own (the lake attached again), never on the writer's thread or instance, so ingest goes on meanwhile:
+DuckLake's maintenance does not conflict with commits of new rows, and a step that conflicts with a
+roll-up compaction or a retention delete is tried again. In the writer's instance a merge held the
+writer's commits back for most of its length (a collector's acknowledgements stopped for the second a
+pass took, tests/lake/test_upkeep.py); in an instance of its own they go on.
 Time and sleep are injected so tests need not wait.
 """
 
@@ -34,6 +37,7 @@ class LakeUpkeep:
         database: Database,
         defaults: Defaults,
         *,
+        memory_limit: str | None = None,
         by: str | None = None,
         clock: Callable[[], int] = time.time_ns,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -44,7 +48,10 @@ class LakeUpkeep:
         self._clock = clock
         self._sleep = sleep
         self._tick = tick_seconds
-        self._cursor = database.cursor()
+        # The same lake, in an instance of its own (``memory_limit``: its own cap, as the server's); one per
+        # LakeUpkeep, as DuckDB refuses to configure an instance again once it is confined.
+        self._database = Database.open(database.path, memory_limit=memory_limit, instance=f"upkeep {id(self)}")
+        self._cursor = self._database.cursor()
         # One thread: passes of this process run one after another, and never on the writer's thread.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentlog-upkeep")
 
@@ -78,3 +85,4 @@ class LakeUpkeep:
         self._cursor.interrupt()
         self._thread.shutdown(wait=True, cancel_futures=True)
         self._cursor.close()
+        self._database.close()

@@ -77,16 +77,18 @@ def extension_path(package: str, name: str) -> Path:
     raise StoreError(f"the {name} extension for DuckDB {duckdb.__version__} is missing: pip install {wheel}")
 
 
-def attach(db: str, data_path: str | None) -> tuple[Any, str]:
+def attach(db: str, data_path: str | None, instance: str = "") -> tuple[Any, str]:
     """A connection to a DuckDB instance with the lake attached and in use, external access off but for
-    the data path; and the catalog's name."""
+    the data path; and the catalog's name. Opens of one lake in one process share an instance, unless
+    ``instance`` names another (the lake's upkeep runs in its own: its long maintenance transactions then
+    hold nothing of the instance ingest commits through)."""
     if not db.startswith(CATALOG_PREFIX):
         raise StoreError(f"a lake's --db is 'ducklake:postgres:<libpq conninfo>', got {db!r}")
     conninfo = db.removeprefix(CATALOG_PREFIX)
     if data_path is not None and not data_path.startswith(_REMOTE):
         Path(data_path).mkdir(parents=True, exist_ok=True)
         data_path = str(Path(data_path).resolve())
-    name = hashlib.sha256(f"{db}\n{data_path}".encode()).hexdigest()[:16]
+    name = hashlib.sha256((f"{db}\n{data_path}" + (f"\n{instance}" if instance else "")).encode()).hexdigest()[:16]
     connection = duckdb.connect(f":memory:agentlog-lake-{name}")
     try:
         for attempt in range(ATTACH_ATTEMPTS):
