@@ -340,3 +340,23 @@ def test_a_pass_running_in_a_thread_does_not_hold_the_event_loop(parquet_lake: D
         scheduler.close()
     assert done is not None and done.last_files_merged
     assert len(ticks) >= 3
+
+
+def test_only_admin_keys_see_and_change_the_lake_upkeep(lake: Lake) -> None:
+    database = Database.open(lake.db, data_path=str(lake.data_path))
+    try:
+        admin, _ = create_key(database.cursor(), "acme", "admin")
+        read, _ = create_key(database.cursor(), "acme", "read")
+    finally:
+        database.close()
+    server = start_server(db=lake.db, upkeep_every_seconds=0)
+    try:
+        api = server.api_url + "/api/v1/lake/upkeep"
+        for method, path in (("GET", ""), ("POST", ""), ("POST", "/run")):
+            assert httpx.request(method, api + path, json={}).status_code == 401
+            denied = httpx.request(method, api + path, json={}, headers={"Authorization": f"Bearer {read}"})
+            assert denied.status_code == 403, denied.text
+        allowed = httpx.post(api, json={"every_seconds": 0}, headers={"Authorization": f"Bearer {admin}"})
+        assert allowed.status_code == 200 and allowed.json()["every_seconds"] == 0
+    finally:
+        server.stop()

@@ -25,6 +25,9 @@ from agentlog.store.upkeep import Defaults, Upkeep
 
 log = logging.getLogger(__name__)
 
+UPKEEP_THREADS = 1
+"""DuckDB threads a pass may use: it waits longer, ingest does not (a pass over 100 files is a second)."""
+
 TICK_SECONDS = 60.0
 """How often a collector looks whether a pass is due: passes are minutes apart, a minute late is fine."""
 
@@ -52,6 +55,9 @@ class LakeUpkeep:
         # LakeUpkeep, as DuckDB refuses to configure an instance again once it is confined.
         self._database = Database.open(database.path, memory_limit=memory_limit, instance=f"upkeep {id(self)}")
         self._cursor = self._database.cursor()
+        # One thread for the pass (DuckDB's default: one per core): a merge is CPU-bound, and the writer's
+        # commits need a core too.
+        self._cursor.execute(f"SET threads = {UPKEEP_THREADS}")
         # One thread: passes of this process run one after another, and never on the writer's thread.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentlog-upkeep")
 
