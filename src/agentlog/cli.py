@@ -61,6 +61,19 @@ def serve(
     retention_every: Annotated[
         int | None, typer.Option(help="Seconds between retention passes.", show_default="3600")
     ] = None,
+    upkeep_every: Annotated[
+        int | None,
+        typer.Option(
+            help="On a lake: seconds between upkeep passes, unless the lake sets its own (0: none).", show_default="600"
+        ),
+    ] = None,
+    upkeep_keep_snapshots: Annotated[
+        int | None,
+        typer.Option(
+            help="On a lake: seconds old snapshots and dropped files stay readable, unless the lake sets its own.",
+            show_default="3600",
+        ),
+    ] = None,
     max_queued_spans: Annotated[
         int | None, typer.Option(help="Spans waiting to commit before intake answers 'retry later'.")
     ] = None,
@@ -92,6 +105,8 @@ def serve(
             "retention_days": retention_days,
             "decode_workers": decode_workers,
             "retention_every_seconds": retention_every,
+            "upkeep_every_seconds": upkeep_every,
+            "upkeep_keep_snapshots_seconds": upkeep_keep_snapshots,
             "max_queued_spans": max_queued_spans,
             "conventions": conventions,
             "data_path": data_path,

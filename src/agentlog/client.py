@@ -21,7 +21,7 @@ import httpx
 import pyarrow as pa
 
 from agentlog import discovery
-from agentlog.errors import AgentlogError, Forbidden, InvalidRequest, NotFound, StoreError, Unauthenticated
+from agentlog.errors import AgentlogError, Conflict, Forbidden, InvalidRequest, NotFound, StoreError, Unauthenticated
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH
 from agentlog.proto.conventions import BUILT_IN
 from agentlog.proto.conventions_file import load_conventions
@@ -44,7 +44,7 @@ from agentlog.query.scope import Scope, scope_for
 from agentlog.query.sql_console import run_sql
 from agentlog.query.timefmt import days_ago, iso_utc, parse_time
 from agentlog.settings import DEFAULT_API_URL, Settings
-from agentlog.store import Database, Keyring, keys, renormalizing, repricing, retention, schedules
+from agentlog.store import Database, Keyring, keys, renormalizing, repricing, retention, schedules, upkeep
 from agentlog.store.keys import ADMINS, READERS, require
 from agentlog.store.lake import is_lake
 
@@ -69,6 +69,7 @@ class Backend(Protocol):
     def schedule(self, days: int | None, every_seconds: int | None) -> dict[str, Any]: ...
     def reprice(self, since: str) -> dict[str, Any]: ...
     def renormalize(self, since: str | None, dry_run: bool, conventions: str | None) -> dict[str, Any]: ...
+    def upkeep(self, changes: dict[str, int | None], run_now: bool) -> dict[str, Any]: ...
     def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]: ...
     def list_keys(self) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str) -> None: ...
@@ -176,6 +177,22 @@ class LocalBackend:
         )
         return {**result.to_json(), "conventions": chosen.source}
 
+    def upkeep(self, changes: dict[str, int | None], run_now: bool) -> dict[str, Any]:
+        """The lake's upkeep, after making ``changes`` (settings to set; None: the default) and running a
+        pass now (claimed as a server's would be: Conflict if another process's claim comes first). Its
+        defaults are what ``agentlog serve`` would take here (AGENTLOG_UPKEEP_*)."""
+        self._as(ADMINS)
+        if not self._database.is_lake:
+            raise Conflict(upkeep.NOT_A_LAKE)
+        settings = Settings.load()
+        defaults = upkeep.Defaults(settings.upkeep_every_seconds, settings.upkeep_keep_snapshots_seconds)
+        if changes:
+            checked = {name: upkeep.checked(name, value) for name, value in changes.items()}
+            upkeep.change(self._cursor, time.time_ns(), **checked)
+        if run_now and upkeep.run(self._cursor, time.time_ns, defaults, upkeep.process_name(), force=True) is None:
+            raise Conflict("another agentlog process started a lake upkeep pass at the same moment; try again")
+        return upkeep.read(self._cursor).to_json(defaults)
+
     def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]:
         self._as(ADMINS)
         tenant = keys.managed_tenant(self._principal, tenant)
@@ -222,6 +239,8 @@ class RemoteBackend:
             raise Unauthenticated(f"{message} (pass --key or set AGENTLOG_API_KEY)")
         if response.status_code == 403:
             raise Forbidden(message)
+        if response.status_code == 409:
+            raise Conflict(message)
         if response.status_code < 500:
             raise InvalidRequest(message)
         raise StoreError(f"the server failed: {message}")
@@ -297,6 +316,16 @@ class RemoteBackend:
             )
         body = {"since": since, "dry_run": dry_run}
         result: dict[str, Any] = self._post("/api/v1/executions/renormalize", body).json()
+        return result
+
+    def upkeep(self, changes: dict[str, int | None], run_now: bool) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            self._post("/api/v1/lake/upkeep", changes).json()
+            if changes
+            else self._get("/api/v1/lake/upkeep", {}).json()
+        )
+        if run_now:
+            result = self._post("/api/v1/lake/upkeep/run", {}).json()
         return result
 
     def create_key(self, tenant: str, role: str, user: str | None, label: str | None) -> dict[str, Any]:

@@ -31,11 +31,19 @@ from rich.console import Console
 
 from agentlog import console as views
 from agentlog.client import Backend, DatabaseBusy, connect
-from agentlog.errors import AgentlogError, ConventionsError, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from agentlog.errors import (
+    AgentlogError,
+    Conflict,
+    ConventionsError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Unauthenticated,
+)
 from agentlog.query import HistoryQuery, LogsQuery, MetricsQuery, SessionsQuery, StatsQuery, order_of
 from agentlog.query.json_values import field_values, table_records
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS
-from agentlog.query.timefmt import parse_time
+from agentlog.query.timefmt import iso_utc, parse_time
 from agentlog.settings import Settings
 
 T = TypeVar("T")
@@ -94,7 +102,7 @@ def _fail(error: AgentlogError) -> NoReturn:
         raise typer.Exit(EXIT_BUSY)
     if isinstance(error, NotFound):
         raise typer.Exit(EXIT_NOT_FOUND)
-    if isinstance(error, InvalidRequest | ConventionsError):
+    if isinstance(error, InvalidRequest | ConventionsError | Conflict):
         raise typer.Exit(EXIT_INVALID)
     if isinstance(error, Unauthenticated | Forbidden):
         raise typer.Exit(EXIT_DENIED)
@@ -387,6 +395,92 @@ def _renormalized(result: dict[str, Any]) -> str:
     )
 
 
+lake_app = typer.Typer(help="A DuckLake's own upkeep (docs/scale-out.md).", no_args_is_help=True)
+
+
+def _upkeep_seconds(text: str, option: str, *, off: bool) -> int | None:
+    """``default`` -> None (each server's own); ``0`` or ``off`` -> 0 when ``off`` allows it; else a
+    duration such as 30m, 1h, 1d."""
+    word = text.strip().lower()
+    if word == "default":
+        return None
+    if off and word in ("0", "off"):
+        return 0
+    try:
+        return parse_every(word)
+    except InvalidRequest:
+        zero = ", 0 (none scheduled)" if off else ""
+        raise InvalidRequest(f"{option} takes a duration like 30m, 1h or 1d{zero}, or default; got {text!r}") from None
+
+
+@lake_app.command("upkeep")
+def lake_upkeep(
+    every: Annotated[
+        str | None, typer.Option(help="How often a pass runs: 10m, 1h; 0 for none; default for each server's.")
+    ] = None,
+    keep_snapshots: Annotated[
+        str | None,
+        typer.Option(help="Expire snapshots older than this, and delete dropped files this long after: 1h, 1d."),
+    ] = None,
+    now: Annotated[bool, typer.Option("--now", help="Run a pass now, and show how it went.")] = False,
+    db: DbOption = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show (or change, or run now) the lake's upkeep: merging small files, expiring old snapshots,
+    deleting files no longer needed. Every process on the lake follows it."""
+    changes: dict[str, int | None] = {}
+    if every is not None:
+        changes["every_seconds"] = _or_fail(lambda: _upkeep_seconds(every, "--every", off=True))
+    if keep_snapshots is not None:
+        changes["keep_snapshots_seconds"] = _or_fail(
+            lambda: _upkeep_seconds(keep_snapshots, "--keep-snapshots", off=False)
+        )
+    with _backend(db, url, key, changes=bool(changes) or now) as backend, err.status("running a pass…" if now else ""):
+        result = backend.upkeep(changes, now)
+    _emit(result, as_json, _upkeep_text)
+
+
+def _seconds_text(seconds: int) -> str:
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _upkeep_text(result: dict[str, Any]) -> str:
+    def source(name: str) -> str:
+        return "default" if name in result["defaults"] else "the lake's setting"
+
+    every = result["every_seconds"]
+    lines = [
+        (f"upkeep every {_seconds_text(every)}" if every else "no scheduled upkeep") + f" ({source('every_seconds')}); "
+        f"snapshots kept {_seconds_text(result['keep_snapshots_seconds'])} ({source('keep_snapshots_seconds')})"
+    ]
+    due = result["next_due_ms"]
+    if due is not None:
+        lines.append(f"next pass: {'due now' if due == 0 else iso_utc(due * 1_000_000)}")
+    last = result["last"]
+    if last is None:
+        lines.append("no pass has run yet")
+    elif last["finished_ms"] is None:
+        lines.append(f"a pass is running since {iso_utc(last['started_ms'] * 1_000_000)} ({last['by']})")
+    else:
+        head = (
+            f"last pass: {iso_utc(last['started_ms'] * 1_000_000)}, {last['duration_ms'] / 1000:.1f} s ({last['by']})"
+        )
+        if last["error"]:
+            lines.append(f"{head}, failed: {last['error']}")
+        else:
+            lines.append(
+                f"{head}: {last['rows_flushed']} rows flushed to files, {last['files_merged']} files merged into "
+                f"{last['files_written']}, {last['snapshots_expired']} snapshots expired, {last['files_deleted']} "
+                f"files deleted ({last['orphans_deleted']} never committed)"
+            )
+    return "\n".join(lines)
+
+
 keys_app = typer.Typer(
     help="API keys: a tenant, a role (ingest, read, admin) and maybe a user each.", no_args_is_help=True
 )
@@ -441,3 +535,4 @@ def register(app: typer.Typer) -> None:
     app.command()(sql)
     app.command()(export)
     app.add_typer(executions, name="executions")
+    app.add_typer(lake_app, name="lake")

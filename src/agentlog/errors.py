@@ -10,6 +10,7 @@
     ├── Overloaded              intake is full; retry after a delay      503 / UNAVAILABLE
     ├── ShuttingDown            the server is stopping                  503 / UNAVAILABLE
     ├── NotFound                an unknown run                           404 / NOT_FOUND
+    ├── Conflict                not for this store, or not now (upkeep)  409
     ├── Unauthenticated         a missing or wrong API key               401 / UNAUTHENTICATED
     ├── Forbidden               a key whose role does not allow this     403 / PERMISSION_DENIED
     ├── ConventionsError        a conventions file that cannot apply    (at start: exit 2)
@@ -64,6 +65,11 @@ class NotFound(AgentlogError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
 
+class Conflict(AgentlogError):
+    """The request does not apply to the store as it is: lake upkeep asked of a DuckDB file, or a pass
+    asked for while another process runs one."""
+
+
 class Unauthenticated(AgentlogError):
     """No API key, or one that is not (or no longer) valid."""
 
@@ -95,6 +101,7 @@ HTTP_STATUS: dict[type[AgentlogError], int] = {
     RequestTimeout: 408,
     Overloaded: 503,
     NotFound: 404,
+    Conflict: 409,
     Unauthenticated: 401,
     Forbidden: 403,
     StoreError: 500,

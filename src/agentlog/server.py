@@ -32,6 +32,7 @@ from agentlog.collector.grpc_receiver import build_grpc_server
 from agentlog.collector.http_receiver import ExportEndpoint, build_http_app
 from agentlog.collector.intake import Intake
 from agentlog.collector.retention import RetentionScheduler
+from agentlog.collector.upkeep import LakeUpkeep
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import AgentlogError, DatabaseFailed
 from agentlog.proto.conventions import BUILT_IN, Conventions
@@ -42,6 +43,7 @@ from agentlog.settings import Settings
 from agentlog.store import MEMORY, Database, Keyring, last_commit
 from agentlog.store.lake import is_lake
 from agentlog.store.schedules import Schedule
+from agentlog.store.upkeep import Defaults
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,15 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         writer.start()
         decoder = Decoder(settings.decode_workers, settings.max_attribute_length, conventions)
         admission = Admission(settings.max_intake_bytes, settings.target_wait_seconds)
-        ingest = _Ingest(writer, decoder, Intake(writer, keyring=keyring, decoder=decoder, admission=admission))
+        # On a lake every collector may run its upkeep (read-only processes write nothing): the lake's row
+        # has one of them claim each pass.
+        upkeep = (
+            LakeUpkeep(database, upkeep_defaults(settings), memory_limit=settings.memory_limit or None)
+            if database.is_lake
+            else None
+        )
+        intake = Intake(writer, keyring=keyring, decoder=decoder, admission=admission)
+        ingest = _Ingest(writer, decoder, intake, upkeep)
     try:
         await _serve_listeners(settings, database, ingest, feed, keyring, on_ready, stop, conventions)
     finally:
@@ -157,9 +167,13 @@ class _Ingest:
     writer: SpanWriter
     decoder: Decoder
     intake: Intake
+    upkeep: LakeUpkeep | None = None
 
     def close(self) -> BaseException | None:
-        """Commit what is queued and stop; the writer's failure, if it had one."""
+        """Stop the lake's upkeep (a pass under way is interrupted), commit what is queued and stop; the
+        writer's failure, if it had one."""
+        if self.upkeep is not None:
+            self.upkeep.close()
         self.writer.close()
         self.decoder.close()
         log.info(
@@ -190,6 +204,11 @@ def default_schedule(settings: Settings) -> Schedule:
     return Schedule("*", settings.retention_days, settings.retention_every_seconds)
 
 
+def upkeep_defaults(settings: Settings) -> Defaults:
+    """The lake upkeep this process follows where the lake's own setting is not made."""
+    return Defaults(settings.upkeep_every_seconds, settings.upkeep_keep_snapshots_seconds)
+
+
 def _publish(loop: asyncio.AbstractEventLoop, feed: LiveFeed, seq: int) -> None:
     """From the writer thread: tell the live feed, on its event loop, that ``seq`` committed."""
     loop.call_soon_threadsafe(feed.publish, seq)
@@ -215,6 +234,8 @@ async def _serve_listeners(
         schema_version=database.schema_version,
         write=ingest.writer.run_task if ingest is not None else None,
         default_schedule=default_schedule(settings),
+        upkeep_defaults=upkeep_defaults(settings) if database.is_lake else None,
+        run_upkeep=ingest.upkeep.run_now if ingest is not None and ingest.upkeep is not None else None,
         keyring=keyring,
         instance_id=instance_id,
         conventions=conventions,
@@ -231,6 +252,8 @@ async def _serve_listeners(
         if ingest is not None:
             retention = RetentionScheduler(ingest.writer, default_schedule(settings))
             tasks.append(asyncio.create_task(retention.run_forever()))
+            if ingest.upkeep is not None:
+                tasks.append(asyncio.create_task(ingest.upkeep.run_forever()))
         if database.is_lake:
             tasks.append(asyncio.create_task(_follow_lake(reader, feed)))
         warming = asyncio.create_task(_warm_metrics(reader))

@@ -46,6 +46,10 @@ class Settings:
     insecure: bool = False
     retention_days: int = 30
     retention_every_seconds: int = 3600
+    # A lake's upkeep (agentlog.store.upkeep), where the lake's own setting is not made (agentlog lake upkeep):
+    # seconds between passes (0: none), and how long old snapshots and dropped files stay readable.
+    upkeep_every_seconds: int = 600
+    upkeep_keep_snapshots_seconds: int = 3600
     max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS
     max_batch_spans: int = DEFAULT_MAX_BATCH_SPANS
     max_grpc_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from agentlog.proto.conventions import BUILT_IN, Conventions
 from agentlog.query import Reader
 from agentlog.store.keys import Keyring
 from agentlog.store.schedules import Schedule
+from agentlog.store.upkeep import Defaults, Upkeep
 
 
 async def healthz(request: Request) -> Response:
@@ -56,6 +58,8 @@ def build_api_app(
     schema_version: int,
     write: Write[Any] | None = None,
     default_schedule: Schedule | None = None,
+    upkeep_defaults: Defaults | None = None,
+    run_upkeep: Callable[[], Awaitable[Upkeep]] | None = None,
     keyring: Keyring | None = None,
     instance_id: str = "",
     conventions: Conventions = BUILT_IN,
@@ -65,7 +69,9 @@ def build_api_app(
     ``write`` runs maintenance on the writer thread (None: a read-only API); ``keyring``
     authenticates callers (empty: open local mode); ``instance_id``: the server's, which
     ``/healthz`` answers so that the CLI can tell it from another server on the same port;
-    ``conventions`` and ``max_attribute_length``: the collector's, which re-normalising applies."""
+    ``conventions`` and ``max_attribute_length``: the collector's, which re-normalising applies;
+    ``upkeep_defaults``: a lake's upkeep schedule where the lake sets none (None: not a lake), and
+    ``run_upkeep`` runs a pass now (None: this process runs no upkeep)."""
     keyring = keyring or Keyring()
     app = Starlette(
         routes=[
@@ -90,6 +96,8 @@ def build_api_app(
             route("/api/v1/executions/schedule", GET=operations.get_schedule, POST=operations.post_schedule),
             route("/api/v1/executions/reprice", POST=operations.post_reprice),
             route("/api/v1/executions/renormalize", POST=operations.post_renormalize),
+            route("/api/v1/lake/upkeep", GET=operations.get_upkeep, POST=operations.post_upkeep),
+            route("/api/v1/lake/upkeep/run", POST=operations.post_upkeep_run),
             route("/api/v1/keys", GET=keys.list_keys, POST=keys.create_key),
             route("/api/v1/keys/{key_id}", DELETE=keys.revoke_key),
         ],
@@ -105,4 +113,6 @@ def build_api_app(
     app.state.conventions = conventions
     app.state.max_attribute_length = max_attribute_length
     app.state.default_schedule = default_schedule or Schedule("default", 30, 3600)
+    app.state.upkeep_defaults = upkeep_defaults
+    app.state.run_upkeep = run_upkeep
     return app

@@ -14,6 +14,7 @@ from typing import Any
 from agentlog import __version__
 from agentlog.api import operations
 from agentlog.query import export, facets, history, logs, node_logs, run_order, sessions, sql_console, stats
+from agentlog.store import upkeep
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -406,6 +407,54 @@ _SQL_RESULT = {
 _ARROW = {"type": "string", "format": "binary", "description": "Arrow IPC stream"}
 _ARROW_CONTENT = {operations.ARROW_STREAM: {"schema": _ARROW}}
 _SCHEDULE = {"type": "object", "required": ["tenant_id", "days", "every_seconds"]}
+_NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
+_UPKEEP = {
+    "type": "object",
+    "required": ["lake", "every_seconds", "keep_snapshots_seconds", "defaults", "next_due_ms", "running", "last"],
+    "properties": {
+        "lake": {"type": "boolean", "const": True},
+        "every_seconds": {"type": "integer", "minimum": 0, "description": "Seconds between passes; 0: none"},
+        "keep_snapshots_seconds": {
+            "type": "integer",
+            "description": "Snapshots older are expired; files a merge or expiry dropped are deleted this long after",
+        },
+        "defaults": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The settings that are this server's default (--upkeep-every, --upkeep-keep-snapshots)",
+        },
+        "updated_ms": _NULLABLE_COUNT,
+        "next_due_ms": {**_NULLABLE_COUNT, "description": "When the next pass is due; null: none scheduled"},
+        "running": {"type": "boolean", "description": "A pass was claimed and has not ended"},
+        "last": {
+            "type": ["object", "null"],
+            "properties": {
+                "started_ms": _NULLABLE_COUNT,
+                "finished_ms": _NULLABLE_COUNT,
+                "duration_ms": _NULLABLE_COUNT,
+                "by": {"type": ["string", "null"]},
+                "rows_flushed": _NULLABLE_COUNT,
+                "files_merged": _NULLABLE_COUNT,
+                "files_written": _NULLABLE_COUNT,
+                "snapshots_expired": _NULLABLE_COUNT,
+                "files_deleted": _NULLABLE_COUNT,
+                "orphans_deleted": _NULLABLE_COUNT,
+                "error": {"type": ["string", "null"]},
+            },
+        },
+    },
+}
+_UPKEEP_EVERY = {
+    "type": ["integer", "null"],
+    "description": f"0 (no scheduled passes), or {upkeep.MIN_EVERY_SECONDS} to {upkeep.MAX_SECONDS}; "
+    "null: each server's --upkeep-every",
+}
+_UPKEEP_KEEP = {
+    "type": ["integer", "null"],
+    "minimum": upkeep.MIN_KEEP_SNAPSHOTS_SECONDS,
+    "maximum": upkeep.MAX_SECONDS,
+    "description": "null: each server's --upkeep-keep-snapshots",
+}
 _RETENTION_DAYS = {"type": "integer", "minimum": 0, "maximum": operations.MAX_RETENTION_DAYS, "default": 30}
 _KEY = {"type": "object", "required": ["key_id", "tenant_id", "role"]}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -617,7 +666,42 @@ def _operations() -> dict[str, Any]:
                 ),
             )
         },
+        **_upkeep(admin),
         **_keys(admin),
+    }
+
+
+def _upkeep(admin: str) -> dict[str, Any]:
+    lake_only = {"409": _error("The server's database is a DuckDB file: upkeep is for lakes")}
+    return {
+        "/api/v1/lake/upkeep": {
+            "get": _operation(
+                "get_upkeep",
+                "The lake's upkeep: its schedule and its last pass",
+                {**_responses(_json(_UPKEEP)), **lake_only},
+                description=admin + " The same for every process on the lake.",
+            ),
+            "post": _operation(
+                "set_upkeep",
+                "Change the lake's upkeep schedule, for every process on it",
+                {**_responses(_json(_UPKEEP)), **lake_only},
+                description=admin + " A setting left out is kept; null returns it to each server's default. "
+                "A read-only server (--no-ingest) refuses.",
+                requestBody=_body({"every_seconds": _UPKEEP_EVERY, "keep_snapshots_seconds": _UPKEEP_KEEP}),
+            ),
+        },
+        "/api/v1/lake/upkeep/run": {
+            "post": _operation(
+                "run_upkeep",
+                "Run an upkeep pass now; answered when it ends",
+                {
+                    **_responses(_json(_UPKEEP)),
+                    "409": _error("The database is a DuckDB file, or another process started a pass at that moment"),
+                },
+                description=admin + " Runs on a collector (a read-only server refuses); a failed pass is "
+                "answered 200 with its error in last.error.",
+            )
+        },
     }
 
 

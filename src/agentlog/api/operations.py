@@ -1,5 +1,5 @@
-"""Operations over HTTP: read-only SQL, export, retention, repricing, re-normalising (what the CLI calls on a
-running server).
+"""Operations over HTTP: read-only SQL, export, retention, repricing, re-normalising, a lake's upkeep (what the
+CLI calls on a running server).
 
 Writes run on the collector's writer thread through ``app.state.write`` (set
 by the server), so they never conflict with ingest; this module does not
@@ -20,11 +20,11 @@ from agentlog.api import params
 from agentlog.api.agents import reader_of, scope_of
 from agentlog.api.auth import needs, principal_of
 from agentlog.api.responses import ORJSONResponse
-from agentlog.errors import InvalidRequest
+from agentlog.errors import Conflict, InvalidRequest
 from agentlog.query.export import export_table
 from agentlog.query.sql_console import DEFAULT_MAX_ROWS, MAX_ROWS, SqlResult, run_sql
 from agentlog.query.timefmt import days_ago, parse_time
-from agentlog.store import renormalizing, repricing, retention, schedules
+from agentlog.store import renormalizing, repricing, retention, schedules, upkeep
 from agentlog.store.keys import ADMINS
 
 T = TypeVar("T")
@@ -169,3 +169,51 @@ async def post_renormalize(request: Request) -> Response:
     if result.changed and not dry_run:
         reader_of(request).metric_days.clear()  # the runs changed, their commits did not: kept days are stale
     return ORJSONResponse({**result.to_json(), "conventions": conventions.source})
+
+
+def upkeep_defaults_of(request: Request) -> upkeep.Defaults:
+    """The server's own upkeep schedule; Conflict when its database is not a lake."""
+    defaults: upkeep.Defaults | None = request.app.state.upkeep_defaults
+    if defaults is None:
+        raise Conflict(upkeep.NOT_A_LAKE)
+    return defaults
+
+
+@needs(*ADMINS)
+async def get_upkeep(request: Request) -> Response:
+    """The lake's upkeep: its schedule (the lake's, or this server's default) and its last pass."""
+    defaults = upkeep_defaults_of(request)
+    found = await reader_of(request).read(upkeep.read)
+    return ORJSONResponse(found.to_json(defaults))
+
+
+def _setting(body: dict[str, Any], name: str) -> int | None:
+    """A setting in a request body: absent, ``upkeep.KEEP``; else ``upkeep.checked``."""
+    return upkeep.checked(name, body[name]) if name in body else upkeep.KEEP
+
+
+@needs(*ADMINS)
+async def post_upkeep(request: Request) -> Response:
+    """Change the lake's upkeep schedule, for every process on it (a setting left out is kept; null
+    returns it to each server's default)."""
+    defaults = upkeep_defaults_of(request)
+    body = await json_body(request)
+    unknown = set(body) - {"every_seconds", "keep_snapshots_seconds"}
+    if unknown:
+        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    every, keep = _setting(body, "every_seconds"), _setting(body, "keep_snapshots_seconds")
+    now = reader_of(request).clock()
+    changed = await writer_of(request)(
+        lambda cursor: upkeep.change(cursor, now, every_seconds=every, keep_snapshots_seconds=keep)
+    )
+    return ORJSONResponse(changed.to_json(defaults))
+
+
+@needs(*ADMINS)
+async def post_upkeep_run(request: Request) -> Response:
+    """Run an upkeep pass now, due or not; the lake's upkeep once it ended (its error, if it failed)."""
+    defaults = upkeep_defaults_of(request)
+    run: Callable[[], Awaitable[upkeep.Upkeep]] | None = request.app.state.run_upkeep
+    if run is None:
+        raise InvalidRequest("this server does not accept writes (--no-ingest): ask a collector of the lake")
+    return ORJSONResponse((await run()).to_json(defaults))

@@ -109,9 +109,12 @@ class Database:
             create_views(connection)
 
     @classmethod
-    def open(cls, path: str | Path, *, memory_limit: str | None = None, data_path: str | None = None) -> Database:
+    def open(
+        cls, path: str | Path, *, memory_limit: str | None = None, data_path: str | None = None, instance: str = ""
+    ) -> Database:
         """Open (creating if needed) and migrate the database at ``path``: a DuckDB file, ``:memory:``,
-        or a DuckLake (``ducklake:postgres:<conninfo>``, its Parquet files at ``data_path``; store/lake.py).
+        or a DuckLake (``ducklake:postgres:<conninfo>``, its Parquet files at ``data_path``; store/lake.py;
+        ``instance`` names a DuckDB instance of its own for this open, see ``lake.attach``).
 
         ``memory_limit`` caps DuckDB's own memory (e.g. ``"256MB"``; it spills to
         disk past it); None leaves DuckDB's default, 80% of the machine."""
@@ -120,7 +123,7 @@ class Database:
             connection = duckdb.connect(MEMORY)
             catalog = None
         elif lake.is_lake(text):
-            connection, catalog = lake.attach(text, data_path)
+            connection, catalog = lake.attach(text, data_path, instance)
         else:
             connection, catalog = _attach(Path(text))
         if not lake.is_lake(text):  # a lake's files are Parquet: it has no WAL to checkpoint

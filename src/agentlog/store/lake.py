@@ -76,16 +76,18 @@ def extension_path(package: str, name: str) -> Path:
     raise StoreError(f"the {name} extension for DuckDB {duckdb.__version__} is missing: pip install {wheel}")
 
 
-def attach(db: str, data_path: str | None) -> tuple[Any, str]:
+def attach(db: str, data_path: str | None, instance: str = "") -> tuple[Any, str]:
     """A connection to a DuckDB instance with the lake attached and in use, external access off but for
-    the data path; and the catalog's name."""
+    the data path; and the catalog's name. Opens of one lake in one process share an instance, unless
+    ``instance`` names another (the lake's upkeep runs in its own: its long maintenance transactions then
+    hold nothing of the instance ingest commits through)."""
     if not db.startswith(CATALOG_PREFIX):
         raise StoreError(f"a lake's --db is 'ducklake:postgres:<libpq conninfo>', got {db!r}")
     conninfo = db.removeprefix(CATALOG_PREFIX)
     if data_path is not None and not data_path.startswith(_REMOTE):
         Path(data_path).mkdir(parents=True, exist_ok=True)
         data_path = str(Path(data_path).resolve())
-    name = hashlib.sha256(f"{db}\n{data_path}".encode()).hexdigest()[:16]
+    name = hashlib.sha256((f"{db}\n{data_path}" + (f"\n{instance}" if instance else "")).encode()).hexdigest()[:16]
     connection = duckdb.connect(f":memory:agentlog-lake-{name}")
     try:
         for attempt in range(ATTACH_ATTEMPTS):
@@ -140,11 +142,31 @@ def next_commit_seq(cursor: Any) -> int:
 def lake_schema(migrated: Any) -> list[str]:
     """CREATE TABLE statements for every table of ``migrated`` (a DuckDB with every migration applied),
     less what DuckLake cannot hold: PRIMARY KEY and UNIQUE constraints and sequence-backed defaults; then
-    CREATE MACRO for the macros the migrations made (the views' own are made with the views)."""
-    tables = migrated.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
-    ).fetchall()
-    return [_table_statement(migrated, table) for (table,) in tables] + _macro_statements(migrated)
+    INSERT for the rows the migrations put in them (such as lake_upkeep's one row; not agentlog_schema's,
+    which the lake records itself); then CREATE MACRO for the macros the migrations made (the views' own
+    are made with the views)."""
+    tables = [
+        table
+        for (table,) in migrated.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
+        ).fetchall()
+    ]
+    seeds = [statement for table in tables if table != "agentlog_schema" for statement in _rows(migrated, table)]
+    return [_table_statement(migrated, table) for table in tables] + seeds + _macro_statements(migrated)
+
+
+def _rows(migrated: Any, table: str) -> list[str]:
+    """An INSERT for each row of ``table``: every value as its text, which the column's type reads back
+    (text, not Python values: fetching a TIMESTAMPTZ would need pytz)."""
+    rows = migrated.execute(f"SELECT CAST(COLUMNS(*) AS VARCHAR) FROM {_quoted(table)}").fetchall()
+    return [
+        f"INSERT INTO {_quoted(table)} VALUES ({', '.join('NULL' if v is None else _literal(v) for v in row)})"
+        for row in rows
+    ]
+
+
+def _literal(text: str) -> str:
+    return "'" + _escaped(text) + "'"
 
 
 def _table_statement(migrated: Any, table: str) -> str:
