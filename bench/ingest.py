@@ -463,10 +463,34 @@ def _cpu_seconds(stat_path: str) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process under it, pids."""
+    pids, index = [pid], 0
+    while index < len(pids):
+        for task in Path(f"/proc/{pids[index]}/task").glob("*/children"):
+            try:
+                pids.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                continue
+        index += 1
+    return pids
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid`` and its living children (what exited is not counted)."""
+    total = 0.0
+    for each in process_tree(pid):
+        try:
+            total += _cpu_seconds(f"/proc/{each}/stat")
+        except OSError:
+            continue
+    return total
+
+
 class Server:
     """``python -m agentlog serve`` in a subprocess on ephemeral loopback ports."""
 
-    def __init__(self, command: str, db_path: Path, log_path: Path, startup_timeout: float = 60.0) -> None:
+    def __init__(self, command: str, db_path: Path | str, log_path: Path, startup_timeout: float = 60.0) -> None:
         self._log = log_path.open("wb")
         serve = ["--verbose", "serve", "--db", str(db_path), "--grpc-port", "0", "--http-port", "0", "--api-port", "0"]
         self.process = subprocess.Popen(
@@ -489,6 +513,7 @@ class Server:
         self.lines.put(None)
 
     def _wait_ready(self, timeout: float) -> int:
+        """The gRPC port once the server is ready (0 for an API-only server: ``--no-ingest``)."""
         deadline = time.monotonic() + timeout
         port = None
         while True:
@@ -505,6 +530,8 @@ class Server:
             match = re.search(r"OTLP/HTTP on http://\S+:(\d+)/v1/traces$", line)
             if match:
                 self.http_port = int(match.group(1))
+            if "no OTLP ports" in line:
+                port = 0
             if "ready" in line and port is not None:
                 return port
 
@@ -516,15 +543,7 @@ class Server:
 
     def tree(self) -> list[int]:
         """The server and every process under it (its decode workers), pids."""
-        pids, index = [self.pid], 0
-        while index < len(pids):
-            for task in Path(f"/proc/{pids[index]}/task").glob("*/children"):
-                try:
-                    pids.extend(int(child) for child in task.read_text().split())
-                except OSError:
-                    continue
-            index += 1
-        return pids
+        return process_tree(self.pid)
 
     def tree_rss_mib(self) -> float:
         """VmRSS of the whole process tree, MiB (pages shared between them counted in each)."""
@@ -538,13 +557,7 @@ class Server:
 
     def tree_cpu_seconds(self) -> float:
         """CPU seconds of the server and its living children (workers live as long as the server)."""
-        total = 0.0
-        for pid in self.tree():
-            try:
-                total += _cpu_seconds(f"/proc/{pid}/stat")
-            except OSError:
-                continue
-        return total
+        return tree_cpu_seconds(self.pid)
 
     def thread_cpu_seconds(self) -> dict[int, float]:
         """CPU seconds per thread id (the main thread, which runs the event loop, has tid == pid)."""

@@ -96,12 +96,19 @@ def memory_limit(given: str | None) -> str:
 class StoreServer(ingest.Server):
     """``agentlog serve`` on ``db_path`` (bench/ingest.py's Server), also knowing its API port.
 
-    ``memory_limit``: AGENTLOG_MEMORY_LIMIT for the server (None: its default)."""
+    ``memory_limit``: AGENTLOG_MEMORY_LIMIT for the server (None: its default); ``env``: more settings
+    (``AGENTLOG_INGEST=false`` for an API-only server, ``grpc_port`` 0)."""
 
     def __init__(
-        self, db_path: Path, log_path: Path, *, memory_limit: str | None = None, startup_timeout: float = 120.0
+        self,
+        db_path: Path | str,
+        log_path: Path,
+        *,
+        memory_limit: str | None = None,
+        startup_timeout: float = 120.0,
+        env: dict[str, str] | None = None,
     ) -> None:
-        env = {**SERVER_ENV, **({"AGENTLOG_MEMORY_LIMIT": memory_limit} if memory_limit else {})}
+        env = {**SERVER_ENV, **({"AGENTLOG_MEMORY_LIMIT": memory_limit} if memory_limit else {}), **(env or {})}
         command = " ".join(
             ["env", *(f"{key}={shlex.quote(value)}" for key, value in env.items()), "{python} -m agentlog"]
         )
