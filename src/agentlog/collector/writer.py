@@ -293,9 +293,10 @@ class SpanWriter:
             if database_failed(error):
                 self._fail(error)
                 return _stopping(error)
-            if self._database.is_lake and isinstance(error, duckdb.IOException):
-                # The catalog (PostgreSQL) or the storage did not answer: nothing was acknowledged, and the
-                # next commit reconnects. Had the commit landed unseen, the retry's spans are found stored.
+            if self._database.is_lake and _lake_unavailable(error):
+                # The catalog (PostgreSQL) or the storage did not answer, or refused the commit: nothing was
+                # acknowledged, and the next commit reconnects. Had the commit landed unseen, the retry's
+                # spans are found stored.
                 log.warning("commit failed, the lake did not answer: %s", error)
                 message = f"the lake's catalog or storage did not answer ({error})"
                 return Overloaded(message, retry_after=RETRY_AFTER_SECONDS)
@@ -368,3 +369,11 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
     else:
         future.set_exception(error)
+
+
+def _lake_unavailable(error: BaseException) -> bool:
+    """Whether a lake's commit failed in the catalog or the storage rather than on the rows: an IOException
+    (no answer), or a bare duckdb.Error, which is how a query PostgreSQL refused comes back (its
+    serialization failure when upkeep flushes the table a commit writes to). Every other kind (conversion,
+    constraint, binder) is about the rows, and a retry would fail alike."""
+    return isinstance(error, duckdb.IOException) or type(error) is duckdb.Error

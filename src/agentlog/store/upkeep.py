@@ -2,7 +2,8 @@
 
 A pass, each step DuckLake's own function in a transaction of its own:
 
-1. flush the rows small commits left in the catalog into Parquet files (``lake.INLINING_ROW_LIMIT``);
+1. flush the rows small commits left in the catalog into Parquet files (``lake.INLINING_ROW_LIMIT``), table
+   by table, but for the ``TRANSIENT_TABLES``; a table that a writer keeps busy is left for the next pass;
 2. merge adjacent small files (``ducklake_merge_adjacent_files``);
 3. expire snapshots older than ``keep_snapshots_seconds``;
 4. delete the files that merges and expiries dropped, once they were dropped ``keep_snapshots_seconds``
@@ -71,7 +72,17 @@ REPLACE = (
         make_timestamptz($finished_us), $by, $flushed, $merged, $written, $expired, $deleted, $orphans, $error)
     """,
 )
-FLUSH = "SELECT coalesce(sum(rows_flushed), 0) FROM ducklake_flush_inlined_data($lake)"
+TRANSIENT_TABLES = ("run_partials", "pending_spans")
+"""Tables whose rows live seconds: the compactor folds partial roll-ups into run_compacted, and a marker is
+deleted when its span arrives. Their inlined rows are never flushed: the files would be deleted right
+after, and a flush holds PostgreSQL row locks the writer's deletes then wait on (acknowledgements stalled
+for the length of a pass when they were flushed)."""
+TABLES = """
+SELECT table_name FROM duckdb_tables()
+WHERE database_name = $lake AND schema_name = 'main' AND NOT list_contains($transient, table_name)
+ORDER BY table_name
+"""
+FLUSH = "SELECT coalesce(sum(rows_flushed), 0) FROM ducklake_flush_inlined_data($lake, table_name => $table)"
 MERGE = """
 SELECT coalesce(sum(files_processed), 0), coalesce(sum(files_created), 0) FROM ducklake_merge_adjacent_files($lake)
 """
@@ -322,6 +333,20 @@ def record(cursor: Any, claimed: Upkeep, now_ns: int, done: Done | None, error: 
     return _retrying(replace)
 
 
+def _flush(cursor: Any, scalar: Callable[..., int]) -> int:
+    """Flush the inlined rows of every table but the transient ones, table by table; how many. A table a
+    writer is committing to at that moment may still refuse after the conflict retries (PostgreSQL's
+    serialization failure comes back as a bare duckdb.Error): it keeps its rows in the catalog, readable
+    as ever, until the next pass."""
+    flushed = 0
+    for (table,) in cursor.execute(TABLES, {"lake": LAKE, "transient": list(TRANSIENT_TABLES)}).fetchall():
+        try:
+            flushed += scalar(FLUSH, table=table)
+        except duckdb.Error as error:
+            log.info("lake upkeep: %s left inlined until the next pass, busy: %s", table, error)
+    return flushed
+
+
 def run_pass(cursor: Any, now_ns: int, keep_snapshots_seconds: int) -> Done:
     """One pass's maintenance on the lake (see the module's docstring); what it did. Each step commits on
     its own, so one that fails leaves the earlier ones done; a conflict with another process's commit
@@ -336,7 +361,7 @@ def run_pass(cursor: Any, now_ns: int, keep_snapshots_seconds: int) -> Done:
     def scalar(sql: str, **params: Any) -> int:
         return row(sql, **params)[0]
 
-    flushed = scalar(FLUSH)
+    flushed = _flush(cursor, scalar)
     merged, written = row(MERGE)
     now_us = now_ns // 1000
     kept_from_us = now_us - keep_snapshots_seconds * 1_000_000
