@@ -3,12 +3,15 @@ a file, spans committed and read back, several processes' commits numbered apart
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 from typing import Any
 
 import duckdb
 import pytest
 
+from agentlog.collector import writer as writer_module
+from agentlog.collector.writer import SpanWriter
 from agentlog.errors import Unauthenticated
 from agentlog.store import Database, Keyring, commit_spans, compact_runs, retention
 from agentlog.store.keys import create_key, revoke_key
@@ -16,7 +19,7 @@ from agentlog.store.lake import EXTENSIONS, extension_path, lake_schema
 from agentlog.store.migrate import create_views, migrate
 from agentlog.store.schedules import Schedule, schedules, set_schedule
 from tests.api.sdk_runs import SECOND
-from tests.factories import make_request, make_span, new_trace_id, span_rows
+from tests.factories import agent_spans, make_request, make_span, new_trace_id, span_rows
 from tests.lake.conftest import Lake
 
 
@@ -136,3 +139,30 @@ def test_processes_making_a_new_lake_at_once_all_open_it(lake: Lake) -> None:
     for child in children:
         child.join(timeout=60)
     assert opened == [0, 0, 0]
+
+
+def test_a_writer_on_a_lake_compacts_at_most_every_few_seconds(
+    lake_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each compaction on a lake costs other collectors' in-flight commits a conflict: an idle writer
+    compacts at once on a file, on a lake not before LAKE_COMPACT_SECONDS after its last compaction."""
+    monkeypatch.setattr(writer_module, "LAKE_COMPACT_SECONDS", 2.0)
+    writer = SpanWriter(lake_database, compact_every=1)
+    writer.start()
+
+    async def write_twice() -> list[int]:
+        seen = []
+        for _ in range(2):
+            await writer.write(span_rows(make_request(agent_spans(3))))
+            await asyncio.sleep(0.5)  # idle: a writer on a file would compact now
+            seen.append(writer.compactions)
+        await asyncio.sleep(2.0)
+        return [*seen, writer.compactions]
+
+    try:
+        assert asyncio.run(write_twice()) == [1, 1, 2]  # the first at once, the second held back, then done
+    finally:
+        writer.close()
+    cursor = lake_database.cursor()
+    assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)
+    assert cursor.execute("SELECT count(*), sum(span_count) FROM run_compacted").fetchone() == (2, 6)

@@ -23,7 +23,7 @@ senders have stopped, never waits.
 Each commit appends its runs' partial roll-ups (agentlog.store.rollups); the
 writer folds them into the compacted roll-ups when it is idle and every
 ``compact_every`` commits while busy, between commits, so the partials that
-readers merge stay few.
+readers merge stay few; on a lake, at most every ``LAKE_COMPACT_SECONDS``.
 
 Should a group fail, its requests are retried one by one so that one bad
 request cannot fail the others. A fatal DuckDB error (the database is
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -101,6 +102,13 @@ class _Compact:
 
 _COMPACT = _Compact()
 
+LAKE_COMPACT_SECONDS = 5.0
+"""On a lake, a writer's compactions are at least this far apart (on a file, whenever due). DuckLake counts
+a compaction's delete from run_partials as a conflict with every other collector's insert into it, and the
+reverse: each compaction costs the commits other collectors have in flight a retry. Compacting whenever
+idle, two collectors sharing runs had 357 of 512 requests refused after six conflicts each (bench/lake.py,
+runs split); the partials that wait meanwhile are merged by every read, as ever."""
+
 
 class SpanWriter:
     """Owns the write cursor; commits queued span tables in groups."""
@@ -135,6 +143,8 @@ class SpanWriter:
         """Commits tried again because another writer's commit conflicted with them (on a lake)."""
         self._commit_seq = 0
         self._compact_every = compact_every
+        self._compact_interval = LAKE_COMPACT_SECONDS if database.is_lake else 0.0
+        self._last_compaction = -math.inf  # time.monotonic() when the last compaction began
         self._uncompacted = 0
         """Commits since the last compaction (1 at start when partials are waiting)."""
         self.compactions = 0
@@ -235,7 +245,11 @@ class SpanWriter:
         with self._condition:
             while not self._pending and not self._tasks and not self._closing:
                 if self._uncompacted and self.failure is None:
-                    return _COMPACT
+                    wait = self._compaction_wait()
+                    if wait <= 0:
+                        return _COMPACT
+                    self._condition.wait(wait)
+                    continue
                 self._condition.wait()
             if self._tasks:
                 return self._tasks.popleft()
@@ -274,7 +288,7 @@ class SpanWriter:
         else:
             for item in group:
                 self._finish([item], self._commit(cursor, [item]))
-        if self._uncompacted >= self._compact_every:
+        if self._uncompacted >= self._compact_every and self._compaction_wait() <= 0:
             self._compact(cursor)  # once the group is answered: its senders do not wait for it
 
     def _commit(self, cursor: Any, group: list[_Pending]) -> StoreError | Overloaded | None:
@@ -326,9 +340,14 @@ class SpanWriter:
                 time.sleep(CONFLICT_BACKOFF_SECONDS * 2**attempt)
         raise AssertionError("unreachable")
 
+    def _compaction_wait(self) -> float:
+        """Seconds until a compaction may begin (``LAKE_COMPACT_SECONDS`` on a lake); 0 or less: now."""
+        return self._last_compaction + self._compact_interval - time.monotonic()
+
     def _compact(self, cursor: Any) -> None:
         """Fold the partial roll-ups; a failure loses nothing (the partials stay for the next one)."""
         self._uncompacted = 0
+        self._last_compaction = time.monotonic()
         if self.failure is not None:
             return
         try:
