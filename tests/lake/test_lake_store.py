@@ -14,10 +14,12 @@ from agentlog.collector import writer as writer_module
 from agentlog.collector.writer import SpanWriter
 from agentlog.errors import Unauthenticated
 from agentlog.store import Database, Keyring, commit_spans, compact_runs, retention
+from agentlog.store.doubled import compact_runs_once_each
 from agentlog.store.keys import create_key, revoke_key
 from agentlog.store.lake import EXTENSIONS, extension_path, lake_schema
 from agentlog.store.migrate import create_views, migrate
 from agentlog.store.schedules import Schedule, schedules, set_schedule
+from agentlog.store.spans import insert_spans
 from tests.api.sdk_runs import SECOND
 from tests.factories import agent_spans, make_request, make_span, new_trace_id, span_rows
 from tests.lake.conftest import Lake
@@ -166,3 +168,30 @@ def test_a_writer_on_a_lake_compacts_at_most_every_few_seconds(
     cursor = lake_database.cursor()
     assert cursor.execute("SELECT count(*) FROM run_partials").fetchone() == (0,)
     assert cursor.execute("SELECT count(*), sum(span_count) FROM run_compacted").fetchone() == (2, 6)
+
+
+def test_a_retry_two_collectors_stored_at_once_is_kept_once_after_compaction(lake: Lake) -> None:
+    """Two collectors committing the same spans at the same instant both store them (neither commit sees
+    the other's); the compaction keeps the earliest commit's copy and folds the run again from its spans."""
+    first = Database.open(lake.db, data_path=str(lake.data_path))
+    second = Database.open(lake.db, data_path=str(lake.data_path), instance="second")
+    try:
+        spans = agent_spans(4)
+        cursors = [first.cursor(), second.cursor()]
+        for database, cursor in zip((first, second), cursors, strict=True):
+            cursor.execute("BEGIN")
+            assert insert_spans(cursor, [span_rows(make_request(spans))], database.next_commit_seq(cursor)) == 4
+        for cursor in cursors:
+            cursor.execute("COMMIT")
+        reader = first.cursor()
+        counted = "SELECT count(*), (SELECT node_count FROM run_summaries), (SELECT total_tokens FROM run_summaries)"
+        stored, nodes, tokens = reader.execute(f"{counted} FROM stored_spans").fetchone()
+        assert (stored, nodes) == (8, 6) and tokens > 0  # both copies, counted twice
+        assert compact_runs_once_each(reader) == (2, 4)
+        assert reader.execute(f"{counted} FROM stored_spans").fetchone() == (4, 3, tokens // 2)
+        (seqs,) = reader.execute("SELECT list(DISTINCT commit_seq) FROM stored_spans").fetchone()
+        assert len(seqs) == 1
+        assert compact_runs_once_each(reader) == (0, 0)
+    finally:
+        second.close()
+        first.close()

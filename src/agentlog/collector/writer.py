@@ -52,6 +52,7 @@ from agentlog.collector.priority import lower_ingest_priority
 from agentlog.errors import Overloaded, ShuttingDown, StoreError
 from agentlog.proto import Signal
 from agentlog.store import ROW_GROUP_SIZE, Database, commit_rows, database_failed, last_commit
+from agentlog.store.doubled import compact_runs_once_each
 from agentlog.store.rollups import DEFAULT_COMPACT_EVERY, compact_runs, has_partials
 
 log = logging.getLogger(__name__)
@@ -351,7 +352,12 @@ class SpanWriter:
         if self.failure is not None:
             return
         try:
-            compact_runs(cursor)
+            if self._database.is_lake:  # where two collectors may both store one retry
+                _, dropped = compact_runs_once_each(cursor)
+                if dropped:
+                    log.warning("compaction dropped %d span(s) stored twice by two collectors", dropped)
+            else:
+                compact_runs(cursor)
         except Exception as error:
             if database_failed(error):
                 self._fail(error)

@@ -27,8 +27,7 @@ from agentlog.proto.conventions import Conventions
 from agentlog.proto.ids import TRACE_ID_TYPE
 from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical, message_events, normalize
 from agentlog.proto.rows import SPAN_ROWS
-from agentlog.store.rollups import fold_partials
-from agentlog.store.spans import fold_runs
+from agentlog.store.refold import refold_runs
 from agentlog.store.transactions import transaction
 
 BATCH_SPANS = 10_000
@@ -56,35 +55,9 @@ WHERE stored_spans.tenant_id = $tenant
   AND stored_spans.span_id = r.span_id
 """
 
-# The touched runs as compacted (every partial folded first), with the commits they span.
-TOUCHED = """
-CREATE OR REPLACE TEMP TABLE touched_runs AS
-SELECT tenant_id, trace_id, first_seq, commit_seq
-FROM run_compacted
-WHERE tenant_id = $tenant
-  AND trace_id IN (SELECT DISTINCT trace_id FROM renormalized)
-"""
-DELETE_TOUCHED = """
-DELETE FROM run_compacted USING touched_runs t
-WHERE run_compacted.tenant_id = t.tenant_id AND run_compacted.trace_id = t.trace_id
-"""
-# Every stored span of the touched runs, as the writer's span_batch holds them (queries/fold_runs.sql).
-REFOLD_BATCH = """
-CREATE OR REPLACE TEMP TABLE span_batch AS
-SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_time_unix_nano, s.end_time_unix_nano,
-       s.status_code, s.status_message, s.service_name, s.node_type, s.agent_name, s.agent_id, s.model, s.input_tokens,
-       s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.total_tokens,
-       s.usage_aggregated, s.cost_usd, s.cost_source, span_text(s.input, s.input_key, s.attributes) AS input,
-       span_text(s.output, s.output_key, s.attributes) AS output, s.user_id, s.session_id, s.error_type,
-       s.error_message, false AS is_pending
-FROM stored_spans s
-SEMI JOIN touched_runs t ON t.tenant_id = s.tenant_id AND t.trace_id = s.trace_id
-"""
-# The refolded runs keep the commits they span (the logs read a run's spans between them).
-RESTORE_SEQS = """
-UPDATE run_compacted SET first_seq = t.first_seq, commit_seq = t.commit_seq
-FROM touched_runs t
-WHERE run_compacted.tenant_id = t.tenant_id AND run_compacted.trace_id = t.trace_id
+# The runs of the changed spans, for refold_runs.
+REFOLD_KEYS = """
+CREATE OR REPLACE TEMP TABLE refold_keys AS SELECT DISTINCT $tenant AS tenant_id, trace_id FROM renormalized
 """
 
 
@@ -215,12 +188,7 @@ def _rewrite(cursor: Any, tenant_id: str, changed: pa.Table) -> None:
     finally:
         cursor.unregister("renormalized_arrow")
     cursor.execute(UPDATE_SPANS, {"tenant": tenant_id})
-    fold_partials(cursor)  # every run compacted: the touched ones are then rebuilt whole
-    cursor.execute(TOUCHED, {"tenant": tenant_id})
-    cursor.execute(DELETE_TOUCHED)
-    cursor.execute(REFOLD_BATCH)
-    fold_runs(cursor, 0)  # the commit seqs are set back below
-    fold_partials(cursor)
-    cursor.execute(RESTORE_SEQS)
-    for table in ("span_batch", "touched_runs", "renormalized"):
+    cursor.execute(REFOLD_KEYS, {"tenant": tenant_id})
+    refold_runs(cursor)
+    for table in ("refold_keys", "renormalized"):
         cursor.execute(f"DROP TABLE {table}")

@@ -1,0 +1,71 @@
+"""Spans a lake stored twice, found and dropped when the run roll-ups are compacted.
+
+On a file, one writer checks every batch against what is stored, so a retry is never stored twice. On a
+lake, two collectors can receive the same retry at the same instant (a load balancer sends an export that
+timed out on one collector to another while the first still commits it): neither commit sees the other's,
+and both store the spans. Each commit also counted them in its partial roll-up, so the run's totals count
+them twice until the compactor, which sees both commits once both partials are there: it keeps the copy of
+the earliest commit, deletes the others, and folds those runs again from their spans.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentlog.store.refold import refold_runs
+from agentlog.store.rollups import fold_partials
+from agentlog.store.transactions import transaction
+
+# The oldest commit of the runs that have partials: a copy of their spans can be no older (zone maps on
+# commit_seq then skip the older row groups).
+FIRST_SEQ = """
+SELECT min(first_seq) FROM (
+    SELECT first_seq FROM run_partials
+    UNION ALL
+    SELECT c.first_seq FROM run_compacted c
+    SEMI JOIN run_partials p ON p.tenant_id = c.tenant_id AND p.trace_id = c.trace_id
+)
+"""
+DOUBLED = """
+CREATE OR REPLACE TEMP TABLE doubled_spans AS
+SELECT tenant_id, trace_id, span_id, min(commit_seq) AS kept_seq
+FROM stored_spans s
+WHERE commit_seq >= $first_seq
+  AND EXISTS (SELECT 1 FROM run_partials p WHERE p.tenant_id = s.tenant_id AND p.trace_id = s.trace_id)
+GROUP BY tenant_id, trace_id, span_id
+HAVING count(*) > 1
+"""
+DROP_LATER = """
+DELETE FROM stored_spans USING doubled_spans d
+WHERE stored_spans.tenant_id = d.tenant_id AND stored_spans.trace_id = d.trace_id
+  AND stored_spans.span_id = d.span_id AND stored_spans.commit_seq > d.kept_seq
+"""
+REFOLD_KEYS = "CREATE OR REPLACE TEMP TABLE refold_keys AS SELECT DISTINCT tenant_id, trace_id FROM doubled_spans"
+
+
+def compact_runs_once_each(cursor: Any) -> tuple[int, int]:
+    """``rollups.compact_runs`` for a lake, in one transaction: spans stored twice dropped, partials folded,
+    the runs that had them folded again; returns (partials folded, copies dropped)."""
+    with transaction(cursor):
+        dropped = drop_doubled(cursor)
+        folded = fold_partials(cursor)
+        if dropped:
+            refold_runs(cursor)
+        for table in ("doubled_spans", "refold_keys"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    return folded, dropped
+
+
+def drop_doubled(cursor: Any) -> int:
+    """Delete every later copy of a span of a run with partials; how many. Leaves ``refold_keys``: the
+    runs that had copies."""
+    (first_seq,) = cursor.execute(FIRST_SEQ).fetchone()
+    if first_seq is None:
+        return 0
+    cursor.execute(DOUBLED, {"first_seq": first_seq})
+    (found,) = cursor.execute("SELECT count(*) FROM doubled_spans").fetchone()
+    if not found:
+        return 0
+    (dropped,) = cursor.execute(DROP_LATER).fetchone()
+    cursor.execute(REFOLD_KEYS)
+    return int(dropped)
