@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+import duckdb
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,6 +37,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def conflict_error(request: Request, exc: Exception) -> Response:
+    """A change whose commit kept conflicting with other processes' commits on a lake (each try all or
+    nothing): nothing changed, and the same request may be sent again."""
+    log.warning("%s %s conflicted with other writers' commits: %s", request.method, request.url.path, exc)
+    message = "the store was busy with other writers' commits and nothing was changed; try again"
+    response = error_response(503, "conflict", message)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error serving %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "agentlog failed to answer; the server log has the details")
@@ -44,5 +55,6 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     AgentlogError: agentlog_error,
     HTTPException: http_error,
+    duckdb.TransactionException: conflict_error,
     Exception: unexpected_error,
 }

@@ -116,7 +116,7 @@ def resolve_run_id(cursor: Any, scope: Scope, run_id: str) -> int:
         raise NotFound(f"no run with run_id starting {text!r}")
     if len(found) > 1:
         raise InvalidRequest(f"run_id prefix {text!r} matches several runs: give more digits")
-    return int(found[0][0].int)
+    return int(found[0][0].int)  # the UUID's integer
 
 
 def run_logs(cursor: Any, scope: Scope, query: LogsQuery) -> dict[str, Any]:

@@ -17,9 +17,14 @@ two never conflict and ingest waits at most one batch).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import duckdb
+
+from agentlog.store.transactions import transaction
 
 DEFAULT_BATCH_RUNS = 20_000
 """Runs deleted per transaction: ~200k spans, a few hundred ms on the reference machine."""
@@ -129,8 +134,7 @@ def count_expired(cursor: Any, tenant_id: str, cutoff_ns: int) -> Deleted:
 
 def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = DEFAULT_BATCH_RUNS) -> Deleted:
     """Delete up to ``batch_runs`` expired runs in one transaction; Deleted(0, 0) when none are left."""
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cursor):
         cursor.execute(SELECT_BATCH, {**_params(tenant_id, cutoff_ns), "batch": batch_runs})
         runs, low, high = cursor.execute(
             "SELECT count(*), min(first_seq), max(commit_seq) FROM expired_runs"
@@ -143,22 +147,13 @@ def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = 
             cursor.execute(DELETE_RUNS)
             cursor.execute(DELETE_PARTIALS)
         cursor.execute("DROP TABLE expired_runs")
-        cursor.execute("COMMIT")
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
     return Deleted(int(runs), spans, log_records)
 
 
 def delete_orphan_log_records(cursor: Any, tenant_id: str, cutoff_ns: int) -> Deleted:
     """Delete, in one transaction, the tenant's log records of no stored run from before the cutoff."""
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cursor):
         (deleted,) = cursor.execute(DELETE_ORPHAN_LOG_RECORDS, {"tenant": tenant_id, "cutoff": cutoff_ns}).fetchone()
-        cursor.execute("COMMIT")
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
     return Deleted(0, 0, int(deleted))
 
 
@@ -172,17 +167,40 @@ async def delete_expired(
     between ingest commits, so ingest waits at most one batch); then the log records of no run."""
     total = Deleted(0, 0)
     while True:
-        deleted = await execute(lambda cursor: delete_batch(cursor, tenant_id, cutoff_ns, batch_runs))
+        deleted = await execute(
+            lambda cursor: conflicts_retried(delete_batch, cursor, tenant_id, cutoff_ns, batch_runs)
+        )
         total += deleted
         if deleted.runs < batch_runs:
-            return total + await execute(lambda cursor: delete_orphan_log_records(cursor, tenant_id, cutoff_ns))
+            orphans = await execute(
+                lambda cursor: conflicts_retried(delete_orphan_log_records, cursor, tenant_id, cutoff_ns)
+            )
+            return total + orphans
 
 
 def delete_expired_now(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = DEFAULT_BATCH_RUNS) -> Deleted:
     """``delete_expired`` on one cursor, for a database no server holds."""
     total = Deleted(0, 0)
     while True:
-        deleted = delete_batch(cursor, tenant_id, cutoff_ns, batch_runs)
+        deleted = conflicts_retried(delete_batch, cursor, tenant_id, cutoff_ns, batch_runs)
         total += deleted
         if deleted.runs < batch_runs:
-            return total + delete_orphan_log_records(cursor, tenant_id, cutoff_ns)
+            return total + conflicts_retried(delete_orphan_log_records, cursor, tenant_id, cutoff_ns)
+
+
+CONFLICT_ATTEMPTS = 10
+"""Tries of one batch whose commit conflicts with another process's: on a lake DuckLake counts a delete as
+conflicting with every other collector's insert into the same table, so a busy lake conflicts often."""
+CONFLICT_BACKOFF_SECONDS = 0.02
+
+
+def conflicts_retried(delete: Callable[..., Deleted], cursor: Any, *args: Any) -> Deleted:
+    """``delete(cursor, *args)``, tried again (all or nothing each time) when its commit conflicts."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return delete(cursor, *args)
+        except duckdb.TransactionException:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(min(CONFLICT_BACKOFF_SECONDS * 2**attempt, 1.0))
+    raise AssertionError("unreachable")
