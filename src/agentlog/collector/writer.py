@@ -333,7 +333,7 @@ class SpanWriter:
             # On a lake the number is the lake's, one sequence for every collector; a file's writer counts.
             seq = self._database.next_commit_seq(cursor) or self._commit_seq + 1
             try:
-                return seq, commit_rows(cursor, spans, logs, seq)
+                return seq, commit_rows(cursor, spans, logs, seq, on_lake=self._database.is_lake)
             except duckdb.TransactionException:
                 if attempt == COMMIT_ATTEMPTS - 1:
                     raise

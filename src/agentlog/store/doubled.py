@@ -15,6 +15,7 @@ from typing import Any
 from agentlog.store.refold import refold_runs
 from agentlog.store.rollups import fold_partials
 from agentlog.store.transactions import transaction
+from agentlog.store.write_lock import deleting
 
 # The oldest commit of the runs that have partials: a copy of their spans can be no older (zone maps on
 # commit_seq then skip the older row groups).
@@ -46,7 +47,7 @@ REFOLD_KEYS = "CREATE OR REPLACE TEMP TABLE refold_keys AS SELECT DISTINCT tenan
 def compact_runs_once_each(cursor: Any) -> tuple[int, int]:
     """``rollups.compact_runs`` for a lake, in one transaction: spans stored twice dropped, partials folded,
     the runs that had them folded again; returns (partials folded, copies dropped)."""
-    with transaction(cursor):
+    with deleting(cursor), transaction(cursor):
         dropped = drop_doubled(cursor)
         folded = fold_partials(cursor)
         if dropped:

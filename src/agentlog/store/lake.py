@@ -29,12 +29,13 @@ import orjson
 from agentlog.errors import SchemaTooNew, StoreError
 from agentlog.store.migrate import migrate, view_statements
 from agentlog.store.transactions import transaction
+from agentlog.store.write_lock import CATALOG_DATABASE
 
 PREFIX = "ducklake:"
 CATALOG_PREFIX = "ducklake:postgres:"
 LAKE = "lake"
 """The lake's catalog name in agentlog's DuckDB instance."""
-POSTGRES = "agentlog_catalog_db"
+POSTGRES = CATALOG_DATABASE
 """The catalog's PostgreSQL database, attached for the commit sequence (never readable through SQL: the
 console's parse-tree check refuses any catalog-qualified name)."""
 COMMIT_SEQUENCE = "agentlog_commit_seq"

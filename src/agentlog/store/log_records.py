@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from agentlog.store import write_lock
 from agentlog.store.spans import insert_spans, last_commit_seq
 from agentlog.store.transactions import transaction
 
@@ -98,10 +99,19 @@ def _duplicate_rows(cursor: Any, batch: pa.Table) -> list[int]:
 
 
 def commit_rows(
-    cursor: Any, span_tables: Sequence[pa.Table], log_tables: Sequence[pa.Table], commit_seq: int
+    cursor: Any,
+    span_tables: Sequence[pa.Table],
+    log_tables: Sequence[pa.Table],
+    commit_seq: int,
+    *,
+    on_lake: bool = False,
 ) -> tuple[int, int]:
     """Spans (``insert_spans``) and log records in one transaction of their own: committed, or rolled back
-    and the error raised. Returns how many spans and how many log records were new."""
+    and the error raised. Returns how many spans and how many log records were new. ``on_lake``: take the
+    lake's write lock shared first (store/write_lock.py)."""
+    if on_lake:
+        with write_lock.held(cursor, exclusive=False):
+            return commit_rows(cursor, span_tables, log_tables, commit_seq)
     with transaction(cursor):
         spans = insert_spans(cursor, span_tables, commit_seq) if span_tables else 0
         records = insert_log_records(cursor, log_tables, commit_seq) if log_tables else 0

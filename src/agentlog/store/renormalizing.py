@@ -29,6 +29,7 @@ from agentlog.proto.normalize import CANONICAL_COLUMNS, Canonical, message_event
 from agentlog.proto.rows import SPAN_ROWS
 from agentlog.store.refold import refold_runs
 from agentlog.store.transactions import transaction
+from agentlog.store.write_lock import deleting
 
 BATCH_SPANS = 10_000
 _COLUMNS = tuple(name for name in CANONICAL_COLUMNS if name not in ("input_key", "output_key"))
@@ -92,7 +93,7 @@ def renormalize(
     and the runs it belongs to (nothing with ``dry_run``). One transaction: all of it or nothing."""
     result = Renormalized(dry_run)
     params = {"tenant": tenant_id, "since": since_ns}
-    with transaction(cursor):
+    with deleting(cursor), transaction(cursor):
         (result.running_runs,) = cursor.execute(RUNNING_RUNS, {"tenant": tenant_id}).fetchone()
         changed_batches: list[pa.Table] = []
         for rows in _batches(cursor.execute(CANDIDATES, params)):

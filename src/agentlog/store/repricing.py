@@ -18,6 +18,8 @@ from agentlog.proto.ids import TRACE_ID_TYPE
 from agentlog.proto.normalize import USD_QUANTUM
 from agentlog.proto.pricing import price_usd
 from agentlog.store.rollups import fold_partials
+from agentlog.store.transactions import transaction
+from agentlog.store.write_lock import deleting
 
 CANDIDATES = """
 SELECT trace_id, span_id, model, provider,
@@ -76,8 +78,7 @@ class Repriced:
 
 def reprice(cursor: Any, tenant_id: str, since_ns: int) -> Repriced:
     """Price again the computed/unknown costs of spans started since ``since_ns``, in one transaction."""
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+    with deleting(cursor), transaction(cursor):
         rows = cursor.execute(CANDIDATES, {"tenant": tenant_id, "since": since_ns}).fetchall()
         priced = [_price(row) for row in rows]
         changed = sum(1 for row, cost in zip(rows, priced, strict=True) if cost != row[-1])
@@ -101,10 +102,6 @@ def reprice(cursor: Any, tenant_id: str, since_ns: int) -> Repriced:
             fold_partials(cursor)
             runs = int(cursor.execute(UPDATE_RUNS, {"tenant": tenant_id}).fetchone()[0])
             cursor.execute("DROP TABLE repriced")
-        cursor.execute("COMMIT")
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
     return Repriced(len(rows), changed, runs)
 
 

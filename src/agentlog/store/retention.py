@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from agentlog.store.transactions import transaction
+from agentlog.store.write_lock import deleting
 
 DEFAULT_BATCH_RUNS = 20_000
 """Runs deleted per transaction: ~200k spans, a few hundred ms on the reference machine."""
@@ -134,7 +135,7 @@ def count_expired(cursor: Any, tenant_id: str, cutoff_ns: int) -> Deleted:
 
 def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = DEFAULT_BATCH_RUNS) -> Deleted:
     """Delete up to ``batch_runs`` expired runs in one transaction; Deleted(0, 0) when none are left."""
-    with transaction(cursor):
+    with deleting(cursor), transaction(cursor):
         cursor.execute(SELECT_BATCH, {**_params(tenant_id, cutoff_ns), "batch": batch_runs})
         runs, low, high = cursor.execute(
             "SELECT count(*), min(first_seq), max(commit_seq) FROM expired_runs"
@@ -152,7 +153,7 @@ def delete_batch(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: int = 
 
 def delete_orphan_log_records(cursor: Any, tenant_id: str, cutoff_ns: int) -> Deleted:
     """Delete, in one transaction, the tenant's log records of no stored run from before the cutoff."""
-    with transaction(cursor):
+    with deleting(cursor), transaction(cursor):
         (deleted,) = cursor.execute(DELETE_ORPHAN_LOG_RECORDS, {"tenant": tenant_id, "cutoff": cutoff_ns}).fetchone()
     return Deleted(0, 0, int(deleted))
 

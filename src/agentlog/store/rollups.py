@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentlog.store.transactions import transaction
+from agentlog.store.write_lock import deleting
 
 _QUERIES = Path(__file__).parent / "queries"
 
@@ -93,7 +94,7 @@ def compact_runs(cursor: Any) -> int:
     snapshot, so they are neither read nor deleted. Should another compactor
     (or retention) change the same runs first, this one conflicts, rolls back
     and raises: nothing is lost, and the next compaction folds them."""
-    with transaction(cursor):
+    with deleting(cursor), transaction(cursor):
         return fold_partials(cursor)
 
 
