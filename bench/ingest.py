@@ -590,8 +590,9 @@ class Server:
             match = re.search(r"stopped; (\d+) spans committed", line)
             if match:
                 committed = int(match.group(1))
-        # --verbose: the server logs "stopped: N spans committed in T transactions"
-        match = re.search(r"stopped: \d+ spans committed in (\d+) transactions", Path(self._log.name).read_text())
+        # --verbose: the server logs "stopped: N spans and M log records committed in T transactions"
+        logged = Path(self._log.name).read_text()
+        match = re.search(r"stopped: \d+ spans and \d+ log records committed in (\d+) transactions", logged)
         if match:
             transactions = int(match.group(1))
         return seconds, committed, transactions
