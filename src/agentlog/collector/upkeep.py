@@ -4,9 +4,10 @@ Every collector on a lake runs this; the lake's row (``agentlog.store.upkeep``) 
 given pass: the one whose claim commits first. A pass runs on a thread of its own, in a DuckDB instance of
 its own (the lake attached again), never on the writer's thread or instance, so ingest goes on meanwhile:
 merging files does not conflict with commits of new rows, a table's flush that does is left for the next
-pass, and a step that conflicts with a roll-up compaction or a retention delete is tried again. In the writer's instance a merge held the
-writer's commits back for most of its length (a collector's acknowledgements stopped for the second a
-pass took, tests/lake/test_upkeep.py); in an instance of its own they go on.
+pass, and a step that conflicts with a roll-up compaction or a retention delete is tried again. In the
+writer's instance a merge held the writer's commits back for most of its length (a collector's
+acknowledgements stopped for the second a pass took, tests/lake/test_upkeep.py); in an instance of its
+own they go on.
 Time and sleep are injected so tests need not wait.
 """
 
