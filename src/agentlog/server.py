@@ -112,7 +112,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
     )
     loop = asyncio.get_running_loop()
     cursor = database.cursor()
-    feed = LiveFeed(last_commit(cursor))
+    feed = LiveFeed(last_commit(cursor), out_of_order=database.is_lake)
     keyring = Keyring.load(cursor)
     cursor.close()
     try:

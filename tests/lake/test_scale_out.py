@@ -4,6 +4,7 @@ a collector killed with SIGKILL under load and started again."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from typing import Any
@@ -13,11 +14,13 @@ import grpc
 import httpx
 import pytest
 from opentelemetry.trace import set_span_in_context
+from websockets.sync.client import connect
 
+from agentlog.store import Database, commit_spans
 from agentlog.store.lake import EXTENSIONS, extension_path
 from tests.api.sdk_runs import SECOND, T0, sdk_tracer
 from tests.collector.test_grpc_receiver import export_raw
-from tests.factories import agent_spans, make_request
+from tests.factories import agent_spans, make_request, span_rows
 from tests.lake.conftest import Lake, Postgres
 from tests.test_server import STOP_TIMEOUT, Load, ServerProcess, SpanKey, span_keys
 
@@ -133,9 +136,10 @@ def test_a_catalog_that_does_not_answer_is_a_retryable_refusal(lake: Lake, postg
             export_raw(server.grpc_endpoint, make_request(during).SerializeToString())
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         details = refused.value.details() or ""
-        assert "did not answer" in details or "the database failed" in details, details
+        died = server.process.poll() is not None or "Socket closed" in details
+        assert "did not answer" in details or "the database failed" in details or died, details
         postgres.psql(f"ALTER DATABASE {dbname} ALLOW_CONNECTIONS true")
-        if "the database failed" in details:
+        if "the database failed" in details or died:
             assert server.process.wait(timeout=STOP_TIMEOUT) in (1, -signal.SIGABRT), server.output()
             server.kill()
             server = ServerProcess.start(lake.db, *options)
@@ -212,3 +216,33 @@ def test_retention_through_one_collector_while_the_other_ingests(lake: Lake) -> 
         for server in (a, b):
             assert server.stop(signal.SIGTERM) == 0, server.output()
     _check_stored(lake, (load,), runs, old)
+
+
+def test_the_live_feed_sends_a_commit_that_landed_after_a_later_numbered_one(lake: Lake) -> None:
+    """Collectors number their commits from one sequence, and a lower number may land after a higher one
+    was sent live: the feed of a third process (here an API-only one) sends it when it lands."""
+    with ServerProcess.start(lake.db, "--data-path", str(lake.data_path), "--no-ingest") as reader:
+        database = Database.open(lake.db)
+        cursor = database.cursor()
+        try:
+            early, later = database.next_commit_seq(cursor), database.next_commit_seq(cursor)
+            assert early is not None and later is not None and early < later
+            first, second = agent_spans(3), agent_spans(3)
+            url = reader.api_url.replace("http://", "ws://") + "/api/v1/agents/live"
+            with connect(url, open_timeout=30) as ws:
+                json.loads(ws.recv(timeout=30))  # the greeting, with the cursor
+                commit_spans(cursor, [span_rows(make_request(second))], later)
+                assert _finished(ws) == second[0].trace_id.hex()
+                commit_spans(cursor, [span_rows(make_request(first))], early)  # lands after, numbered before
+                assert _finished(ws) == first[0].trace_id.hex()
+        finally:
+            database.close()
+        assert reader.stop(signal.SIGTERM) == 0, reader.output()
+
+
+def _finished(ws: Any) -> str:
+    """The run id of the next run.finished event."""
+    while True:
+        for event in json.loads(ws.recv(timeout=30))["events"]:
+            if event["type"] == "run.finished":
+                return str(event["run_id"])

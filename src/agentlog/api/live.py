@@ -23,7 +23,7 @@ from agentlog.api.auth import principal_of
 from agentlog.api.errors import error_code
 from agentlog.api.openapi import query_parameters
 from agentlog.errors import AgentlogError
-from agentlog.query.live import LiveFilter, events, latest_cursor
+from agentlog.query.live import LiveFilter, commits, events_and_commits, late_events, latest_cursor
 from agentlog.query.logs import parse_run_id
 from agentlog.query.reader import Reader
 from agentlog.query.scope import Scope
@@ -34,11 +34,20 @@ log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008  # WebSocket close code for a request we refuse
 
 
-class LiveFeed:
-    """The newest committed sequence number, and a way to wait for a newer one."""
+LATE_CHECK_SECONDS = 0.5
+"""On a lake, how often a stream looks for commits that landed after later-numbered ones were sent."""
+LATE_WINDOW_COMMITS = 10_000
+"""How far below its cursor a stream looks for them (commit numbers; minutes of a busy lake's commits)."""
 
-    def __init__(self, seq: int = 0) -> None:
+
+class LiveFeed:
+    """The newest committed sequence number, and a way to wait for a newer one. ``out_of_order``: commits
+    may land in another order than their numbers' (several collectors on a lake number them from one
+    sequence), so each stream also looks below its cursor for commits it has not sent."""
+
+    def __init__(self, seq: int = 0, *, out_of_order: bool = False) -> None:
         self.seq = seq
+        self.out_of_order = out_of_order
         self._changed = asyncio.Event()
 
     def publish(self, seq: int) -> None:
@@ -104,20 +113,40 @@ async def _stream(websocket: WebSocket) -> None:
     if after is None:
         after = await reader.read(latest_cursor)
     await websocket.send_json({"cursor": str(after), "events": []})
+    # On a lake: the commits of the window below the cursor that were sent (or were there at the start).
+    sent = await reader.read(commits, max(0, after - LATE_WINDOW_COMMITS), after) if feed.out_of_order else set()
     disconnected = asyncio.ensure_future(_until_disconnect(websocket))
     try:
         while not disconnected.done():
             upto = max(feed.seq, after)
             if upto > after:
-                found = await reader.read(events, scope, live, after, upto)
+                found, landed = await reader.read(events_and_commits, scope, live, after, upto)
                 if found:
                     await websocket.send_json({"cursor": str(upto), "events": found})
-                after = upto
+                after, sent = upto, sent | landed
+            if feed.out_of_order:
+                sent = await _send_late(websocket, reader, scope, live, after, sent)
             waiting = asyncio.ensure_future(feed.wait_beyond(after))
-            await asyncio.wait({waiting, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            timeout = LATE_CHECK_SECONDS if feed.out_of_order else None
+            await asyncio.wait({waiting, disconnected}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
     finally:
         disconnected.cancel()
+
+
+async def _send_late(
+    websocket: WebSocket, reader: Reader, scope: Scope, live: LiveFilter, after: int, sent: set[int]
+) -> set[int]:
+    """Send the events of commits numbered at most ``after`` that landed since (none of ``sent``); the
+    commits of the window sent now."""
+    low = max(0, after - LATE_WINDOW_COMMITS)
+    present = await reader.read(commits, low, after)
+    late = present - sent
+    if late:
+        found = await reader.read(late_events, scope, live, late)
+        if found:
+            await websocket.send_json({"cursor": str(after), "events": found})
+    return present
 
 
 async def _close(websocket: WebSocket) -> None:

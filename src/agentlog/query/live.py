@@ -23,9 +23,13 @@ from agentlog.query.scope import Scope
 from agentlog.query.statements import read_sql
 from agentlog.store import last_commit_seq
 from agentlog.store.rollups import for_tenant
+from agentlog.store.transactions import transaction
 
 RUNS_SQL = read_sql("live_runs.sql")
 NODES_SQL = read_sql("live_nodes.sql")
+LATE_RUNS_SQL = read_sql("live_late_runs.sql")
+LATE_NODES_SQL = read_sql("live_late_nodes.sql")
+COMMITS_SQL = read_sql("live_commits.sql")
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,39 @@ def latest_cursor(cursor: Any) -> int:
 
 def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -> list[dict[str, Any]]:
     """Events for commits in (after, upto]: per run, started, its nodes, finished (or updated)."""
-    params = {"tenant": scope.tenant_id, "after": after, "upto": upto}
+    return _events(cursor, scope, live, RUNS_SQL, NODES_SQL, {"after": after, "upto": upto})
+
+
+def commits(cursor: Any, low: int, high: int) -> set[int]:
+    """The commits numbered in (low, high] that stored spans or live-status markers."""
+    return {seq for (seq,) in cursor.execute(COMMITS_SQL, {"low": low, "high": high}).fetchall()}
+
+
+def events_and_commits(
+    cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int
+) -> tuple[list[dict[str, Any]], set[int]]:
+    """``events`` and the ``commits`` they come from, read in one transaction (one snapshot): a commit
+    that lands meanwhile is in neither, and is found late."""
+    with transaction(cursor):
+        return events(cursor, scope, live, after, upto), commits(cursor, after, upto)
+
+
+def late_events(cursor: Any, scope: Scope, live: LiveFilter, late: set[int]) -> list[dict[str, Any]]:
+    """Events for the commits ``late``, which landed after later-numbered ones were sent (on a lake):
+    as ``events`` gives them, run by run."""
+    if not late:
+        return []
+    window = {"late": sorted(late), "low": min(late), "high": max(late)}
+    return _events(cursor, scope, live, LATE_RUNS_SQL, LATE_NODES_SQL, window)
+
+
+def _events(
+    cursor: Any, scope: Scope, live: LiveFilter, runs_sql: str, nodes_sql: str, commits: dict[str, Any]
+) -> list[dict[str, Any]]:
+    params = {"tenant": scope.tenant_id, **commits}
     runs = fetch_dicts(
         cursor,
-        for_tenant(cursor, scope.tenant_id, RUNS_SQL),
+        for_tenant(cursor, scope.tenant_id, runs_sql),
         {
             **params,
             "user_scope": scope.user_id,
@@ -57,7 +90,7 @@ def events(cursor: Any, scope: Scope, live: LiveFilter, after: int, upto: int) -
     if not runs:
         return []
     # The runs are already scoped and filtered: their nodes need only the trace list.
-    nodes = cursor.execute(NODES_SQL, {**params, "traces": [run["run_id"] for run in runs]}).fetchall()
+    nodes = cursor.execute(nodes_sql, {**params, "traces": [run["run_id"] for run in runs]}).fetchall()
     by_run: dict[str, list[dict[str, Any]]] = {}
     for run_id, running, start, end, events_json, document in nodes:
         node = orjson.loads(node_document((running, start, end, events_json, document), depth=None))
