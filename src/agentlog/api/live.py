@@ -23,7 +23,7 @@ from agentlog.api.auth import principal_of
 from agentlog.api.errors import error_code
 from agentlog.api.openapi import query_parameters
 from agentlog.errors import AgentlogError
-from agentlog.query.live import LiveFilter, commits, events_and_commits, late_events, latest_cursor
+from agentlog.query.live import LiveFilter, commits, events, events_and_commits, late_events, latest_cursor
 from agentlog.query.logs import parse_run_id
 from agentlog.query.reader import Reader
 from agentlog.query.scope import Scope
@@ -120,10 +120,14 @@ async def _stream(websocket: WebSocket) -> None:
         while not disconnected.done():
             upto = max(feed.seq, after)
             if upto > after:
-                found, landed = await reader.read(events_and_commits, scope, live, after, upto)
+                if feed.out_of_order:
+                    found, landed = await reader.read(events_and_commits, scope, live, after, upto)
+                    sent |= landed
+                else:
+                    found = await reader.read(events, scope, live, after, upto)
                 if found:
                     await websocket.send_json({"cursor": str(upto), "events": found})
-                after, sent = upto, sent | landed
+                after = upto
             if feed.out_of_order:
                 sent = await _send_late(websocket, reader, scope, live, after, sent)
             waiting = asyncio.ensure_future(feed.wait_beyond(after))
