@@ -17,12 +17,14 @@ from agentlog.store import Database, Keyring, commit_spans, compact_runs, retent
 from agentlog.store.doubled import compact_runs_once_each
 from agentlog.store.keys import create_key, revoke_key
 from agentlog.store.lake import EXTENSIONS, extension_path, lake_schema
+from agentlog.store.log_records import insert_log_records
 from agentlog.store.migrate import create_views, migrate
 from agentlog.store.schedules import Schedule, schedules, set_schedule
 from agentlog.store.spans import insert_spans
 from tests.api.sdk_runs import SECOND
 from tests.factories import agent_spans, make_request, make_span, new_trace_id, span_rows
 from tests.lake.conftest import Lake
+from tests.store.test_log_records import log_rows, make_record
 
 
 def _tables(cursor: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[tuple[str, str]]]:
@@ -192,6 +194,26 @@ def test_a_retry_two_collectors_stored_at_once_is_kept_once_after_compaction(lak
         (seqs,) = reader.execute("SELECT list(DISTINCT commit_seq) FROM stored_spans").fetchone()
         assert len(seqs) == 1
         assert compact_runs_once_each(reader) == (0, 0)
+    finally:
+        second.close()
+        first.close()
+
+
+def test_log_records_two_collectors_stored_at_once_are_kept_once_after_compaction(lake: Lake) -> None:
+    first = Database.open(lake.db, data_path=str(lake.data_path))
+    second = Database.open(lake.db, data_path=str(lake.data_path), instance="second")
+    try:
+        records = log_rows([make_record(body=f"record {i}") for i in range(3)])
+        cursors = [first.cursor(), second.cursor()]
+        for database, cursor in zip((first, second), cursors, strict=True):
+            cursor.execute("BEGIN")
+            assert insert_log_records(cursor, [records], database.next_commit_seq(cursor)) == 3
+        for cursor in cursors:
+            cursor.execute("COMMIT")
+        reader = first.cursor()
+        assert reader.execute("SELECT count(*) FROM log_records").fetchone() == (6,)
+        assert compact_runs_once_each(reader) == (0, 3)
+        assert reader.execute("SELECT count(*), count(DISTINCT body) FROM log_records").fetchone() == (3, 3)
     finally:
         second.close()
         first.close()
