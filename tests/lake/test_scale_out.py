@@ -1,12 +1,14 @@
 """Several agentlog processes on one DuckLake (a real PostgreSQL catalog): two collectors and a
-read-only API process, the real OTel SDK sending to both collectors at once (one run split across them),
-a collector killed with SIGKILL under load and started again."""
+read-only API process, the real OTel SDKs (Python, and JS through tests/interop/js) sending to both
+collectors at once (one run split across them), a collector killed with SIGKILL under load and started
+again, retention, compaction and upkeep beside ingest, the live feed of a commit that landed late."""
 
 from __future__ import annotations
 
 import json
 import signal
 import time
+import uuid
 from typing import Any
 
 import duckdb
@@ -21,6 +23,7 @@ from agentlog.store.lake import EXTENSIONS, extension_path
 from tests.api.sdk_runs import SECOND, T0, sdk_tracer
 from tests.collector.test_grpc_receiver import export_raw
 from tests.factories import agent_spans, make_request, span_rows
+from tests.interop.test_js_sdk import _send as send_js
 from tests.lake.conftest import Lake, Postgres
 from tests.test_server import STOP_TIMEOUT, Load, ServerProcess, SpanKey, span_keys
 
@@ -77,10 +80,13 @@ def test_two_collectors_and_a_reader_share_one_lake(lake: Lake) -> None:
             Load(a, grpc_senders=2, max_requests_per_sender=20) as load_a,
             Load(b, grpc_senders=2, max_requests_per_sender=20) as load_b,
         ):
+            js = send_js("grpc", f"http://{b.grpc_endpoint}", f"lake-{uuid.uuid4().hex}")  # the JS SDK, meanwhile
             load_a.wait_for_acks(20, timeout=60)
             load_b.wait_for_acks(20, timeout=60)
         assert not load_a.unexpected and not load_b.unexpected
         runs = {run["run_id"]: run for run in get(reader, "/api/v1/agents/history", limit=500)}
+        js_logs = get(reader, "/api/v1/agents/logs", run_id=js["trace_id"])
+        assert [node["id"] for node in js_logs["nodes"]] == ["chat gpt-4o"]
         split = runs[run_id]  # its root committed by a, its two model calls by b: rolled up once, right
         assert (split["status"], split["node_count"], split["tokens_used"]) == ("success", 2, 220)
         logs = get(reader, "/api/v1/agents/logs", run_id=run_id)
@@ -90,7 +96,7 @@ def test_two_collectors_and_a_reader_share_one_lake(lake: Lake) -> None:
         assert len(stored) == len(set(stored)), "a span stored twice"
         acked = load_a.acked_keys | load_b.acked_keys
         assert acked <= set(stored)
-        assert len(runs) == len({trace for trace, _ in acked}) + 1  # every run of both loads, and the split one
+        assert len(runs) == len({trace for trace, _ in acked}) + 2  # both loads' runs, the split one, the JS one
         for server in (a, b, reader):
             assert server.stop(signal.SIGTERM) == 0, server.output()
 
