@@ -1052,14 +1052,19 @@ def _print_profile(profile: dict[str, Any]) -> None:
         print(f"    {count / total:6.1%}  {frame}")
 
 
+def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
+    """The request shape and the senders' retry pause, as every load of this workload takes them."""
+    parser.add_argument("--spans-per-request", type=int, default=512)
+    parser.add_argument("--spans-per-trace", type=int, default=16, help="a root span and its children (default 16)")
+    parser.add_argument("--retry-pause", type=float, default=0.05, help="seconds before retrying UNAVAILABLE")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measured load duration (default 20)")
     parser.add_argument("--warmup", type=float, default=2.0, help="load before measuring starts (default 2)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
-    parser.add_argument("--spans-per-request", type=int, default=512)
-    parser.add_argument("--spans-per-trace", type=int, default=16, help="a root span and its children (default 16)")
-    parser.add_argument("--retry-pause", type=float, default=0.05, help="seconds before retrying UNAVAILABLE")
+    add_workload_arguments(parser)
     parser.add_argument(
         "--baseline-requests", type=int, default=128, help="distinct requests the baselines use (default 128)"
     )

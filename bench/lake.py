@@ -553,9 +553,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per collector (default 8)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="a case's load stops after this (default 300)")
     parser.add_argument("--reads", type=int, default=200, help="timed requests of each read per store (default 200)")
-    parser.add_argument("--spans-per-request", type=int, default=512)
-    parser.add_argument("--spans-per-trace", type=int, default=16, help="a root span and its children (default 16)")
-    parser.add_argument("--retry-pause", type=float, default=0.05, help="seconds before retrying UNAVAILABLE")
+    ingest.add_workload_arguments(parser)
     parser.add_argument(
         "--cases", default=",".join(case.name for case in CASES), help="comma-separated, of: %(default)s"
     )

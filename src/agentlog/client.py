@@ -184,8 +184,7 @@ class LocalBackend:
         self._as(ADMINS)
         if not self._database.is_lake:
             raise Conflict(upkeep.NOT_A_LAKE)
-        settings = Settings.load()
-        defaults = upkeep.Defaults(settings.upkeep_every_seconds, settings.upkeep_keep_snapshots_seconds)
+        defaults = Settings.load().upkeep_defaults
         if changes:
             checked = {name: upkeep.checked(name, value) for name, value in changes.items()}
             upkeep.change(self._cursor, time.time_ns(), **checked)

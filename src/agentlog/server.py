@@ -43,7 +43,6 @@ from agentlog.settings import Settings
 from agentlog.store import MEMORY, Database, Keyring, last_commit
 from agentlog.store.lake import is_lake
 from agentlog.store.schedules import Schedule
-from agentlog.store.upkeep import Defaults
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +139,7 @@ async def serve(settings: Settings, on_ready: Callable[[Running], None] | None =
         # On a lake every collector may run its upkeep (read-only processes write nothing): the lake's row
         # has one of them claim each pass.
         upkeep = (
-            LakeUpkeep(database, upkeep_defaults(settings), memory_limit=settings.memory_limit or None)
+            LakeUpkeep(database, settings.upkeep_defaults, memory_limit=settings.memory_limit or None)
             if database.is_lake
             else None
         )
@@ -204,11 +203,6 @@ def default_schedule(settings: Settings) -> Schedule:
     return Schedule("*", settings.retention_days, settings.retention_every_seconds)
 
 
-def upkeep_defaults(settings: Settings) -> Defaults:
-    """The lake upkeep this process follows where the lake's own setting is not made."""
-    return Defaults(settings.upkeep_every_seconds, settings.upkeep_keep_snapshots_seconds)
-
-
 def _publish(loop: asyncio.AbstractEventLoop, feed: LiveFeed, seq: int) -> None:
     """From the writer thread: tell the live feed, on its event loop, that ``seq`` committed."""
     loop.call_soon_threadsafe(feed.publish, seq)
@@ -234,7 +228,7 @@ async def _serve_listeners(
         schema_version=database.schema_version,
         write=ingest.writer.run_task if ingest is not None else None,
         default_schedule=default_schedule(settings),
-        upkeep_defaults=upkeep_defaults(settings) if database.is_lake else None,
+        upkeep_defaults=settings.upkeep_defaults if database.is_lake else None,
         run_upkeep=ingest.upkeep.run_now if ingest is not None and ingest.upkeep is not None else None,
         keyring=keyring,
         instance_id=instance_id,

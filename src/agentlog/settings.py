@@ -18,6 +18,7 @@ from agentlog.collector.body import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECOMPRE
 from agentlog.collector.grpc_receiver import DEFAULT_MAX_MESSAGE_BYTES
 from agentlog.collector.writer import DEFAULT_MAX_BATCH_SPANS, DEFAULT_MAX_QUEUED_SPANS
 from agentlog.proto import DEFAULT_MAX_ATTRIBUTE_LENGTH
+from agentlog.store.upkeep import Defaults
 
 ENV_PREFIX = "AGENTLOG_"
 
@@ -91,6 +92,11 @@ class Settings:
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+    @property
+    def upkeep_defaults(self) -> Defaults:
+        """The lake upkeep this process follows where the lake's own setting is not made."""
+        return Defaults(self.upkeep_every_seconds, self.upkeep_keep_snapshots_seconds)
 
 
 DEFAULT_API_URL = f"http://{Settings.host}:{Settings.api_port}"

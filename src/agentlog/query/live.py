@@ -20,15 +20,17 @@ from agentlog.query.history import run_item
 from agentlog.query.logs import node_document
 from agentlog.query.rows import fetch_dicts
 from agentlog.query.scope import Scope
-from agentlog.query.statements import read_sql
+from agentlog.query.statements import fill, read_sql
 from agentlog.store import last_commit_seq
 from agentlog.store.rollups import for_tenant
 from agentlog.store.transactions import transaction
 
 RUNS_SQL = read_sql("live_runs.sql")
-NODES_SQL = read_sql("live_nodes.sql")
+NODES_SQL = fill("live_nodes.sql", {"in_commits": "commit_seq > $after AND commit_seq <= $upto"})
 LATE_RUNS_SQL = read_sql("live_late_runs.sql")
-LATE_NODES_SQL = read_sql("live_late_nodes.sql")
+LATE_NODES_SQL = fill(
+    "live_nodes.sql", {"in_commits": "commit_seq BETWEEN $low AND $high AND list_contains($late, commit_seq)"}
+)
 COMMITS_SQL = read_sql("live_commits.sql")
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentlog.store import write_lock
 from agentlog.store.refold import refold_runs
 from agentlog.store.rollups import fold_partials
 from agentlog.store.transactions import transaction
-from agentlog.store.write_lock import deleting
 
 # The oldest commit of the runs that have partials: a copy of their spans can be no older (zone maps on
 # commit_seq then skip the older row groups).
@@ -63,10 +63,10 @@ WHERE stored_log_records.tenant_id = d.tenant_id AND stored_log_records.record_h
 
 
 def compact_runs_once_each(cursor: Any) -> tuple[int, int]:
-    """``rollups.compact_runs`` for a lake, in one transaction: spans and log records stored twice dropped,
-    partials folded, the runs that had doubled spans folded again; returns (partials folded, copies
-    dropped)."""
-    with deleting(cursor), transaction(cursor):
+    """``rollups.compact_runs`` for a lake, in one transaction under the lake's write lock (exclusive:
+    store/write_lock.py): spans and log records stored twice dropped, partials folded, the runs that had
+    doubled spans folded again; returns (partials folded, copies dropped)."""
+    with write_lock.held(cursor, exclusive=True), transaction(cursor):
         spans = drop_doubled(cursor)
         records = drop_doubled_records(cursor)
         folded = fold_partials(cursor)

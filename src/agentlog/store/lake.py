@@ -35,9 +35,6 @@ PREFIX = "ducklake:"
 CATALOG_PREFIX = "ducklake:postgres:"
 LAKE = "lake"
 """The lake's catalog name in agentlog's DuckDB instance."""
-POSTGRES = CATALOG_DATABASE
-"""The catalog's PostgreSQL database, attached for the commit sequence (never readable through SQL: the
-console's parse-tree check refuses any catalog-qualified name)."""
 COMMIT_SEQUENCE = "agentlog_commit_seq"
 
 INLINING_ROW_LIMIT = 100
@@ -120,9 +117,10 @@ def _attach_lake(connection: Any, conninfo: str, data_path: str | None) -> None:
         options.append(f"DATA_PATH '{_escaped(data_path)}'")
     if LAKE not in attached:
         connection.execute(f"ATTACH '{_escaped(CATALOG_PREFIX + conninfo)}' AS {LAKE} ({', '.join(options)})")
-    if POSTGRES not in attached:
-        connection.execute(f"ATTACH '{_escaped(conninfo)}' AS {POSTGRES} (TYPE postgres)")
-    connection.execute(f"CALL postgres_execute('{POSTGRES}', 'CREATE SEQUENCE IF NOT EXISTS {COMMIT_SEQUENCE}')")
+    if CATALOG_DATABASE not in attached:
+        connection.execute(f"ATTACH '{_escaped(conninfo)}' AS {CATALOG_DATABASE} (TYPE postgres)")
+    create = f"CREATE SEQUENCE IF NOT EXISTS {COMMIT_SEQUENCE}"
+    connection.execute(f"CALL postgres_execute('{CATALOG_DATABASE}', '{create}')")
     stored = connection.execute(
         "SELECT value FROM ducklake_options(?) WHERE option_name = 'data_path'", [LAKE]
     ).fetchone()
@@ -135,7 +133,7 @@ def _attach_lake(connection: Any, conninfo: str, data_path: str | None) -> None:
 def next_commit_seq(cursor: Any) -> int:
     """The lake's next commit sequence number (one PostgreSQL round trip)."""
     (seq,) = cursor.execute(
-        f"SELECT seq FROM postgres_query('{POSTGRES}', 'SELECT nextval(''{COMMIT_SEQUENCE}'') AS seq')"
+        f"SELECT seq FROM postgres_query('{CATALOG_DATABASE}', 'SELECT nextval(''{COMMIT_SEQUENCE}'') AS seq')"
     ).fetchone()
     return int(seq)
 

@@ -17,14 +17,11 @@ two never conflict and ingest waits at most one batch).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-
-from agentlog.store.transactions import transaction
+from agentlog.store.transactions import conflicts_retried, transaction
 from agentlog.store.write_lock import deleting
 
 DEFAULT_BATCH_RUNS = 20_000
@@ -168,14 +165,10 @@ async def delete_expired(
     between ingest commits, so ingest waits at most one batch); then the log records of no run."""
     total = Deleted(0, 0)
     while True:
-        deleted = await execute(
-            lambda cursor: conflicts_retried(delete_batch, cursor, tenant_id, cutoff_ns, batch_runs)
-        )
+        deleted = await execute(lambda cursor: _retried(delete_batch, cursor, tenant_id, cutoff_ns, batch_runs))
         total += deleted
         if deleted.runs < batch_runs:
-            orphans = await execute(
-                lambda cursor: conflicts_retried(delete_orphan_log_records, cursor, tenant_id, cutoff_ns)
-            )
+            orphans = await execute(lambda cursor: _retried(delete_orphan_log_records, cursor, tenant_id, cutoff_ns))
             return total + orphans
 
 
@@ -183,10 +176,10 @@ def delete_expired_now(cursor: Any, tenant_id: str, cutoff_ns: int, batch_runs: 
     """``delete_expired`` on one cursor, for a database no server holds."""
     total = Deleted(0, 0)
     while True:
-        deleted = conflicts_retried(delete_batch, cursor, tenant_id, cutoff_ns, batch_runs)
+        deleted = _retried(delete_batch, cursor, tenant_id, cutoff_ns, batch_runs)
         total += deleted
         if deleted.runs < batch_runs:
-            return total + conflicts_retried(delete_orphan_log_records, cursor, tenant_id, cutoff_ns)
+            return total + _retried(delete_orphan_log_records, cursor, tenant_id, cutoff_ns)
 
 
 CONFLICT_ATTEMPTS = 10
@@ -195,13 +188,8 @@ conflicting with every other collector's insert into the same table, so a busy l
 CONFLICT_BACKOFF_SECONDS = 0.02
 
 
-def conflicts_retried(delete: Callable[..., Deleted], cursor: Any, *args: Any) -> Deleted:
+def _retried(delete: Callable[..., Deleted], cursor: Any, *args: Any) -> Deleted:
     """``delete(cursor, *args)``, tried again (all or nothing each time) when its commit conflicts."""
-    for attempt in range(CONFLICT_ATTEMPTS):
-        try:
-            return delete(cursor, *args)
-        except duckdb.TransactionException:
-            if attempt == CONFLICT_ATTEMPTS - 1:
-                raise
-            time.sleep(min(CONFLICT_BACKOFF_SECONDS * 2**attempt, 1.0))
-    raise AssertionError("unreachable")
+    return conflicts_retried(
+        lambda: delete(cursor, *args), attempts=CONFLICT_ATTEMPTS, backoff_seconds=CONFLICT_BACKOFF_SECONDS
+    )

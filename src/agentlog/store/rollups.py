@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from agentlog.store.transactions import transaction
-from agentlog.store.write_lock import deleting
 
 _QUERIES = Path(__file__).parent / "queries"
 
@@ -94,7 +93,7 @@ def compact_runs(cursor: Any) -> int:
     snapshot, so they are neither read nor deleted. Should another compactor
     (or retention) change the same runs first, this one conflicts, rolls back
     and raises: nothing is lost, and the next compaction folds them."""
-    with deleting(cursor), transaction(cursor):
+    with transaction(cursor):
         return fold_partials(cursor)
 
 

@@ -24,7 +24,6 @@ import dataclasses
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,7 +32,7 @@ import duckdb
 
 from agentlog.errors import InvalidRequest
 from agentlog.store.lake import LAKE
-from agentlog.store.transactions import transaction
+from agentlog.store.transactions import conflicts_retried, transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -251,15 +250,7 @@ def _write(cursor: Any, row: Upkeep) -> None:
 
 
 def _retrying(fn: Callable[[], T]) -> T:
-    """``fn()``, again after a conflict with another process's commit (each try all or nothing)."""
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            return fn()
-        except duckdb.TransactionException:
-            if attempt == CONFLICT_RETRIES - 1:
-                raise
-            time.sleep(CONFLICT_BACKOFF_SECONDS * 2**attempt)
-    raise AssertionError("unreachable")
+    return conflicts_retried(fn, attempts=CONFLICT_RETRIES, backoff_seconds=CONFLICT_BACKOFF_SECONDS)
 
 
 KEEP = -1

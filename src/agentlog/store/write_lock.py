@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from typing import Any
 
 CATALOG_DATABASE = "agentlog_catalog_db"
-"""The catalog's PostgreSQL database as a lake's DuckDB attaches it (store/lake.py)."""
+"""The catalog's PostgreSQL database as a lake's DuckDB attaches it (store/lake.py), for the commit sequence
+and this lock (never readable through SQL: the console's parse-tree check refuses any catalog-qualified
+name)."""
 LOCK_KEY = 0x6167656E746C6F67
 """The advisory lock's key ("agentlog" in ASCII), one for the whole catalog database."""
 

@@ -1,6 +1,6 @@
 -- Runs changed by commits that landed after later-numbered ones were sent ($late: their numbers, between
 -- $low and $high): on a lake several collectors number their commits from one sequence, and one may
--- land after a higher number another took later. Otherwise as live_runs.sql.
+-- land after a higher number another took later. Otherwise as live_runs.sql; their nodes: live_nodes.sql.
 WITH touched AS (
     SELECT DISTINCT tenant_id, trace_id FROM stored_spans
     WHERE tenant_id = $tenant AND commit_seq BETWEEN $low AND $high AND list_contains($late, commit_seq)

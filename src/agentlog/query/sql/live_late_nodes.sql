@@ -1,9 +1,0 @@
--- Nodes stored (finished) or announced (started) by the commits $late (between $low and $high): commits
--- that landed after later-numbered ones were sent (live_late_runs.sql).
-SELECT trace_hex(trace_id) AS run_id, running, start_time_unix_nano, end_time_unix_nano,
-       events, document
-FROM node_documents
-WHERE tenant_id = $tenant AND commit_seq BETWEEN $low AND $high AND list_contains($late, commit_seq)
-  AND list_contains($traces, trace_hex(trace_id))
-  AND parent_span_id IS NOT NULL
-ORDER BY commit_seq, running DESC, start_time_unix_nano
